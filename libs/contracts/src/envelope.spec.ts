@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createEnvelope, InvalidMessageError, parseEnvelope } from './envelope';
+import { InventoryReserveV1 } from './messages/inventory.v1';
+import { MESSAGES, QUEUES } from './registry';
+
+const orderId = '0b7f5b8e-4d7a-4c43-9a53-5a1c1e0b6f11';
+
+test('a valid envelope round-trips and arrives as its payload class', () => {
+  const env = createEnvelope('inventory.reserve.v1', { orderId, tenantId: 't1', items: [{ sku: 'SKU-1', quantity: 2 }] });
+  const parsed = parseEnvelope(Buffer.from(JSON.stringify(env)));
+  assert.equal(parsed.id, env.id);
+  assert.equal(parsed.name, 'inventory.reserve.v1');
+  assert.ok(parsed.payload instanceof InventoryReserveV1);
+  assert.deepEqual({ ...(parsed.payload as InventoryReserveV1).items[0] }, { sku: 'SKU-1', quantity: 2 });
+});
+
+test('unknown payload fields are stripped, not rejected', () => {
+  const env = createEnvelope('inventory.commit.v1', { orderId, tenantId: 't1' });
+  const parsed = parseEnvelope(JSON.stringify({ ...env, payload: { ...env.payload, extra: 1 } }));
+  assert.equal((parsed.payload as unknown as Record<string, unknown>).extra, undefined);
+});
+
+test('malformed bodies and invalid payloads are refused with the reason', () => {
+  assert.throws(() => parseEnvelope('not json'), InvalidMessageError);
+  assert.throws(() => parseEnvelope(JSON.stringify({ id: 'x', name: 'inventory.commit.v1' })), /UUID/);
+  const env = createEnvelope('inventory.reserve.v1', { orderId, tenantId: 't1', items: [{ sku: 'SKU-1', quantity: 0 }] });
+  assert.throws(() => parseEnvelope(JSON.stringify(env)), /items\.0\.quantity/);
+  assert.throws(() => parseEnvelope(JSON.stringify({ ...env, name: 'nope.v1' })), /unknown message name/);
+});
+
+test('every message name has a consumer queue and every routed name exists', () => {
+  const routed = new Set(Object.values(QUEUES).flat());
+  for (const name of Object.keys(MESSAGES)) assert.ok(routed.has(name as never), `${name} has no queue`);
+});

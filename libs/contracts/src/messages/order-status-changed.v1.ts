@@ -1,0 +1,23 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Min, ValidateNested,
+} from 'class-validator';
+import { CustomerV1, ORDER_STATUSES, OrderRefV1, OrderStatus, TotalsV1 } from './common';
+import { OrderLineV1 } from './common';
+
+export class StatusLineV1 extends OrderLineV1 {
+  @IsOptional() @IsString() @Length(1, 200) name?: string;
+  @IsOptional() @IsInt() @Min(0) unitPriceCents?: number;
+}
+
+/** order-processing → everyone: an order moved to a new status. `sequence` orders a single order's events. */
+export class OrderStatusChangedV1 extends OrderRefV1 {
+  @IsIn(ORDER_STATUSES) status: OrderStatus;
+  @IsOptional() @IsString() @Length(1, 64) reason?: string;
+  @IsInt() @Min(1) sequence: number;
+  @IsISO8601() at: string;
+  @ValidateNested() @Type(() => CustomerV1) customer: CustomerV1;
+  @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => StatusLineV1) items: StatusLineV1[];
+  @IsOptional() @ValidateNested() @Type(() => TotalsV1) totals?: TotalsV1;
+  @IsOptional() @IsString() @Length(1, 64) couponCode?: string;
+}

@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import { OrderPlacedV1 } from './messages/order-placed.v1';
+import { OrderStatusChangedV1 } from './messages/order-status-changed.v1';
+import { OrderCancelRequestedV1 } from './messages/order-cancel-requested.v1';
+import {
+  InventoryCommitFailedV1, InventoryCommittedV1, InventoryCommitV1, InventoryReleaseV1,
+  InventoryReservationRejectedV1, InventoryReservedV1, InventoryReserveV1,
+} from './messages/inventory.v1';
+import { PaymentAuthorizeV1, PaymentCaptureV1, PaymentVoidV1 } from './messages/payment.v1';
+
+/**
+ * The one map from message name (= AMQP routing key) to payload class.
+ * Publishers and handlers are typed against it; every message is validated
+ * against its class on arrival. A breaking change is a new name (`.v2`).
+ */
+export const MESSAGES = {
+  'order.placed.v1': OrderPlacedV1,
+  'order.status-changed.v1': OrderStatusChangedV1,
+  'order.cancel-requested.v1': OrderCancelRequestedV1,
+  'inventory.reserve.v1': InventoryReserveV1,
+  'inventory.reserved.v1': InventoryReservedV1,
+  'inventory.reservation-rejected.v1': InventoryReservationRejectedV1,
+  'inventory.commit.v1': InventoryCommitV1,
+  'inventory.committed.v1': InventoryCommittedV1,
+  'inventory.commit-failed.v1': InventoryCommitFailedV1,
+  'inventory.release.v1': InventoryReleaseV1,
+  'payment.authorize.v1': PaymentAuthorizeV1,
+  'payment.capture.v1': PaymentCaptureV1,
+  'payment.void.v1': PaymentVoidV1,
+} as const;
+
+export type MessageName = keyof typeof MESSAGES;
+export type PayloadOf<N extends MessageName> = InstanceType<(typeof MESSAGES)[N]>;
+export const isMessageName = (s: string): s is MessageName => Object.prototype.hasOwnProperty.call(MESSAGES, s);
+
+/**
+ * Who consumes what. Every service declares the whole topology on connect, so
+ * a message published before its consumer first started is queued, not dropped.
+ * Queue names here are logical; the broker name is `${prefix}.${queue}`.
+ */
+export const QUEUES = {
+  'order-receiving.status': ['order.status-changed.v1'],
+  'order-processing.saga': [
+    'order.placed.v1', 'order.cancel-requested.v1', 'inventory.reserved.v1',
+    'inventory.reservation-rejected.v1', 'inventory.committed.v1', 'inventory.commit-failed.v1',
+  ],
+  'order-processing.payments': ['payment.authorize.v1', 'payment.capture.v1', 'payment.void.v1'],
+  'inventory.commands': ['inventory.reserve.v1', 'inventory.commit.v1', 'inventory.release.v1'],
+  'notification.email': ['order.status-changed.v1'],
+} as const satisfies Record<string, readonly MessageName[]>;
+
+export type QueueName = keyof typeof QUEUES;
