@@ -1,0 +1,88 @@
+import { Client } from 'pg';
+import { DataSource, DataSourceOptions, MigrationInterface } from 'typeorm';
+
+export const IDENTIFIER_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function assertIdentifier(name: string, what: string): string {
+  if (!IDENTIFIER_RE.test(name)) throw new Error(`${what} "${name}" must match ${IDENTIFIER_RE}`);
+  return name;
+}
+
+/** Creates the database named in `url` when it does not exist yet (connecting to the `postgres` database to do it). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const dbName = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  assertIdentifier(dbName, 'database name');
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    if (found.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE "${dbName}"`);
+      } catch (e) {
+        // Another service created it at the same moment.
+        if ((e as { code?: string }).code !== '42P04' && (e as { code?: string }).code !== '23505') throw e;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export interface ServiceDataSourceOptions {
+  url: string;
+  /** The service's own schema; everything it owns lives there. */
+  schema: string;
+  migrations: Array<new () => MigrationInterface>;
+  entities?: DataSourceOptions['entities'];
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** TypeORM options for one service: its own schema on the search_path, migrations only, never synchronize. */
+export function serviceDataSourceOptions(o: ServiceDataSourceOptions): DataSourceOptions {
+  assertIdentifier(o.schema, 'schema');
+  return {
+    type: 'postgres',
+    url: o.url,
+    schema: o.schema,
+    entities: o.entities ?? [],
+    migrations: o.migrations,
+    migrationsTableName: 'migrations',
+    migrationsRun: false,
+    synchronize: false,
+    logging: ['error'],
+    applicationName: o.applicationName,
+    extra: {
+      max: o.poolSize ?? 10,
+      options: `-c search_path=${o.schema}`,
+      connectionTimeoutMillis: 5000,
+    },
+  };
+}
+
+/**
+ * Creates the database and schema if needed and applies pending migrations,
+ * serialized across replicas by an advisory lock. Used at start-up and by
+ * each app's `db:migrate` target.
+ */
+export async function migrateService(o: ServiceDataSourceOptions): Promise<string[]> {
+  await ensureDatabase(o.url);
+  const ds = new DataSource({ ...serviceDataSourceOptions(o), extra: { max: 2, options: `-c search_path=${o.schema}` } });
+  await ds.initialize();
+  const lock = ds.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`migrate:${o.schema}`]);
+    await ds.query(`CREATE SCHEMA IF NOT EXISTS "${o.schema}"`);
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrate:${o.schema}`]).catch(() => undefined);
+    await lock.release();
+    await ds.destroy();
+  }
+}

@@ -1,0 +1,74 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { flattenValidationErrors } from '@orders/contracts';
+
+/** Reads an env string as a boolean: only "true"/"1" and "false"/"0" are accepted. */
+export const EnvBool = () =>
+  Transform(({ value }) => (value === true || value === 'true' || value === '1' ? true : value === false || value === 'false' || value === '0' ? false : value));
+
+/**
+ * Settings every service reads. Each service extends it with its own
+ * variables; every one has a working development default.
+ */
+export class BaseEnv {
+  @Matches(/^amqps?:\/\/\S+$/, { message: 'must be an amqp:// or amqps:// URL' })
+  RABBITMQ_URL: string = 'amqp://guest:guest@127.0.0.1:5672';
+
+  @Matches(/^postgres(ql)?:\/\/\S+\/[a-z_][a-z0-9_]*$/, { message: 'must be a postgres:// URL naming a database' })
+  DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/orders';
+
+  /** Prefix of every exchange and queue name: one broker can host several isolated installations. */
+  @Matches(/^[a-z][a-z0-9_-]{0,40}$/, { message: 'must be lower-case letters, digits, _ or -' })
+  MQ_PREFIX: string = 'orders';
+
+  /** Delays between attempts of a failing message; after the last it goes to the dead-letter queue. */
+  @Matches(/^\d{1,9}(,\d{1,9}){0,9}$/, { message: 'must be a comma-separated list of 1-10 millisecond delays' })
+  RETRY_DELAYS_MS: string = '1000,5000,30000';
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  DB_POOL_SIZE: number = 10;
+
+  /** The service's own schema in the database; no other service reads it. */
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
+  DB_SCHEMA: string = 'public';
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(65535)
+  PORT: number = 3000;
+
+  @IsString()
+  HOST: string = '0.0.0.0';
+
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: string = 'log';
+
+  get retryDelaysMs(): number[] {
+    return this.RETRY_DELAYS_MS.split(',').map(Number);
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Builds the typed settings object from the environment, validating every
+ * variable and reporting all bad ones at once, by name.
+ */
+export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {
+  const defaults = new cls() as Record<string, unknown>;
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(defaults)) raw[key] = env[key] !== undefined && env[key] !== '' ? env[key] : defaults[key];
+  const cfg = plainToInstance(cls, raw, { enableImplicitConversion: true, exposeDefaultValues: true });
+  const errors = validateSync(cfg, { forbidUnknownValues: true });
+  if (errors.length) {
+    const problems = flattenValidationErrors(errors).map((p) => {
+      const name = p.split(':')[0];
+      return `${p} (got ${JSON.stringify(env[name] ?? defaults[name])})`;
+    });
+    throw new ConfigError(problems);
+  }
+  return cfg;
+}

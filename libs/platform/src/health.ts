@@ -1,0 +1,57 @@
+import { Controller, DynamicModule, Get, Inject, Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { AmqpConnection } from '@orders/messaging';
+
+export interface HealthOptions {
+  database: boolean;
+  broker: boolean;
+}
+const HEALTH_OPTIONS = Symbol('HEALTH_OPTIONS');
+
+@Controller('health')
+class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly moduleRef: ModuleRef,
+    @Inject(HEALTH_OPTIONS) private readonly o: HealthOptions,
+  ) {}
+
+  /** The process is up and serving HTTP. */
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check([]);
+  }
+
+  /** The service can do its work: its database and the broker answer. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    const checks = [];
+    if (this.o.database) checks.push(() => this.db.pingCheck('database', { timeout: 2000 }));
+    if (this.o.broker) {
+      const amqp = this.moduleRef.get(AmqpConnection, { strict: false });
+      checks.push(async () => {
+        const s = this.indicators.check('broker');
+        return amqp.isConnected ? s.up() : s.down('not connected');
+      });
+    }
+    return this.health.check(checks);
+  }
+}
+
+/** `GET /health/live` and `GET /health/ready` (terminus). */
+@Module({})
+export class HealthModule {
+  static forRoot(o: HealthOptions): DynamicModule {
+    return {
+      module: HealthModule,
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [HealthController],
+      providers: [{ provide: HEALTH_OPTIONS, useValue: o }],
+    };
+  }
+}

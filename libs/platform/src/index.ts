@@ -1,0 +1,5 @@
+export * from './config';
+export * from './http-errors';
+export * from './health';
+export * from './metrics';
+export * from './bootstrap';
