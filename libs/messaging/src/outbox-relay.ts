@@ -86,12 +86,15 @@ export class OutboxRelay {
     await qr.connect();
     try {
       await qr.startTransaction();
-      const rows: Array<{ seq: string; id: string; routing_key: string; body: string }> = await qr.query(
+      // Structured result: TypeORM returns [rows, count] for a plain DELETE ... RETURNING.
+      const result = await qr.query(
         `DELETE FROM outbox WHERE seq IN (
            SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
          ) RETURNING seq, id, routing_key, body`,
         [this.o.batchSize ?? 500],
+        true,
       );
+      const rows = result.records as Array<{ seq: string; id: string; routing_key: string; body: string }>;
       if (rows.length === 0) {
         await qr.commitTransaction();
         return 0;

@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { MessagingModule } from '@orders/messaging';
+import { serviceDataSourceOptions } from '@orders/persistence';
+import { HealthModule, MetricsModule } from '@orders/platform';
+import { InventoryEnv } from './config';
+import { migrations } from './migrations';
+
+@Module({})
+export class AppModule {
+  static register(cfg: InventoryEnv): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...serviceDataSourceOptions({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations, poolSize: cfg.DB_POOL_SIZE, applicationName: 'inventory' }),
+          retryAttempts: 1000,
+          retryDelay: 1000,
+        }),
+        MessagingModule.forRoot({
+          rabbitmqUrl: cfg.RABBITMQ_URL,
+          prefix: cfg.MQ_PREFIX,
+          serviceName: 'inventory',
+          databaseUrl: cfg.DATABASE_URL,
+          schema: cfg.DB_SCHEMA,
+          ownQueues: ['inventory.commands'],
+          retryDelaysMs: cfg.retryDelaysMs,
+        }),
+        HealthModule.forRoot({ database: true, broker: true }),
+        MetricsModule,
+        // feature modules go here
+      ],
+      providers: [{ provide: InventoryEnv, useValue: cfg }],
+    };
+  }
+}

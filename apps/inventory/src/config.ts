@@ -1,0 +1,20 @@
+import { Type } from 'class-transformer';
+import { IsInt, Length, Max, Min } from 'class-validator';
+import { BaseEnv } from '@orders/platform';
+
+export class InventoryEnv extends BaseEnv {
+  override PORT: number = 3001;
+  override DB_SCHEMA: string = 'inventory';
+
+  /** Bearer token for the admin REST surface (products). */
+  @Length(8, 256)
+  ADMIN_TOKEN: string = 'dev-admin-token';
+
+  /** Commands handled at once (channel prefetch). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  CONSUMER_CONCURRENCY: number = 16;
+
+  /** How long a reservation holds stock before it expires and returns to stock. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(86400)
+  RESERVATION_TTL_SECONDS: number = 900;
+}
