@@ -1,18 +1,8 @@
 import 'reflect-metadata';
-import { migrateService } from '@orders/persistence';
-import { createHttpApp, loadConfig, runMain, startConsumers } from '@orders/platform';
-import { AppModule } from './app.module';
+import { loadConfig, runMain } from '@orders/platform';
+import { bootstrap } from './bootstrap';
 import { InventoryEnv } from './config';
-import { migrations } from './migrations';
 
 runMain('inventory', async () => {
-  const cfg = loadConfig(InventoryEnv);
-  await migrateService({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations });
-  const app = await createHttpApp(AppModule.register(cfg), { logLevel: cfg.LOG_LEVEL });
-  await startConsumers(app, {
-    prefetch: { 'inventory.commands': cfg.CONSUMER_CONCURRENCY },
-    defaultPrefetch: cfg.CONSUMER_CONCURRENCY,
-    retryDelaysMs: cfg.retryDelaysMs,
-  });
-  await app.listen(cfg.PORT, cfg.HOST);
+  await bootstrap(loadConfig(InventoryEnv));
 });

@@ -32,7 +32,8 @@ export class BaseEnv {
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
   DB_SCHEMA: string = 'public';
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(65535)
+  /** HTTP port; 0 picks a free one (tests). */
+  @Type(() => Number) @IsInt() @Min(0) @Max(65535)
   PORT: number = 3000;
 
   @IsString()

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
-export const TEST_PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEST_RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+import { TEST_PG_ADMIN_URL } from './names';
+export * from './names';
+export * from './bus';
 
 /** A short random name part, so every test run gets its own database and queues. */
 export function uniqueName(prefix: string): string {

@@ -1,0 +1,98 @@
+import * as amqp from 'amqplib';
+import { createEnvelope, Envelope, MessageName, parseEnvelope, PayloadOf } from '@orders/contracts';
+import { TEST_RABBITMQ_URL } from './names';
+
+/**
+ * A test's view of the broker under one MQ_PREFIX: publish any contract
+ * message as a producer would, and record every message of given names that
+ * flows through the exchange (on its own exclusive queue, so the services'
+ * queues are untouched).
+ */
+export class TestBus {
+  private readonly seen: Envelope[] = [];
+  private constructor(private readonly conn: amqp.ChannelModel, private readonly ch: amqp.ConfirmChannel, readonly prefix: string) {}
+
+  static async connect(prefix: string, watch: MessageName[] = [], url = TEST_RABBITMQ_URL): Promise<TestBus> {
+    const conn = await amqp.connect(url);
+    const ch = await conn.createConfirmChannel();
+    const exchange = `${prefix}.events`;
+    await ch.assertExchange(exchange, 'topic', { durable: true });
+    const bus = new TestBus(conn, ch, prefix);
+    if (watch.length) {
+      const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+      for (const name of watch) await ch.bindQueue(queue, exchange, name);
+      await ch.consume(queue, (msg) => {
+        if (!msg) return;
+        bus.seen.push(parseEnvelope(msg.content));
+        ch.ack(msg);
+      });
+    }
+    return bus;
+  }
+
+  get exchange(): string {
+    return `${this.prefix}.events`;
+  }
+
+  async publish<N extends MessageName>(name: N, payload: PayloadOf<N>, meta: { id?: string } = {}): Promise<Envelope<N>> {
+    const env = createEnvelope(name, payload, meta);
+    await this.publishRaw(name, Buffer.from(JSON.stringify(env)), env.id);
+    return env;
+  }
+
+  /** Publishes arbitrary bytes under a routing key (poison-message tests). */
+  async publishRaw(routingKey: string, body: Buffer, messageId?: string): Promise<void> {
+    this.ch.publish(this.exchange, routingKey, body, { persistent: true, messageId, contentType: 'application/json' });
+    await this.ch.waitForConfirms();
+  }
+
+  /** Everything recorded so far with this name (optionally filtered). */
+  messages<N extends MessageName>(name: N, where: (p: PayloadOf<N>) => boolean = () => true): Envelope<N>[] {
+    return (this.seen.filter((e) => e.name === name) as Envelope<N>[]).filter((e) => where(e.payload));
+  }
+
+  /** Waits for a message of this name matching `where`. */
+  async waitFor<N extends MessageName>(name: N, where: (p: PayloadOf<N>) => boolean = () => true, timeoutMs = 10000): Promise<Envelope<N>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages(name, where)[0];
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${name} matching within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Messages currently waiting in a broker queue (e.g. `${prefix}.inventory.commands.dlq`). */
+  async queueDepth(queue: string): Promise<number> {
+    const ch = await this.conn.createChannel();
+    try {
+      return (await ch.checkQueue(queue)).messageCount;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  /** Deletes every queue and the exchange under this prefix that the test knows of. */
+  async cleanup(queues: string[] = []): Promise<void> {
+    for (const q of queues) await this.ch.deleteQueue(q).catch(() => undefined);
+    await this.conn.close().catch(() => undefined);
+  }
+}
+
+/** Deletes every queue (main, dead-letter, retry tiers) and the exchange a test run created under `prefix`. */
+export async function deleteBrokerTopology(prefix: string, retryDelaysMs: readonly number[] = [], url = TEST_RABBITMQ_URL): Promise<void> {
+  const { QUEUES } = await import('@orders/contracts');
+  const conn = await amqp.connect(url);
+  try {
+    const ch = await conn.createChannel();
+    for (const q of Object.keys(QUEUES)) {
+      for (const name of [`${prefix}.${q}`, `${prefix}.${q}.dlq`, ...retryDelaysMs.map((d) => `${prefix}.${q}.retry.${d}ms`)]) {
+        await ch.deleteQueue(name);
+      }
+    }
+    await ch.deleteExchange(`${prefix}.events`);
+    await ch.close();
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
