@@ -54,3 +54,4 @@ export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 100
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export * from './tcp-proxy';

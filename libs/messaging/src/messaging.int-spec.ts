@@ -1,0 +1,198 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Controller, Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { INestApplication } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Envelope } from '@orders/contracts';
+import { migrateService, serviceDataSourceOptions } from '@orders/persistence';
+import { createTestDatabase, deleteBrokerTopology, eventually, TcpProxy, TestBus, TestDatabase, uniqueName } from '@orders/testing';
+import { DataSource } from 'typeorm';
+import { AmqpConnection } from './amqp-connection';
+import { AmqpMessageContext, AmqpTransport } from './amqp-transport';
+import { MessagingModule } from './messaging.module';
+import { MessagingTables1732320000000 } from './outbox';
+import { OutboxRelay } from './outbox-relay';
+import { OnMessage } from './on-message';
+import { DUPLICATE, UnitOfWork } from './unit-of-work';
+
+/**
+ * The plumbing every service relies on, against the real broker and database:
+ * a fake "inventory" consumer counts effects in its own table, so duplicates,
+ * lost messages and premature acks are visible.
+ */
+const SCHEMA = 'plumbing';
+const RETRIES = [100, 200];
+let db: TestDatabase;
+let prefix: string;
+let proxy: TcpProxy;
+let app: INestApplication;
+let bus: TestBus;
+let transport: AmqpTransport;
+
+/** Test knobs: how often the handler should still fail for an order id. */
+const failuresLeft = new Map<string, number>();
+const attemptsSeen = new Map<string, number[]>();
+
+@Injectable()
+class EffectService {
+  constructor(private readonly uow: UnitOfWork) {}
+  async reserve(env: Envelope<'inventory.reserve.v1'>, attempt: number): Promise<void> {
+    const id = env.payload.orderId;
+    attemptsSeen.set(id, [...(attemptsSeen.get(id) ?? []), attempt]);
+    const left = failuresLeft.get(id) ?? 0;
+    if (left > 0) {
+      failuresLeft.set(id, left - 1);
+      throw new Error(`planned failure for ${id}`);
+    }
+    const r = await this.uow.handleOnce(env, async (tx) => {
+      await tx.manager.query('INSERT INTO effects (order_id, qty) VALUES ($1, $2)', [id, env.payload.items[0].quantity]);
+      tx.publish('inventory.committed.v1', { orderId: id, tenantId: env.payload.tenantId });
+    });
+    if (r === DUPLICATE) return;
+  }
+}
+
+@Controller()
+class EffectConsumer {
+  constructor(private readonly svc: EffectService) {}
+  @OnMessage('inventory.commands', 'inventory.reserve.v1')
+  reserve(@Payload() env: Envelope<'inventory.reserve.v1'>, @Ctx() ctx: AmqpMessageContext) {
+    return this.svc.reserve(env, ctx.attempt);
+  }
+}
+
+const count = async (orderId: string) =>
+  Number((await app.get(DataSource).query('SELECT count(*)::int AS n FROM effects WHERE order_id = $1', [orderId]))[0].n);
+
+before(async () => {
+  db = await createTestDatabase('plumbing');
+  prefix = uniqueName('t').toLowerCase();
+  proxy = new TcpProxy('127.0.0.1', 5672);
+  await proxy.start();
+  class EffectsTable1732320000500 {
+    name = 'EffectsTable1732320000500';
+    async up(q: { query(s: string): Promise<unknown> }) {
+      await q.query('CREATE TABLE effects (id bigserial PRIMARY KEY, order_id uuid NOT NULL, qty int NOT NULL)');
+    }
+    async down() {}
+  }
+  const migrations = [MessagingTables1732320000000, EffectsTable1732320000500];
+  await migrateService({ url: db.url, schema: SCHEMA, migrations });
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot(serviceDataSourceOptions({ url: db.url, schema: SCHEMA, migrations })),
+      MessagingModule.forRoot({
+        rabbitmqUrl: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+        prefix,
+        serviceName: 'plumbing-test',
+        databaseUrl: db.url,
+        schema: SCHEMA,
+        ownQueues: ['inventory.commands'],
+        retryDelaysMs: RETRIES,
+      }),
+    ],
+    controllers: [EffectConsumer],
+    providers: [EffectService],
+  })
+  class TestModule {}
+  app = await NestFactory.create(TestModule, new FastifyAdapter(), { logger: ['error'] });
+  transport = new AmqpTransport(app.get(AmqpConnection), { prefetch: {}, defaultPrefetch: 8, retryDelaysMs: RETRIES });
+  app.connectMicroservice({ strategy: transport });
+  await app.startAllMicroservices();
+  await app.init();
+  bus = await TestBus.connect(prefix, ['inventory.committed.v1']);
+});
+
+after(async () => {
+  await bus?.cleanup();
+  await app?.close();
+  await proxy?.stop();
+  await db?.drop();
+  await deleteBrokerTopology(prefix, RETRIES);
+});
+
+const reserve = (orderId: string, quantity = 1, id?: string) =>
+  bus.publish('inventory.reserve.v1', { orderId, tenantId: 't1', items: [{ sku: 'SKU-1', quantity }] }, { id });
+
+test('a consumed message has its effect once and its reply is relayed from the outbox', async () => {
+  const orderId = randomUUID();
+  await reserve(orderId, 3);
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId);
+  assert.equal(await count(orderId), 1);
+  assert.equal(Number((await app.get(DataSource).query('SELECT count(*)::int AS n FROM outbox'))[0].n), 0, 'outbox drained');
+});
+
+test('a redelivered message (same id) has no second effect and publishes nothing twice', async () => {
+  const orderId = randomUUID();
+  const id = randomUUID();
+  await reserve(orderId, 1, id);
+  await reserve(orderId, 1, id);
+  await reserve(orderId, 1, id);
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId);
+  await eventually(async () => (attemptsSeen.get(orderId)?.length ?? 0) === 3, 5000, 20, 'three deliveries');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await count(orderId), 1);
+  assert.equal(bus.messages('inventory.committed.v1', (p) => p.orderId === orderId).length, 1);
+});
+
+test('a handler that throws is not acked: it is retried after a delay and then succeeds', async () => {
+  const orderId = randomUUID();
+  failuresLeft.set(orderId, 2);
+  await reserve(orderId);
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId, 10000);
+  assert.deepEqual(attemptsSeen.get(orderId), [1, 2, 3]);
+  assert.equal(await count(orderId), 1);
+});
+
+test('a message that keeps failing is dead-lettered with its reason, and messages behind it still flow', async () => {
+  const poisoned = randomUUID();
+  failuresLeft.set(poisoned, 99);
+  await reserve(poisoned);
+  const healthy = randomUUID();
+  await reserve(healthy);
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === healthy);
+  const dlq = `${prefix}.inventory.commands.dlq`;
+  await eventually(async () => (await bus.queueDepth(dlq)) === 1, 10000, 50, 'dead letter');
+  assert.deepEqual(attemptsSeen.get(poisoned), [1, 2, 3], 'tried once plus one retry per configured delay');
+  assert.equal(await count(poisoned), 0);
+  const parked = await app.get(AmqpConnection).withChannel((ch) => ch.get(dlq, { noAck: true }));
+  assert.ok(parked);
+  assert.match(String(parked.properties.headers?.['x-last-error']), /planned failure/);
+  assert.equal(parked.properties.headers?.['x-attempts'], 3);
+});
+
+test('a malformed message is dead-lettered at once without blocking the queue', async () => {
+  await bus.publishRaw('inventory.reserve.v1', Buffer.from('{"not":"an envelope"'));
+  const invalid = { id: randomUUID(), name: 'inventory.reserve.v1', occurredAt: new Date().toISOString(), payload: { orderId: 'x' } };
+  await bus.publishRaw('inventory.reserve.v1', Buffer.from(JSON.stringify(invalid)));
+  const after = randomUUID();
+  await reserve(after);
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === after);
+  await eventually(async () => (await bus.queueDepth(`${prefix}.inventory.commands.dlq`)) === 2, 5000, 50, 'two dead letters');
+});
+
+test('the outbox relay survives a broker connection drop: messages written meanwhile are published after reconnect', async () => {
+  const uow = app.get(UnitOfWork);
+  const amqp = app.get(AmqpConnection);
+  proxy.refuse(true);
+  proxy.dropAll();
+  await eventually(() => !amqp.isConnected, 5000, 20, 'disconnect noticed');
+  const ids = Array.from({ length: 20 }, () => randomUUID());
+  for (const orderId of ids) {
+    await uow.transaction(async (tx) => tx.publish('inventory.committed.v1', { orderId, tenantId: 't1' }));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(Number((await app.get(DataSource).query('SELECT count(*)::int AS n FROM outbox'))[0].n), 20, 'kept while the broker is away');
+  proxy.refuse(false);
+  await eventually(() => amqp.isConnected, 15000, 50, 'reconnect');
+  for (const orderId of ids) await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId, 10000);
+  // and the consumer resubscribed after the reconnect
+  const orderId = randomUUID();
+  await reserve(orderId);
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId, 10000);
+  await app.get(OutboxRelay).flush();
+});
