@@ -1,0 +1,231 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createTestDatabase, deleteBrokerTopology, TestDatabase, uniqueName } from '@orders/testing';
+
+/**
+ * The whole system as separate processes, exactly as deployed: used by the
+ * end-to-end tests, the benchmark and `npm start` (tools/dev-start.mjs).
+ */
+export const SERVICE_NAMES = ['mail-catcher', 'payment-gateway-sim', 'inventory', 'order-processing', 'notification', 'order-receiving'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  'mail-catcher': 8025,
+  'payment-gateway-sim': 4000,
+  inventory: 3001,
+  'order-processing': 3003,
+  notification: 3002,
+  'order-receiving': 3000,
+};
+
+export const ROOT = join(__dirname, '..', '..', '..');
+export const ADMIN_TOKEN = 'dev-admin-token';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface SystemOptions {
+  /** Fixed ports (npm start); otherwise free ones are picked. */
+  ports?: Partial<Record<ServiceName, number>>;
+  smtpPort?: number;
+  /** An existing database (npm start); otherwise a throw-away one is created and dropped. */
+  databaseUrl?: string;
+  mqPrefix?: string;
+  /** Extra environment for every service (e.g. RETRY_DELAYS_MS). */
+  env?: Record<string, string>;
+  /** Per-service extra environment. */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  onLine?: (service: ServiceName, line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export class System {
+  readonly ports = {} as Record<ServiceName, number>;
+  smtpPort = 0;
+  prefix = '';
+  databaseUrl = '';
+  private db?: TestDatabase;
+  private readonly procs = new Map<ServiceName, ChildProcess>();
+  private readonly logs = new Map<ServiceName, string[]>();
+  private stopping = false;
+  onUnexpectedExit?: (service: ServiceName, code: number | null, signal: string | null) => void;
+
+  constructor(private readonly o: SystemOptions = {}) {}
+
+  static async start(o: SystemOptions = {}): Promise<System> {
+    const s = new System(o);
+    await s.init();
+    await Promise.all(SERVICE_NAMES.map((n) => s.launch(n)));
+    await Promise.all(SERVICE_NAMES.map((n) => s.waitReady(n)));
+    return s;
+  }
+
+  /** Picks ports, database and queue prefix (called by start()). */
+  async init(): Promise<void> {
+    for (const n of SERVICE_NAMES) this.ports[n] = this.o.ports?.[n] ?? (await freePort());
+    this.smtpPort = this.o.smtpPort ?? (await freePort());
+    this.prefix = this.o.mqPrefix ?? uniqueName('e2e').toLowerCase();
+    if (this.o.databaseUrl) this.databaseUrl = this.o.databaseUrl;
+    else {
+      this.db = await createTestDatabase('e2e');
+      this.databaseUrl = this.db.url;
+    }
+  }
+
+  url(n: ServiceName): string {
+    return `http://127.0.0.1:${this.ports[n]}`;
+  }
+
+  env(n: ServiceName): Record<string, string> {
+    return {
+      DATABASE_URL: this.databaseUrl,
+      MQ_PREFIX: this.prefix,
+      PORT: String(this.ports[n]),
+      SMTP_PORT: String(this.smtpPort),
+      SMTP_HOST: '127.0.0.1',
+      PAYMENT_GATEWAY_URL: this.url('payment-gateway-sim'),
+      ...(this.o.env ?? {}),
+      ...(this.o.serviceEnv?.[n] ?? {}),
+    };
+  }
+
+  /** Starts one service process (again). */
+  async launch(n: ServiceName): Promise<void> {
+    const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'apps', n, 'dist', 'main.js')], {
+      env: { ...process.env, ...this.env(n) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.procs.set(n, child);
+    const log = this.logs.get(n) ?? [];
+    this.logs.set(n, log);
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          log.push(line);
+          if (log.length > 400) log.shift();
+          this.o.onLine?.(n, line);
+        }
+      });
+    }
+    child.on('exit', (code, signal) => {
+      if (this.procs.get(n) === child) this.procs.delete(n);
+      if (!this.stopping && signal !== 'SIGKILL') this.onUnexpectedExit?.(n, code, signal);
+    });
+  }
+
+  isRunning(n: ServiceName): boolean {
+    return this.procs.has(n);
+  }
+
+  async waitReady(n: ServiceName): Promise<void> {
+    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 90000);
+    while (Date.now() < deadline) {
+      if (!this.procs.has(n)) throw new Error(`${n} exited before it was ready:\n${this.recentLogs(n)}`);
+      try {
+        const res = await fetch(`${this.url(n)}/health/ready`);
+        if (res.status === 200) return;
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error(`${n} not ready in time:\n${this.recentLogs(n)}`);
+  }
+
+  recentLogs(n: ServiceName, lines = 40): string {
+    return (this.logs.get(n) ?? []).slice(-lines).join('\n');
+  }
+
+  /** Kills a service (SIGKILL by default: no shutdown hooks run) and waits until it is gone. */
+  async kill(n: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.procs.get(n);
+    if (!child) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(signal);
+    await exited;
+  }
+
+  async restart(n: ServiceName): Promise<void> {
+    await this.kill(n, 'SIGTERM');
+    await this.launch(n);
+    await this.waitReady(n);
+  }
+
+  /** Stops every process gracefully and removes the throw-away database and queues. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits = [...this.procs.values()].map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r()))));
+    for (const c of this.procs.values()) c.kill('SIGTERM');
+    const timeout = new Promise<void>((r) => setTimeout(r, 15000).unref());
+    await Promise.race([Promise.all(exits), timeout]);
+    for (const c of this.procs.values()) c.kill('SIGKILL');
+    if (this.db) {
+      await this.db.drop();
+      await deleteBrokerTopology(this.prefix, (this.o.env?.RETRY_DELAYS_MS ?? '1000,5000,30000').split(',').map(Number));
+    }
+  }
+}
+
+/** Small client helpers for the storefront and admin APIs. */
+export class Api {
+  constructor(readonly sys: System, readonly apiKey = 'demo-key') {}
+
+  async putProduct(sku: string, body: { name: string; priceCents: number; currency: string; stock: number }): Promise<void> {
+    const res = await fetch(`${this.sys.url('inventory')}/products/${sku}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`PUT product ${sku}: ${res.status} ${await res.text()}`);
+  }
+
+  async product(sku: string): Promise<{ stock: number; reserved: number; available: number }> {
+    const res = await fetch(`${this.sys.url('inventory')}/products/${sku}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    return (await res.json()) as { stock: number; reserved: number; available: number };
+  }
+
+  async placeOrder(body: unknown, key = `k-${Math.random().toString(36).slice(2)}`, headers: Record<string, string> = {}) {
+    const res = await fetch(`${this.sys.url('order-receiving')}/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json', 'idempotency-key': key, ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> & { id: string; links: { self: string; events: string } } };
+  }
+
+  async order(id: string): Promise<Record<string, unknown> & { status: string; history: Array<{ status: string }>; totals: { totalCents: number } | null }> {
+    const res = await fetch(`${this.sys.url('order-receiving')}/orders/${id}`, { headers: { authorization: `Bearer ${this.apiKey}` } });
+    return (await res.json()) as Record<string, unknown> & { status: string; history: Array<{ status: string }>; totals: { totalCents: number } | null };
+  }
+
+  async mail(): Promise<Array<{ ID: string; Subject: string; To: Array<{ Address: string }> }>> {
+    const res = await fetch(`${this.sys.url('mail-catcher')}/api/v1/messages?limit=1000`);
+    return ((await res.json()) as { messages: Array<{ ID: string; Subject: string; To: Array<{ Address: string }> }> }).messages;
+  }
+}
+
+export function orderBody(o: { sku?: string; quantity?: number; token?: string; email?: string; couponCode?: string; items?: Array<{ sku: string; quantity: number }> } = {}) {
+  return {
+    customer: { id: 'cust-1', email: o.email ?? 'ada@example.com', name: 'Ada Lovelace' },
+    items: o.items ?? [{ sku: o.sku ?? 'SKU-1', quantity: o.quantity ?? 1 }],
+    ...(o.couponCode ? { couponCode: o.couponCode } : {}),
+    shippingAddress: { line1: '1 Analytical Way', city: 'London', postalCode: 'N1 9GU', country: 'GB' },
+    payment: { token: o.token ?? 'tok_ok' },
+  };
+}
