@@ -1,0 +1,105 @@
+import { Agent, request } from 'node:http';
+import { Api, orderBody, System } from './system';
+
+/**
+ * npm run bench: starts the whole system as processes (throw-away database
+ * and queues, instant payment gateway) and measures
+ *  1. intake: POST /orders throughput and latency at a fixed concurrency,
+ *  2. how long the resulting backlog takes to drain to final states,
+ *  3. accept-to-final latency of single orders (Prefer: wait), median and p99.
+ * Figures are for this machine with everything (load generator included) on it.
+ */
+const INTAKE_ORDERS = Number(process.env.BENCH_INTAKE_ORDERS ?? 4000);
+const INTAKE_CONCURRENCY = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 64);
+const LATENCY_ORDERS = Number(process.env.BENCH_LATENCY_ORDERS ?? 300);
+const LATENCY_CONCURRENCY = Number(process.env.BENCH_LATENCY_CONCURRENCY ?? 4);
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+function post(agent: Agent, port: number, body: string, key: string, extra: Record<string, string> = {}): Promise<{ status: number; ms: number; body: string }> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1', port, path: '/orders', method: 'POST', agent,
+        headers: { authorization: 'Bearer demo-key', 'content-type': 'application/json', 'idempotency-key': key, 'content-length': Buffer.byteLength(body), ...extra },
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - started) / 1e6, body: data }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await fn(i);
+    }
+  }));
+  return out;
+}
+
+async function main(): Promise<void> {
+  const sys = await System.start({ env: { LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' } });
+  try {
+    const api = new Api(sys);
+    await api.putProduct('SKU-BENCH', { name: 'Bench item', priceCents: 1000, currency: 'EUR', stock: 1_000_000 });
+    const port = sys.ports['order-receiving'];
+    const agent = new Agent({ keepAlive: true, maxSockets: INTAKE_CONCURRENCY });
+    const run = Date.now().toString(36);
+
+    // warm-up
+    await pool(200, 16, (i) => post(agent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `w${i}@example.com` })), `warm-${run}-${i}`));
+
+    // 1. intake
+    const t0 = Date.now();
+    const intake = await pool(INTAKE_ORDERS, INTAKE_CONCURRENCY, (i) =>
+      post(agent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `b${i}@example.com` })), `bench-${run}-${i}`),
+    );
+    const intakeSecs = (Date.now() - t0) / 1000;
+    const accepted = intake.filter((r) => r.status === 202);
+    const lat = intake.map((r) => r.ms).sort((a, b) => a - b);
+    console.log(`intake: ${accepted.length}/${INTAKE_ORDERS} accepted (202) in ${intakeSecs.toFixed(2)} s = ${(INTAKE_ORDERS / intakeSecs).toFixed(0)} req/s at concurrency ${INTAKE_CONCURRENCY}; latency p50 ${fmt(pct(lat, 50))}, p99 ${fmt(pct(lat, 99))}, max ${fmt(lat[lat.length - 1])}`);
+    const others = intake.filter((r) => r.status !== 202);
+    if (others.length) console.log(`  non-202 answers: ${JSON.stringify(others.slice(0, 3))}`);
+
+    // 2. drain
+    const ids = accepted.map((r) => (JSON.parse(r.body) as { id: string }).id);
+    const last = ids[ids.length - 1];
+    for (;;) {
+      const o = await api.order(last);
+      if (['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'].includes(o.status)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const drainSecs = (Date.now() - t0) / 1000;
+    console.log(`backlog: the last of ${ids.length} accepted orders was final ${drainSecs.toFixed(1)} s after the burst began (${(ids.length / drainSecs).toFixed(0)} orders/s end to end)`);
+
+    // 3. accept-to-final
+    const waitAgent = new Agent({ keepAlive: true, maxSockets: LATENCY_CONCURRENCY });
+    const single = await pool(LATENCY_ORDERS, LATENCY_CONCURRENCY, (i) =>
+      post(waitAgent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `l${i}@example.com` })), `lat-${run}-${i}`, { prefer: 'wait=10' }),
+    );
+    const confirmed = single.filter((r) => r.status === 200 && (JSON.parse(r.body) as { status: string }).status === 'CONFIRMED');
+    const fin = confirmed.map((r) => r.ms).sort((a, b) => a - b);
+    console.log(`accept-to-final (POST with Prefer: wait=10 until CONFIRMED, concurrency ${LATENCY_CONCURRENCY}): ${confirmed.length}/${LATENCY_ORDERS} confirmed; median ${fmt(pct(fin, 50))}, p90 ${fmt(pct(fin, 90))}, p99 ${fmt(pct(fin, 99))}, max ${fmt(fin[fin.length - 1])}`);
+    agent.destroy();
+    waitAgent.destroy();
+  } finally {
+    await sys.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
