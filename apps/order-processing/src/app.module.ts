@@ -1,0 +1,35 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { MessagingModule } from '@orders/messaging';
+import { serviceDataSourceOptions } from '@orders/persistence';
+import { HealthModule, MetricsModule } from '@orders/platform';
+import { OrderProcessingEnv } from './config';
+import { migrations } from './migrations';
+
+@Module({})
+export class AppModule {
+  static register(cfg: OrderProcessingEnv): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...serviceDataSourceOptions({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations, poolSize: cfg.DB_POOL_SIZE, applicationName: 'order-processing' }),
+          retryAttempts: 1000,
+          retryDelay: 1000,
+        }),
+        MessagingModule.forRoot({
+          rabbitmqUrl: cfg.RABBITMQ_URL,
+          prefix: cfg.MQ_PREFIX,
+          serviceName: 'order-processing',
+          databaseUrl: cfg.DATABASE_URL,
+          schema: cfg.DB_SCHEMA,
+          ownQueues: ['order-processing.saga', 'order-processing.payments'],
+          retryDelaysMs: cfg.retryDelaysMs,
+        }),
+        HealthModule.forRoot({ database: true, broker: true }),
+        MetricsModule,
+      ],
+      providers: [{ provide: OrderProcessingEnv, useValue: cfg }],
+    };
+  }
+}

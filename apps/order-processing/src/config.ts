@@ -1,0 +1,56 @@
+import { Type } from 'class-transformer';
+import { IsInt, Length, Matches, Max, Min } from 'class-validator';
+import { BaseEnv } from '@orders/platform';
+
+export class OrderProcessingEnv extends BaseEnv {
+  override PORT: number = 3003;
+  override DB_SCHEMA: string = 'processing';
+
+  /** Bearer token for the admin REST surface (promotions). */
+  @Length(8, 256)
+  ADMIN_TOKEN: string = 'dev-admin-token';
+
+  /** Base URL of the external payment gateway. */
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http:// or https:// URL' })
+  PAYMENT_GATEWAY_URL: string = 'http://127.0.0.1:4000';
+
+  /** Saga messages handled at once (prefetch of order-processing.saga). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  SAGA_CONCURRENCY: number = 16;
+
+  /** Payment gateway calls in flight at once (prefetch of order-processing.payments). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  PAYMENT_CONCURRENCY: number = 8;
+
+  /** One gateway HTTP attempt is aborted after this long. */
+  @Type(() => Number) @IsInt() @Min(50) @Max(120000)
+  PAYMENT_TIMEOUT_MS: number = 3000;
+
+  /** Extra attempts of a transient gateway failure inside one message delivery (same idempotency key). */
+  @Type(() => Number) @IsInt() @Min(0) @Max(10)
+  PAYMENT_RETRIES: number = 2;
+
+  /** First backoff step between gateway attempts; doubles each time, full jitter. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(60000)
+  PAYMENT_BACKOFF_BASE_MS: number = 100;
+
+  /** Cap of one backoff step. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(300000)
+  PAYMENT_BACKOFF_MAX_MS: number = 2000;
+
+  /** Failure percentage (within the rolling window) that opens the circuit breaker. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  BREAKER_ERROR_THRESHOLD_PERCENT: number = 50;
+
+  /** Calls needed in the window before the breaker may open. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(10000)
+  BREAKER_VOLUME_THRESHOLD: number = 10;
+
+  /** How long the breaker stays open before letting a trial call through. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(600000)
+  BREAKER_RESET_MS: number = 10000;
+
+  /** Length of the breaker's rolling statistics window. */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(600000)
+  BREAKER_WINDOW_MS: number = 10000;
+}

@@ -1,0 +1,5 @@
+import { MessagingTables1732320000000 } from '@orders/messaging';
+import { ProcessingInit1732320000300 } from './1732320000300-processing-init';
+
+/** Applied in order at start-up (`migrateService`) and by `nx run order-processing:db:migrate`. */
+export const migrations = [MessagingTables1732320000000, ProcessingInit1732320000300];

@@ -1,0 +1,19 @@
+import type { OrderStatus } from '@orders/contracts';
+
+/** The only moves an order can make; everything else is refused. */
+const ALLOWED: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  PENDING: ['PROCESSING', 'CANCELLED'],
+  PROCESSING: ['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'],
+  CONFIRMED: [],
+  REJECTED: [],
+  FAILED: [],
+  CANCELLED: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return ALLOWED[from]?.includes(to) ?? false;
+}
+
+export function isFinal(status: OrderStatus): boolean {
+  return ALLOWED[status].length === 0;
+}
