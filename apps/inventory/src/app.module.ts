@@ -5,12 +5,15 @@ import { serviceDataSourceOptions } from '@orders/persistence';
 import { HealthModule, MetricsModule } from '@orders/platform';
 import { InventoryEnv } from './config';
 import { migrations } from './migrations';
+import { ProductsModule } from './products/products.module';
+import { ReservationsModule } from './reservations/reservations.module';
 
 @Module({})
 export class AppModule {
   static register(cfg: InventoryEnv): DynamicModule {
     return {
       module: AppModule,
+      global: true,
       imports: [
         TypeOrmModule.forRoot({
           ...serviceDataSourceOptions({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations, poolSize: cfg.DB_POOL_SIZE, applicationName: 'inventory' }),
@@ -28,9 +31,11 @@ export class AppModule {
         }),
         HealthModule.forRoot({ database: true, broker: true }),
         MetricsModule,
-        // feature modules go here
+        ProductsModule,
+        ReservationsModule,
       ],
       providers: [{ provide: InventoryEnv, useValue: cfg }],
+      exports: [InventoryEnv],
     };
   }
 }

@@ -17,4 +17,12 @@ export class InventoryEnv extends BaseEnv {
   /** How long a reservation holds stock before it expires and returns to stock. */
   @Type(() => Number) @IsInt() @Min(1) @Max(86400)
   RESERVATION_TTL_SECONDS: number = 900;
+
+  /**
+   * Longest pause between two expiry sweeps. The service also wakes exactly at
+   * the next expiry it knows of; the sweep catches reservations made by other
+   * instances and anything a restart interrupted.
+   */
+  @Type(() => Number) @IsInt() @Min(50) @Max(3600000)
+  RESERVATION_SWEEP_MS: number = 5000;
 }

@@ -1,0 +1,128 @@
+import type { PricedLineV1, ReservationRejection } from '@orders/contracts';
+import type { EntityManager } from 'typeorm';
+import { InventoryError } from '../inventory.error';
+import type { Quantities, StockRow } from './reservation-rules';
+
+/**
+ * The SQL of stock and reservations. Product rows are always locked in sku
+ * order before they change, and a reservation row before its products, so
+ * concurrent commands queue behind each other instead of deadlocking.
+ */
+
+export type ReservationStatus = 'reserved' | 'rejected' | 'committed' | 'released' | 'expired';
+
+export interface ReservationRow {
+  tenantId: string;
+  status: ReservationStatus;
+  rejectReason: ReservationRejection | null;
+  rejectSkus: string[] | null;
+  currency: string | null;
+  lines: PricedLineV1[];
+  expiresAt: Date | null;
+  /** Still 'reserved' but past its expiry (the sweep has not got to it yet). */
+  overdue: boolean;
+}
+
+/** UPDATE results from TypeORM's query(): [rows, affected]. */
+type Updated<T> = [T[], number];
+
+export async function lockProducts(m: EntityManager, skus: string[]): Promise<StockRow[]> {
+  return m.query(
+    `SELECT sku, name, price_cents AS "priceCents", currency, stock, reserved
+       FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
+    [skus],
+  );
+}
+
+const MOVES = {
+  /** Hold units for an order; never more than are available. */
+  reserve: { set: 'reserved = p.reserved + w.qty', guard: 'p.stock - p.reserved >= w.qty' },
+  /** Give held units back. */
+  release: { set: 'reserved = p.reserved - w.qty', guard: 'p.reserved >= w.qty' },
+  /** Held units leave the warehouse. */
+  sell: { set: 'stock = p.stock - w.qty, reserved = p.reserved - w.qty', guard: 'p.reserved >= w.qty' },
+} as const;
+
+/**
+ * Moves stock for every sku in one statement. Unless every sku's row changed,
+ * the whole transaction fails (and is retried): stock is never half-moved.
+ * The rows are locked first in sku order (skip with `locked` when the caller
+ * already holds them), so this cannot happen in normal operation; the guard
+ * and the table's CHECK constraints are the backstop.
+ */
+export async function moveStock(m: EntityManager, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean } = {}): Promise<void> {
+  if (want.skus.length === 0) return;
+  if (!o.locked) await lockProducts(m, want.skus);
+  const { set, guard } = MOVES[move];
+  const [, changed]: Updated<unknown> = await m.query(
+    `UPDATE products p SET ${set}, updated_at = now()
+       FROM unnest($1::text[], $2::int[]) AS w(sku, qty)
+      WHERE p.sku = w.sku AND ${guard}`,
+    [want.skus, want.quantities],
+  );
+  if (changed !== want.skus.length) {
+    throw new InventoryError('stock_changed', `${move}: ${changed} of ${want.skus.length} products changed`);
+  }
+}
+
+const RESERVATION_COLUMNS = `tenant_id AS "tenantId", status, reject_reason AS "rejectReason", reject_skus AS "rejectSkus",
+  currency, lines, expires_at AS "expiresAt", (status = 'reserved' AND expires_at <= now()) AS overdue`;
+
+/** The order's reservation, locked for the rest of the transaction. */
+export async function lockReservation(m: EntityManager, orderId: string): Promise<ReservationRow | undefined> {
+  const rows: ReservationRow[] = await m.query(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = $1 FOR UPDATE`, [orderId]);
+  return rows[0];
+}
+
+/** Serializes reserve commands of one order (a reservation row may not exist yet to lock). */
+export async function lockOrder(m: EntityManager, orderId: string): Promise<void> {
+  await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`inventory.reserve:${orderId}`]);
+}
+
+export async function insertReserved(
+  m: EntityManager,
+  r: { orderId: string; tenantId: string; currency: string; lines: PricedLineV1[]; ttlSeconds: number },
+): Promise<Date> {
+  const rows: Array<{ expiresAt: Date }> = await m.query(
+    `INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at)
+     VALUES ($1, $2, 'reserved', $3, $4::jsonb, now() + make_interval(secs => $5))
+     RETURNING expires_at AS "expiresAt"`,
+    [r.orderId, r.tenantId, r.currency, JSON.stringify(r.lines), r.ttlSeconds],
+  );
+  return rows[0].expiresAt;
+}
+
+export async function insertRejected(
+  m: EntityManager,
+  r: { orderId: string; tenantId: string; reason: ReservationRejection; skus: string[] },
+): Promise<void> {
+  await m.query(
+    `INSERT INTO reservations (order_id, tenant_id, status, reject_reason, reject_skus) VALUES ($1, $2, 'rejected', $3, $4::text[])`,
+    [r.orderId, r.tenantId, r.reason, r.skus],
+  );
+}
+
+export async function setStatus(m: EntityManager, orderId: string, status: ReservationStatus): Promise<void> {
+  await m.query('UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, status]);
+}
+
+/** Marks up to `limit` overdue reservations expired (skipping any a command holds) and returns their lines. */
+export async function expireOverdue(m: EntityManager, limit: number): Promise<PricedLineV1[][]> {
+  const [rows]: Updated<{ lines: PricedLineV1[] }> = await m.query(
+    `UPDATE reservations SET status = 'expired', updated_at = now()
+      WHERE order_id IN (
+        SELECT order_id FROM reservations WHERE status = 'reserved' AND expires_at <= now()
+         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING lines`,
+    [limit],
+  );
+  return rows.map((r) => r.lines);
+}
+
+/** Milliseconds until the next open reservation expires (negative if overdue), or null when none is open. */
+export async function msToNextExpiry(m: EntityManager): Promise<number | null> {
+  const rows: Array<{ ms: number | null }> = await m.query(
+    `SELECT (extract(epoch FROM min(expires_at) - clock_timestamp()) * 1000)::float8 AS ms FROM reservations WHERE status = 'reserved'`,
+  );
+  return rows[0]?.ms ?? null;
+}
