@@ -1,0 +1,23 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { migrateService } from '@orders/persistence';
+import { createHttpApp, startConsumers } from '@orders/platform';
+import { AppModule } from './app.module';
+import { OrderReceivingEnv } from './config';
+import { migrations } from './migrations';
+import { setupOpenApi } from './openapi';
+
+/** Migrates, builds and starts the service; used by main.ts and by the integration tests. */
+export async function bootstrap(cfg: OrderReceivingEnv): Promise<NestFastifyApplication> {
+  await migrateService({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations });
+  const app = await createHttpApp(AppModule.register(cfg), { logLevel: cfg.LOG_LEVEL, bodyLimit: cfg.BODY_LIMIT_BYTES, maxHeaderSize: 16 * 1024 });
+  // JSON only: any other body type is 415 (Fastify would otherwise parse text/plain into a string).
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  setupOpenApi(app);
+  await startConsumers(app, {
+    prefetch: { 'order-receiving.status': cfg.CONSUMER_CONCURRENCY },
+    defaultPrefetch: cfg.CONSUMER_CONCURRENCY,
+    retryDelaysMs: cfg.retryDelaysMs,
+  });
+  await app.listen(cfg.PORT, cfg.HOST);
+  return app;
+}

@@ -1,0 +1,58 @@
+import { Type } from 'class-transformer';
+import { IsInt, Length, Matches, Max, Min } from 'class-validator';
+import { BaseEnv } from '@orders/platform';
+
+const KEY_PAIR = '[A-Za-z0-9_.-]{1,64}:[\\x21-\\x2b\\x2d-\\x7e]{8,256}';
+
+export class OrderReceivingEnv extends BaseEnv {
+  override PORT: number = 3000;
+  override DB_SCHEMA: string = 'receiving';
+  /** The hot path: accepted orders need a connection each for one statement. */
+  override DB_POOL_SIZE: number = 20;
+
+  /** Storefront API keys, `tenant:key,...`; each key belongs to one tenant. */
+  @Matches(new RegExp(`^${KEY_PAIR}(,${KEY_PAIR})*$`), { message: 'must be tenant:key pairs separated by commas (keys of 8-256 printable characters, no commas)' })
+  API_KEYS: string = 'demo:demo-key,acme:acme-key';
+
+  /** Secret of the per-order tokens in links.events (HMAC). */
+  @Length(16, 512)
+  EVENTS_TOKEN_SECRET: string = 'dev-events-token-secret-change-me';
+
+  /** How long an Idempotency-Key is remembered (at least a day). */
+  @Type(() => Number) @IsInt() @Min(24) @Max(24 * 90)
+  IDEMPOTENCY_TTL_HOURS: number = 48;
+
+  /** How often expired idempotency keys are pruned. */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(86_400_000)
+  IDEMPOTENCY_PRUNE_INTERVAL_MS: number = 600_000;
+
+  /** Per-tenant sustained request rate (token bucket refill per second). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  RATE_LIMIT_PER_SECOND: number = 2000;
+
+  /** Per-tenant burst (token bucket size). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(10_000_000)
+  RATE_LIMIT_BURST: number = 4000;
+
+  /** Largest accepted request body, bytes. */
+  @Type(() => Number) @IsInt() @Min(1024) @Max(10 * 1024 * 1024)
+  BODY_LIMIT_BYTES: number = 64 * 1024;
+
+  /** Interval of SSE heartbeat comments. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(300_000)
+  SSE_HEARTBEAT_MS: number = 15_000;
+
+  /** Status events handled at once (channel prefetch). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  CONSUMER_CONCURRENCY: number = 32;
+
+  /** tenant by the full `Authorization` header value (`Bearer <key>`), built once. */
+  get tenantsByAuthorization(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const pair of this.API_KEYS.split(',')) {
+      const i = pair.indexOf(':');
+      m.set(`Bearer ${pair.slice(i + 1)}`, pair.slice(0, i));
+    }
+    return m;
+  }
+}

@@ -1,0 +1,127 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { PayloadOf } from '@orders/contracts';
+import type { CreateOrderDto, OrderAcceptedDto } from '@orders/dto';
+import { outboxChannel, toOutboxRow } from '@orders/messaging';
+import { DataSource } from 'typeorm';
+import { OrderReceivingEnv } from '../config';
+import { canonicalOrder, eventsToken, requestHash } from './http-rules';
+import { OrdersError } from './orders.error';
+
+export interface Accepted {
+  orderId: string;
+  statusCode: number;
+  body: OrderAcceptedDto;
+  /** false when this is the replay of an earlier request with the same key. */
+  created: boolean;
+}
+
+/**
+ * The whole intake in ONE statement: the idempotency record (ON CONFLICT DO
+ * NOTHING), and only if it was new, the order, its PENDING history entry
+ * (sequence 1) and the order.placed.v1 outbox row, whose NOTIFY wakes the
+ * relay on commit. A concurrent request with the same key blocks on the
+ * unique key until the first commits, then finds the key and replays.
+ */
+const PLACE_ORDER_SQL = `
+WITH k AS (
+  INSERT INTO idempotency_keys (tenant_id, key, request_hash, order_id, status_code, response, held_until)
+  VALUES ($1, $2, $3, $4, 202, $5, CASE WHEN $6::int > 0 THEN now() + make_interval(secs => $6::int) END)
+  ON CONFLICT DO NOTHING
+  RETURNING order_id
+), o AS (
+  INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, created_at, updated_at)
+  SELECT order_id, $1, 'PENDING', 1, $7::jsonb, $8::jsonb, $9, $10::jsonb, $11::timestamptz, $11::timestamptz FROM k
+  RETURNING id
+), h AS (
+  INSERT INTO order_history (order_id, sequence, status, at) SELECT id, 1, 'PENDING', $11::timestamptz FROM o
+), ob AS (
+  INSERT INTO outbox (id, routing_key, body) SELECT $12, $13, $14 FROM o RETURNING 1
+)
+SELECT count(*)::int AS inserted FROM (SELECT pg_notify($15, '') FROM ob) n`;
+
+const FIND_KEY_SQL = `SELECT request_hash, order_id, status_code, response, coalesce(held_until > now(), false) AS held
+  FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`;
+
+@Injectable()
+export class IntakeService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Intake');
+  private readonly channel: string;
+  private pruneTimer?: NodeJS.Timeout;
+
+  constructor(private readonly ds: DataSource, private readonly cfg: OrderReceivingEnv) {
+    this.channel = outboxChannel(cfg.DB_SCHEMA);
+  }
+
+  /**
+   * Accepts an order once per (tenant, Idempotency-Key). `holdSeconds` > 0
+   * marks the key as in flight for that long (a `Prefer: wait` request still
+   * deciding its answer): the same key meanwhile gets 409.
+   */
+  async place(tenantId: string, key: string, dto: CreateOrderDto, holdSeconds = 0): Promise<Accepted> {
+    const order = canonicalOrder(dto);
+    const hash = requestHash(JSON.stringify(order));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const orderId = randomUUID();
+      const body: OrderAcceptedDto = {
+        id: orderId,
+        status: 'PENDING',
+        links: { self: `/orders/${orderId}`, events: `/orders/${orderId}/events?token=${eventsToken(this.cfg.EVENTS_TOKEN_SECRET, tenantId, orderId)}` },
+      };
+      const placedAt = new Date().toISOString();
+      const payload: PayloadOf<'order.placed.v1'> = { orderId, tenantId, ...order, placedAt };
+      const row = toOutboxRow('order.placed.v1', payload, { correlationId: orderId });
+      const [res] = (await this.ds.query(PLACE_ORDER_SQL, [
+        tenantId, key, hash, orderId, JSON.stringify(body), holdSeconds,
+        JSON.stringify(order.customer), JSON.stringify(order.items), order.couponCode ?? null, JSON.stringify(order.shippingAddress), placedAt,
+        row.id, row.name, row.raw, this.channel,
+      ])) as Array<{ inserted: number }>;
+      if (res.inserted === 1) return { orderId, statusCode: 202, body, created: true };
+
+      const [prior] = (await this.ds.query(FIND_KEY_SQL, [tenantId, key])) as Array<{
+        request_hash: string; order_id: string; status_code: number; response: string; held: boolean;
+      }>;
+      if (!prior) continue; // pruned in between: try again as new
+      if (prior.request_hash !== hash) {
+        throw new OrdersError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
+      }
+      if (prior.held) {
+        throw new OrdersError('idempotency_in_flight', 'a request with this Idempotency-Key is still in flight', { 'retry-after': '1' });
+      }
+      return { orderId: prior.order_id, statusCode: prior.status_code, body: JSON.parse(prior.response) as OrderAcceptedDto, created: false };
+    }
+    throw new Error('idempotency key vanished repeatedly');
+  }
+
+  /** The `Prefer: wait` request has answered: the key replays from now on. */
+  async release(tenantId: string, key: string): Promise<void> {
+    await this.ds
+      .query('UPDATE idempotency_keys SET held_until = NULL WHERE tenant_id = $1 AND key = $2', [tenantId, key])
+      .catch((e: Error) => this.logger.warn(`cannot release idempotency key: ${e.message}`));
+  }
+
+  /** Deletes idempotency keys older than IDEMPOTENCY_TTL_HOURS, in bounded batches. */
+  async pruneKeys(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [, n] = (await this.ds.query(
+        `DELETE FROM idempotency_keys WHERE ctid IN (
+           SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1) LIMIT 5000)`,
+        [this.cfg.IDEMPOTENCY_TTL_HOURS],
+      )) as [unknown, number];
+      total += n;
+      if (n < 5000) return total;
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    this.pruneTimer = setInterval(() => {
+      this.pruneKeys().catch((e: Error) => this.logger.warn(`idempotency key prune failed: ${e.message}`));
+    }, this.cfg.IDEMPOTENCY_PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.pruneTimer);
+  }
+}

@@ -1,0 +1,134 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { isFinalStatus } from '@orders/contracts';
+import { Client } from 'pg';
+import { OrderReceivingEnv } from '../config';
+
+export const ORDER_EVENTS_CHANNEL = 'order_events';
+
+/** What a local subscriber hears: a new status row for its order, or `null` = "re-read, you may have missed some". */
+export interface OrderNote {
+  orderId: string;
+  sequence: number;
+  status: string;
+}
+export interface Subscriber {
+  note(n: OrderNote | null): void;
+  /** The process is shutting down. */
+  close(): void;
+}
+
+/**
+ * One dedicated PostgreSQL LISTEN connection per process on 'order_events'
+ * (raised by the read model in the transaction that stores a status change),
+ * fanned out in memory to the local subscribers of that order: SSE streams
+ * and `Prefer: wait` requests. Any instance can serve any order; nothing polls.
+ */
+@Injectable()
+export class OrderEventsHub implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger('OrderEventsHub');
+  private readonly subs = new Map<string, Set<Subscriber>>();
+  private client?: Client;
+  private stopped = false;
+  private retryMs = 200;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly cfg: OrderReceivingEnv) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.connect();
+  }
+
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
+
+  subscribe(orderId: string, s: Subscriber): () => void {
+    let set = this.subs.get(orderId);
+    if (!set) this.subs.set(orderId, (set = new Set()));
+    set.add(s);
+    return () => {
+      set.delete(s);
+      if (set.size === 0 && this.subs.get(orderId) === set) this.subs.delete(orderId);
+    };
+  }
+
+  /**
+   * Resolves with the final status once the order reaches one, or undefined
+   * after `seconds`. Holds no database connection while waiting.
+   */
+  waitForFinal(orderId: string, seconds: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const done = (status: string | undefined) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(status);
+      };
+      const timer = setTimeout(() => done(undefined), seconds * 1000);
+      const unsubscribe = this.subscribe(orderId, {
+        note: (n) => {
+          if (n && isFinalStatus(n.status)) done(n.status);
+          else if (!n) done(undefined); // listener reconnected: the caller re-reads the order
+        },
+        close: () => done(undefined),
+      });
+    });
+  }
+
+  private dispatch(payload: string | undefined): void {
+    let n: OrderNote;
+    try {
+      n = JSON.parse(payload ?? '') as OrderNote;
+    } catch {
+      return;
+    }
+    const set = this.subs.get(n.orderId);
+    if (!set) return;
+    for (const s of [...set]) s.note(n);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ connectionString: this.cfg.DATABASE_URL, application_name: 'order-receiving:order-events' });
+    client.on('notification', (m) => this.dispatch(m.payload));
+    client.on('error', (err) => this.logger.warn(`LISTEN connection error: ${err.message}`));
+    client.on('end', () => {
+      if (this.stopped || this.client !== client) return;
+      this.client = undefined;
+      this.schedule();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${ORDER_EVENTS_CHANNEL}`);
+      this.client = client;
+      this.retryMs = 200;
+      // Anything committed while we were not listening: every subscriber re-reads.
+      for (const set of this.subs.values()) for (const s of [...set]) s.note(null);
+    } catch (e) {
+      this.logger.warn(`cannot LISTEN yet: ${(e as Error).message}`);
+      await client.end().catch(() => undefined);
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.connect(), this.retryMs);
+    this.timer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, 5000);
+  }
+
+  /** Ends every open stream and wait, so the HTTP server can close. */
+  closeAll(): void {
+    for (const set of this.subs.values()) for (const s of [...set]) s.close();
+    this.subs.clear();
+  }
+
+  /** Before the HTTP server and the database pool close: open streams end first. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.closeAll();
+    const c = this.client;
+    this.client = undefined;
+    await c?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+export * from './create-order.dto';
+export * from './list-orders.dto';
+export * from './responses';
