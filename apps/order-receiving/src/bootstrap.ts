@@ -10,14 +10,15 @@ import { setupOpenApi } from './openapi';
 export async function bootstrap(cfg: OrderReceivingEnv): Promise<NestFastifyApplication> {
   await migrateService({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations });
   const app = await createHttpApp(AppModule.register(cfg), { logLevel: cfg.LOG_LEVEL, bodyLimit: cfg.BODY_LIMIT_BYTES, maxHeaderSize: 16 * 1024 });
-  // JSON only: any other body type is 415 (Fastify would otherwise parse text/plain into a string).
-  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   setupOpenApi(app);
   await startConsumers(app, {
     prefetch: { 'order-receiving.status': cfg.CONSUMER_CONCURRENCY },
     defaultPrefetch: cfg.CONSUMER_CONCURRENCY,
     retryDelaysMs: cfg.retryDelaysMs,
   });
+  await app.init();
+  // JSON only: any other body type is 415 (Fastify and Nest would otherwise parse text and forms).
+  app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
   await app.listen(cfg.PORT, cfg.HOST);
   return app;
 }
