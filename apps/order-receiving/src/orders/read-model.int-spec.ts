@@ -1,0 +1,130 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually } from '@orders/testing';
+import { ACME, call, DEMO, orderBody, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../test-app';
+
+let t: TestApp;
+let base: string;
+
+before(async () => {
+  t = await startTestApp('recv_read');
+  base = t.base;
+});
+
+after(async () => {
+  await t?.stop();
+});
+
+type Order = {
+  status: string; items: Array<Record<string, unknown>>; totals: unknown; rejectionReason?: string; couponCode: string | null;
+  history: Array<{ status: string; at: string; reason?: string }>; updatedAt: string;
+};
+const getOrder = (id: string, headers = DEMO) => call<Order>(base, 'GET', `/orders/${id}`, { headers });
+
+async function untilHistory(id: string, n: number): Promise<Order> {
+  return eventually(async () => {
+    const o = (await getOrder(id)).body;
+    return o.history.length >= n ? o : undefined;
+  }, 10000, 30, `${n} history entries`);
+}
+
+test('status events update the order in order: items priced, totals, history, rejection reason', async () => {
+  const { body: { id } } = await placeOrder(base);
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING'));
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 3, 'REJECTED', { ...PRICED, reason: 'payment_declined' }));
+  const o = await untilHistory(id, 3);
+  assert.equal(o.status, 'REJECTED');
+  assert.equal(o.rejectionReason, 'payment_declined');
+  assert.deepEqual(o.items, PRICED.items);
+  assert.deepEqual(o.totals, PRICED.totals);
+  assert.equal(o.couponCode, 'SPRING10');
+  assert.deepEqual(o.history.map((h) => [h.status, h.reason]), [['PENDING', undefined], ['PROCESSING', undefined], ['REJECTED', 'payment_declined']]);
+  assert.equal(o.history[2].at, statusEvent(id, 3, 'REJECTED').at);
+  assert.equal(o.updatedAt, statusEvent(id, 3, 'REJECTED').at);
+});
+
+test('a stale event (older sequence) lands in history but never rolls the state back', async () => {
+  const { body: { id } } = await placeOrder(base);
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 3, 'CONFIRMED', PRICED));
+  await untilHistory(id, 2);
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING', { items: [{ sku: 'SKU-1', quantity: 2 }] }));
+  const o = await untilHistory(id, 3);
+  assert.equal(o.status, 'CONFIRMED');
+  assert.deepEqual(o.items, PRICED.items);
+  assert.deepEqual(o.totals, PRICED.totals);
+  assert.deepEqual(o.history.map((h) => h.status), ['PENDING', 'PROCESSING', 'CONFIRMED']);
+});
+
+test('a redelivered event (same id) or a repeated sequence adds no second history entry', async () => {
+  const { body: { id } } = await placeOrder(base);
+  const env = await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING'));
+  await untilHistory(id, 2);
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING'), { id: env.id });
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING')); // new message id, same change
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 3, 'CANCELLED', { reason: 'customer_request' }));
+  const o = await untilHistory(id, 3);
+  await new Promise((r) => setTimeout(r, 200));
+  const again = (await getOrder(id)).body;
+  assert.deepEqual(again.history.map((h) => h.status), ['PENDING', 'PROCESSING', 'CANCELLED']);
+  assert.equal(o.status, 'CANCELLED');
+  assert.equal(o.rejectionReason, undefined);
+});
+
+test("another tenant's order is 404 everywhere; a malformed id is 404 too", async () => {
+  const { body: { id } } = await placeOrder(base);
+  assert.equal((await getOrder(id, ACME)).status, 404);
+  assert.equal((await call(base, 'POST', `/orders/${id}/cancel`, { headers: ACME })).status, 404);
+  assert.equal((await call(base, 'GET', `/orders/${id}/events`, { headers: ACME })).status, 404);
+  const list = await call<{ items: Array<{ id: string }> }>(base, 'GET', '/orders?limit=100', { headers: ACME });
+  assert.ok(!list.body.items.some((o) => o.id === id));
+  const bad = await getOrder('not-a-uuid');
+  assert.equal(bad.status, 404);
+  assert.equal((bad.body as unknown as { statusCode: number }).statusCode, 404);
+});
+
+test('cancel: 202 and order.cancel-requested.v1 while not final, 409 once final', async () => {
+  const { body: { id } } = await placeOrder(base);
+  const res = await call(base, 'POST', `/orders/${id}/cancel`, { headers: DEMO });
+  assert.equal(res.status, 202);
+  assert.deepEqual(res.body, { id, status: 'PENDING', cancellationRequested: true });
+  const msg = await t.bus.waitFor('order.cancel-requested.v1', (p) => p.orderId === id);
+  assert.equal(msg.payload.tenantId, 'demo');
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'CANCELLED'));
+  await untilHistory(id, 2);
+  const late = await call(base, 'POST', `/orders/${id}/cancel`, { headers: DEMO });
+  assert.equal(late.status, 409);
+});
+
+test('listing: newest first, stable cursor pages, status filter, bad parameters 400', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push((await placeOrder(base, orderBody(), ACME)).body.id);
+  await t.bus.publish('order.status-changed.v1', statusEvent(ids[1], 2, 'PROCESSING', {}, 'acme'));
+  await eventually(async () => (await getOrder(ids[1], ACME)).body.status === 'PROCESSING', 10000, 30, 'processing');
+
+  type Page = { items: Array<{ id: string; status: string; customer: unknown; totals: unknown; createdAt: string }>; nextCursor: string | null };
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const q: string = cursor ? `?limit=2&cursor=${cursor}` : '?limit=2';
+    const page: { status: number; body: Page } = await call<Page>(base, 'GET', `/orders${q}`, { headers: ACME });
+    assert.equal(page.status, 200);
+    assert.ok(page.body.items.length <= 2);
+    seen.push(...page.body.items.map((o) => o.id));
+    cursor = page.body.nextCursor;
+    pages++;
+  } while (cursor && pages < 10);
+  assert.deepEqual(seen.filter((id) => ids.includes(id)), [...ids].reverse());
+  assert.equal(new Set(seen).size, seen.length);
+
+  const first = (await call<Page>(base, 'GET', '/orders?limit=1', { headers: ACME })).body.items[0];
+  assert.deepEqual(Object.keys(first).sort(), ['createdAt', 'customer', 'id', 'status', 'totals']);
+
+  const processing = await call<Page>(base, 'GET', '/orders?status=PROCESSING', { headers: ACME });
+  assert.deepEqual(processing.body.items.map((o) => o.id), [ids[1]]);
+
+  for (const q of ['status=SHIPPED', 'limit=0', 'limit=101', 'limit=abc', 'cursor=%21%21', `cursor=${Buffer.from('x|y').toString('base64url')}`, 'foo=1']) {
+    const r = await call(base, 'GET', `/orders?${q}`, { headers: ACME });
+    assert.equal(r.status, 400, q);
+  }
+});
