@@ -28,9 +28,8 @@ test('an untouched reservation expires after its TTL and its stock returns; a la
   await t.bus.waitFor('inventory.reserved.v1', (p) => p.orderId === orderId);
   assert.equal((await t.product('E-A')).reserved, 3);
 
-  const started = Date.now();
-  await eventually(async () => (await t.product('E-A')).reserved === 0, 5000, 50, 'expiry');
-  assert.ok(Date.now() - started < 4000, 'expired near its TTL, not at the next minute-long sweep');
+  // Well before the minute-long periodic sweep (generous for a loaded 2-core machine).
+  await eventually(async () => (await t.product('E-A')).reserved === 0, 15000, 50, 'expiry near the TTL');
   assert.deepEqual(await t.product('E-A'), { sku: 'E-A', name: 'Ephemeral', priceCents: 100, currency: 'EUR', stock: 5, reserved: 0, available: 5 });
   assert.equal((await t.product('E-B')).available, 5);
   assert.equal(await t.reservationStatus(orderId), 'expired');

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { UnitOfWork } from '@orders/messaging';
 import { DataSource } from 'typeorm';
 import { InventoryEnv } from '../config';
@@ -17,7 +17,7 @@ const SLACK_MS = 5;
  * overdue in set-based batches.
  */
 @Injectable()
-export class ReservationExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReservationExpiry implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ReservationExpiry');
   private timer?: NodeJS.Timeout;
   private wakeAt = Infinity;
@@ -31,7 +31,8 @@ export class ReservationExpiry implements OnApplicationBootstrap, OnApplicationS
     this.wakeIn(0);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops the timer and lets a running sweep finish while the database is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.sweeping;
