@@ -1,0 +1,39 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { MessagingModule } from '@orders/messaging';
+import { serviceDataSourceOptions } from '@orders/persistence';
+import { HealthModule, MetricsModule } from '@orders/platform';
+import { NotificationEnv } from './config';
+import { EmailModule } from './email/email.module';
+import { migrations } from './migrations';
+
+@Module({})
+export class AppModule {
+  static register(cfg: NotificationEnv): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...serviceDataSourceOptions({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations, poolSize: cfg.DB_POOL_SIZE, applicationName: 'notification' }),
+          retryAttempts: 1000,
+          retryDelay: 1000,
+        }),
+        MessagingModule.forRoot({
+          rabbitmqUrl: cfg.RABBITMQ_URL,
+          prefix: cfg.MQ_PREFIX,
+          serviceName: 'notification',
+          databaseUrl: cfg.DATABASE_URL,
+          schema: cfg.DB_SCHEMA,
+          ownQueues: ['notification.email'],
+          retryDelaysMs: cfg.retryDelaysMs,
+          // nothing is published yet (webhooks will): no outbox relay
+          relay: false,
+        }),
+        HealthModule.forRoot({ database: true, broker: true }),
+        MetricsModule,
+        EmailModule.register({ host: cfg.SMTP_HOST, port: cfg.SMTP_PORT, timeoutMs: cfg.SMTP_TIMEOUT_MS, from: cfg.MAIL_FROM }),
+      ],
+      providers: [{ provide: NotificationEnv, useValue: cfg }],
+    };
+  }
+}

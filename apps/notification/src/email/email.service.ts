@@ -1,0 +1,116 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Envelope } from '@orders/contracts';
+import { UnitOfWork } from '@orders/messaging';
+import { DataSource } from 'typeorm';
+import { MESSAGE_TRANSPORT, MessageTransport } from './message-transport';
+import { NotificationError } from './notification.error';
+import { isNotifiable, renderStatusEmail } from './templates';
+
+interface PendingEmail {
+  id: string;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  message_id: string;
+}
+
+type SendResult = 'sent' | 'nothing' | { failed: unknown };
+
+export const messageIdFor = (orderId: string, status: string) => `<${orderId}.${status}@orders.local>`;
+
+/**
+ * One email per (order, final status), exactly once: the email is recorded
+ * with the event's inbox row (handleOnce), then sent under a row lock and
+ * marked sent. A redelivery finds it recorded and only sends it if it is
+ * still unsent; rows left unsent by a crash are sent again at start-up.
+ */
+@Injectable()
+export class EmailService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('EmailService');
+  private sweep: Promise<number> = Promise.resolve(0);
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly ds: DataSource,
+    @Inject(MESSAGE_TRANSPORT) private readonly transport: MessageTransport,
+  ) {}
+
+  async onStatusChanged(env: Envelope<'order.status-changed.v1'>): Promise<void> {
+    const e = env.payload;
+    if (!isNotifiable(e.status)) return;
+    const mail = renderStatusEmail(e);
+    await this.uow.handleOnce(env, async (tx) => {
+      await tx.manager.query(
+        `INSERT INTO emails (order_id, status, tenant_id, recipient, subject, text_body, html_body, message_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (order_id, status) DO NOTHING`,
+        [e.orderId, e.status, e.tenantId, e.customer.email, mail.subject, mail.text, mail.html, messageIdFor(e.orderId, e.status)],
+      );
+    });
+    // Also on a duplicate: the first delivery may have recorded the email and then failed to send it.
+    const result = await this.sendPending('order_id = $1 AND status = $2', [e.orderId, e.status], 'wait');
+    if (typeof result === 'object') throw new NotificationError('send_failed', `email for order ${e.orderId} ${e.status} not sent: ${String(result.failed)}`);
+  }
+
+  /** Sends every email left unsent (by a crash, or while SMTP was down); stops at the first failure. */
+  async resendUnsent(): Promise<number> {
+    let sent = 0;
+    let after = '0';
+    for (;;) {
+      const ids: Array<{ id: string }> = await this.ds.query(
+        'SELECT id FROM emails WHERE sent_at IS NULL AND id > $1 ORDER BY id LIMIT 100',
+        [after],
+      );
+      if (ids.length === 0) return sent;
+      for (const { id } of ids) {
+        const r = await this.sendPending('id = $1', [id], 'skip-locked');
+        if (typeof r === 'object') throw new NotificationError('send_failed', `resend of email ${id} failed: ${String(r.failed)}`);
+        if (r === 'sent') sent++;
+        after = id;
+      }
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    this.sweep = this.resendUnsent().then(
+      (n) => {
+        if (n) this.logger.log(`resent ${n} email(s) left unsent`);
+        return n;
+      },
+      (err: unknown) => {
+        this.logger.warn(`start-up resend stopped: ${err instanceof Error ? err.message : String(err)}`);
+        return 0;
+      },
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.sweep;
+  }
+
+  /**
+   * Sends the matching unsent email while holding its row lock, so two
+   * deliveries never both send it; marks it sent in the same transaction.
+   * A failed send is recorded (attempts, last_error) and reported.
+   */
+  private async sendPending(where: string, params: unknown[], lock: 'wait' | 'skip-locked'): Promise<SendResult> {
+    return this.ds.transaction(async (m): Promise<SendResult> => {
+      const rows: PendingEmail[] = await m.query(
+        `SELECT id, recipient, subject, text_body, html_body, message_id FROM emails
+         WHERE ${where} AND sent_at IS NULL FOR UPDATE${lock === 'skip-locked' ? ' SKIP LOCKED' : ''}`,
+        params,
+      );
+      const row = rows[0];
+      if (!row) return 'nothing';
+      try {
+        await this.transport.send({ to: row.recipient, subject: row.subject, text: row.text_body, html: row.html_body, messageId: row.message_id });
+      } catch (err) {
+        const text = err instanceof Error ? err.message : String(err);
+        await m.query('UPDATE emails SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, text.slice(0, 1000)]);
+        return { failed: text };
+      }
+      await m.query('UPDATE emails SET attempts = attempts + 1, last_error = NULL, sent_at = now() WHERE id = $1', [row.id]);
+      return 'sent';
+    });
+  }
+}

@@ -1,0 +1,48 @@
+import { createTransport, Transporter } from 'nodemailer';
+
+/** One message to one customer, rendered and ready to go. */
+export interface OutgoingMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Deterministic, so a resend after a crash mid-send is recognisable as the same message. */
+  messageId: string;
+}
+
+/** The seam between "what to tell the customer" and "how it travels": SMTP today, an SMS gateway could implement it too. */
+export interface MessageTransport {
+  send(m: OutgoingMessage): Promise<void>;
+}
+export const MESSAGE_TRANSPORT = Symbol('MESSAGE_TRANSPORT');
+
+export interface SmtpOptions {
+  host: string;
+  port: number;
+  timeoutMs: number;
+  from: string;
+}
+
+/** Email over SMTP with nodemailer; a failed send rejects (the caller decides about retries). */
+export class SmtpTransport implements MessageTransport {
+  private readonly t: Transporter;
+
+  constructor(private readonly o: SmtpOptions) {
+    this.t = createTransport({
+      host: o.host,
+      port: o.port,
+      secure: false,
+      connectionTimeout: o.timeoutMs,
+      greetingTimeout: o.timeoutMs,
+      socketTimeout: o.timeoutMs,
+    });
+  }
+
+  async send(m: OutgoingMessage): Promise<void> {
+    await this.t.sendMail({ from: this.o.from, to: m.to, subject: m.subject, text: m.text, html: m.html, messageId: m.messageId });
+  }
+
+  close(): void {
+    this.t.close();
+  }
+}

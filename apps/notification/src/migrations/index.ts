@@ -1,0 +1,5 @@
+import { MessagingTables1732320000000 } from '@orders/messaging';
+import { NotificationEmails1732320000300 } from './1732320000300-notification-emails';
+
+/** Applied in order at start-up (`migrateService`) and by `npm run db:migrate -w @orders/notification`. */
+export const migrations = [MessagingTables1732320000000, NotificationEmails1732320000300];
