@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Client } from 'pg';
 import { eventually } from '@orders/testing';
 import { ACME, call, DEMO, newKey, orderBody, placeOrder, startTestApp, TestApp } from '../test-app';
@@ -189,4 +190,36 @@ test('the OpenAPI document describes POST /orders from the DTOs; the UI is serve
   const ui = await fetch(`${base}/docs`);
   assert.equal(ui.status, 200);
   assert.match(await ui.text(), /swagger/i);
+});
+
+test('random bodies and headers on POST /orders never produce a 5xx', async () => {
+  const json = fc.jsonValue({ maxDepth: 3 });
+  const mutated = fc.record({
+    customer: fc.oneof(fc.constant(orderBody().customer), json, fc.record({ id: fc.string(), email: fc.string(), name: fc.anything() })),
+    items: fc.oneof(fc.constant(orderBody().items), json, fc.array(fc.record({ sku: fc.oneof(fc.string(), json), quantity: fc.oneof(fc.integer(), json) }), { maxLength: 3 })),
+    shippingAddress: fc.oneof(fc.constant(orderBody().shippingAddress), json),
+    payment: fc.oneof(fc.constant(orderBody().payment), json),
+    couponCode: fc.oneof(fc.string(), json),
+  }, { requiredKeys: [] });
+  const body = fc.oneof(json.map((v) => JSON.stringify(v)), mutated.map((v) => JSON.stringify(v)), fc.string());
+  const header = fc.string({ unit: 'binary-ascii', maxLength: 300 }).filter((s) => !/[\r\n\0]/.test(s));
+  await fc.assert(
+    fc.asyncProperty(body, fc.option(header), fc.option(header), fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8', ''), async (raw, key, prefer, ctype) => {
+      const headers: Record<string, string> = { authorization: 'Bearer demo-key' };
+      if (key !== null) headers['idempotency-key'] = key;
+      if (prefer !== null) headers.prefer = prefer.replace(/wait/gi, 'w');
+      if (ctype) headers['content-type'] = ctype;
+      let status: number;
+      try {
+        status = (await fetch(`${base}/orders`, { method: 'POST', headers, body: raw })).status;
+      } catch {
+        return true; // the client refused to send this header value: nothing reached the server
+      }
+      assert.ok(status < 500, `status ${status} for ${JSON.stringify({ raw, headers })}`);
+      return true;
+    }),
+    { numRuns: 2000 },
+  );
+  // and a valid order still goes through
+  assert.equal((await placeOrder(base, orderBody(), {}, newKey())).status, 202);
 });
