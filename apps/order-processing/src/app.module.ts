@@ -5,12 +5,16 @@ import { serviceDataSourceOptions } from '@orders/persistence';
 import { HealthModule, MetricsModule } from '@orders/platform';
 import { OrderProcessingEnv } from './config';
 import { migrations } from './migrations';
+import { OrdersModule } from './orders/orders.module';
+import { PaymentsModule } from './payments/payments.module';
+import { PromotionsModule } from './promotions/promotions.module';
 
 @Module({})
 export class AppModule {
   static register(cfg: OrderProcessingEnv): DynamicModule {
     return {
       module: AppModule,
+      global: true,
       imports: [
         TypeOrmModule.forRoot({
           ...serviceDataSourceOptions({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations, poolSize: cfg.DB_POOL_SIZE, applicationName: 'order-processing' }),
@@ -28,8 +32,12 @@ export class AppModule {
         }),
         HealthModule.forRoot({ database: true, broker: true }),
         MetricsModule,
+        PromotionsModule,
+        OrdersModule,
+        PaymentsModule,
       ],
       providers: [{ provide: OrderProcessingEnv, useValue: cfg }],
+      exports: [OrderProcessingEnv],
     };
   }
 }

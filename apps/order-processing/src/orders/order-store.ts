@@ -1,0 +1,156 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CustomerV1, OrderStatus, PayloadOf, PricedLineV1, StatusLineV1 } from '@orders/contracts';
+import type { Tx } from '@orders/messaging';
+import { DataSource, EntityManager } from 'typeorm';
+import type { Totals } from '../promotions/coupon';
+import { OrderError } from './order.error';
+import { canTransition } from './state-machine';
+
+/** An order as order-processing keeps it. */
+export interface Order {
+  id: string;
+  tenantId: string;
+  status: OrderStatus;
+  sequence: number;
+  reason: string | null;
+  customer: CustomerV1;
+  /** The ordered lines; with name and unit price once inventory priced them. */
+  items: StatusLineV1[];
+  couponCode: string | null;
+  paymentToken: string;
+  totals: Totals | null;
+  reserved: boolean;
+  authorizationId: string | null;
+}
+
+interface Row {
+  id: string;
+  tenant_id: string;
+  status: OrderStatus;
+  sequence: number;
+  reason: string | null;
+  customer: CustomerV1;
+  items: StatusLineV1[];
+  coupon_code: string | null;
+  payment_token: string;
+  currency: string | null;
+  subtotal_cents: number | null;
+  discount_cents: number | null;
+  total_cents: number | null;
+  reserved: boolean;
+  authorization_id: string | null;
+}
+
+const COLUMNS = `id, tenant_id, status, sequence, reason, customer, items, coupon_code, payment_token, currency,
+  subtotal_cents, discount_cents, total_cents, reserved, authorization_id`;
+
+function toOrder(r: Row): Order {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    status: r.status,
+    sequence: r.sequence,
+    reason: r.reason,
+    customer: r.customer,
+    items: r.items,
+    couponCode: r.coupon_code,
+    paymentToken: r.payment_token,
+    totals: r.subtotal_cents === null
+      ? null
+      : { subtotalCents: r.subtotal_cents, discountCents: r.discount_cents ?? 0, totalCents: r.total_cents ?? r.subtotal_cents, currency: r.currency! },
+    reserved: r.reserved,
+    authorizationId: r.authorization_id,
+  };
+}
+
+/** The orders table: plain SQL, one statement per step. */
+@Injectable()
+export class OrderStore {
+  private readonly logger = new Logger('Order');
+
+  constructor(private readonly ds: DataSource) {}
+
+  /** Stores a placed order as PENDING (sequence 1, as order-receiving wrote it); false if it is already known. */
+  async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at)
+       VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        p.orderId, p.tenantId, JSON.stringify(p.customer), JSON.stringify(p.items.map((i) => ({ sku: i.sku, quantity: i.quantity }))),
+        p.couponCode ?? null, JSON.stringify(p.shippingAddress), p.payment.token, p.placedAt,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  /** Reads and locks the order row for the rest of the transaction; an unknown order is retried later. */
+  async lock(m: EntityManager, orderId: string): Promise<Order> {
+    const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [orderId]);
+    if (!rows[0]) throw new OrderError('order_unknown', `order ${orderId} is not known (yet)`);
+    return toOrder(rows[0]);
+  }
+
+  /** Reads without a lock, outside any transaction (before a slow gateway call). */
+  async find(orderId: string): Promise<Order | undefined> {
+    const rows: Row[] = await this.ds.query(`SELECT ${COLUMNS} FROM orders WHERE id = $1`, [orderId]);
+    return rows[0] ? toOrder(rows[0]) : undefined;
+  }
+
+  async setPriced(m: EntityManager, order: Order, lines: PricedLineV1[], totals: Totals): Promise<void> {
+    const items: StatusLineV1[] = lines.map((l) => ({ sku: l.sku, quantity: l.quantity, name: l.name, unitPriceCents: l.unitPriceCents }));
+    await m.query(
+      `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true, updated_at = now()
+       WHERE id = $1`,
+      [order.id, JSON.stringify(items), totals.currency, totals.subtotalCents, totals.discountCents, totals.totalCents],
+    );
+    Object.assign(order, { items, totals, reserved: true });
+  }
+
+  async setReserved(m: EntityManager, order: Order, reserved: boolean): Promise<void> {
+    await m.query('UPDATE orders SET reserved = $2, updated_at = now() WHERE id = $1', [order.id, reserved]);
+    order.reserved = reserved;
+  }
+
+  async setAuthorization(m: EntityManager, order: Order, authorizationId: string): Promise<void> {
+    await m.query('UPDATE orders SET authorization_id = $2, updated_at = now() WHERE id = $1', [order.id, authorizationId]);
+    order.authorizationId = authorizationId;
+  }
+
+  async markSettled(m: EntityManager, orderId: string, action: 'capture' | 'void'): Promise<void> {
+    const column = action === 'capture' ? 'captured_at' : 'voided_at';
+    await m.query(`UPDATE orders SET ${column} = coalesce(${column}, now()), updated_at = now() WHERE id = $1`, [orderId]);
+  }
+
+  /**
+   * Moves a locked order to `to` if the state machine allows it: bumps its
+   * sequence and publishes order.status-changed.v1 with the full snapshot.
+   * An illegal move is refused and logged, never applied.
+   */
+  async transition(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<boolean> {
+    if (!canTransition(order.status, to)) {
+      this.logger.warn(`order ${order.id}: refused ${order.status} → ${to}${reason ? ` (${reason})` : ''}`);
+      return false;
+    }
+    const rows: Array<{ sequence: number; updated_at: Date }> = await tx.manager.query(
+      `WITH moved AS (
+         UPDATE orders SET status = $2, reason = $3, sequence = sequence + 1, updated_at = now() WHERE id = $1 RETURNING sequence, updated_at
+       ) SELECT * FROM moved`, // a SELECT, so TypeORM hands back plain rows
+      [order.id, to, reason ?? null],
+    );
+    Object.assign(order, { status: to, reason: reason ?? null, sequence: rows[0].sequence });
+    tx.publish('order.status-changed.v1', {
+      orderId: order.id,
+      tenantId: order.tenantId,
+      status: to,
+      ...(reason ? { reason } : {}),
+      sequence: order.sequence,
+      at: new Date(rows[0].updated_at).toISOString(),
+      customer: order.customer,
+      items: order.items,
+      ...(order.totals ? { totals: order.totals } : {}),
+      ...(order.couponCode ? { couponCode: order.couponCode } : {}),
+    } as PayloadOf<'order.status-changed.v1'>);
+    return true;
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { PromotionsModule } from '../promotions/promotions.module';
+import { OrderStore } from './order-store';
+import { SagaConsumer } from './saga.consumer';
+import { SagaService } from './saga.service';
+
+@Module({
+  imports: [PromotionsModule],
+  controllers: [SagaConsumer],
+  providers: [OrderStore, SagaService],
+  exports: [OrderStore, SagaService],
+})
+export class OrdersModule {}

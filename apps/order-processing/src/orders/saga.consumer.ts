@@ -1,0 +1,41 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { Envelope } from '@orders/contracts';
+import { OnMessage } from '@orders/messaging';
+import { SagaService } from './saga.service';
+
+/** The saga's inbound messages; each handler calls one step. */
+@Controller()
+export class SagaConsumer {
+  constructor(private readonly saga: SagaService) {}
+
+  @OnMessage('order-processing.saga', 'order.placed.v1')
+  placed(@Payload() env: Envelope<'order.placed.v1'>) {
+    return this.saga.placed(env);
+  }
+
+  @OnMessage('order-processing.saga', 'inventory.reservation-rejected.v1')
+  reservationRejected(@Payload() env: Envelope<'inventory.reservation-rejected.v1'>) {
+    return this.saga.reservationRejected(env);
+  }
+
+  @OnMessage('order-processing.saga', 'inventory.reserved.v1')
+  reserved(@Payload() env: Envelope<'inventory.reserved.v1'>) {
+    return this.saga.reserved(env);
+  }
+
+  @OnMessage('order-processing.saga', 'inventory.committed.v1')
+  committed(@Payload() env: Envelope<'inventory.committed.v1'>) {
+    return this.saga.committed(env);
+  }
+
+  @OnMessage('order-processing.saga', 'inventory.commit-failed.v1')
+  commitFailed(@Payload() env: Envelope<'inventory.commit-failed.v1'>) {
+    return this.saga.commitFailed(env);
+  }
+
+  @OnMessage('order-processing.saga', 'order.cancel-requested.v1')
+  cancelRequested(@Payload() env: Envelope<'order.cancel-requested.v1'>) {
+    return this.saga.cancelRequested(env);
+  }
+}

@@ -1,0 +1,145 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Envelope, RESERVATION_REJECTIONS } from '@orders/contracts';
+import { Tx, UnitOfWork } from '@orders/messaging';
+import { subtotalOf, totalsOf } from '../promotions/coupon';
+import { PromotionsService } from '../promotions/promotions.service';
+import { Order, OrderStore } from './order-store';
+import { isFinal } from './state-machine';
+
+export type AuthorizationOutcome =
+  | { outcome: 'authorized'; authorizationId: string }
+  | { outcome: 'declined'; reason: string }
+  | { outcome: 'invalid'; message: string }
+  | { outcome: 'unavailable' };
+
+/**
+ * The order saga. Every step runs once per message (inbox), locks the order
+ * row, moves it through the state machine and publishes what comes next
+ * through the outbox, in one transaction. Steps arriving after the order left
+ * PROCESSING change nothing and compensate what they would leave open.
+ */
+@Injectable()
+export class SagaService {
+  private readonly logger = new Logger('Saga');
+
+  constructor(private readonly uow: UnitOfWork, private readonly orders: OrderStore, private readonly promotions: PromotionsService) {}
+
+  async placed(env: Envelope<'order.placed.v1'>): Promise<void> {
+    const p = env.payload;
+    await this.uow.handleOnce(env, async (tx) => {
+      if (!(await this.orders.insertPlaced(tx.manager, p))) {
+        this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
+        return;
+      }
+      const order = await this.orders.lock(tx.manager, p.orderId);
+      if (await this.orders.transition(tx, order, 'PROCESSING')) {
+        tx.publish('inventory.reserve.v1', { orderId: p.orderId, tenantId: p.tenantId, items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) });
+      }
+    });
+  }
+
+  async reservationRejected(env: Envelope<'inventory.reservation-rejected.v1'>): Promise<void> {
+    await this.uow.handleOnce(env, async (tx) => {
+      const order = await this.orders.lock(tx.manager, env.payload.orderId);
+      if (order.status !== 'PROCESSING') return this.late(order, env.name);
+      const reason = (RESERVATION_REJECTIONS as readonly string[]).includes(env.payload.reason) ? env.payload.reason : 'out_of_stock';
+      await this.orders.transition(tx, order, 'REJECTED', reason);
+    });
+  }
+
+  async reserved(env: Envelope<'inventory.reserved.v1'>): Promise<void> {
+    const p = env.payload;
+    await this.uow.handleOnce(env, async (tx) => {
+      const order = await this.orders.lock(tx.manager, p.orderId);
+      if (order.status !== 'PROCESSING') {
+        // Cancelled (or otherwise ended) while inventory was reserving: give the stock back.
+        this.late(order, env.name);
+        tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: `order_${order.status.toLowerCase()}` });
+        return;
+      }
+      if (order.reserved) return this.late(order, `${env.name} (already reserved)`);
+      const subtotal = subtotalOf(p.lines);
+      let discount = 0;
+      if (order.couponCode) {
+        const r = await this.promotions.redeem(tx.manager, order.couponCode, order.id, subtotal, p.currency);
+        if (!r.ok) {
+          await this.orders.setPriced(tx.manager, order, p.lines, totalsOf(subtotal, 0, p.currency));
+          this.logger.log(`order ${order.id}: coupon ${order.couponCode} not applicable (${r.problem})`);
+          await this.reject(tx, order, 'invalid_coupon');
+          return;
+        }
+        discount = r.discountCents;
+      }
+      await this.orders.setPriced(tx.manager, order, p.lines, totalsOf(subtotal, discount, p.currency));
+      tx.publish('payment.authorize.v1', { orderId: order.id, tenantId: order.tenantId });
+    });
+  }
+
+  /** Records the gateway's answer to payment.authorize.v1 (the call itself happened outside any transaction). */
+  async authorizationResult(tx: Tx, orderId: string, r: AuthorizationOutcome): Promise<void> {
+    const order = await this.orders.lock(tx.manager, orderId);
+    if (r.outcome === 'authorized') {
+      if (order.authorizationId === r.authorizationId) return;
+      await this.orders.setAuthorization(tx.manager, order, r.authorizationId);
+      if (order.status !== 'PROCESSING') {
+        // Cancelled while the gateway was authorizing: nothing may stay authorized.
+        this.late(order, 'authorization');
+        tx.publish('payment.void.v1', { orderId, tenantId: order.tenantId });
+        return;
+      }
+      tx.publish('inventory.commit.v1', { orderId, tenantId: order.tenantId });
+      return;
+    }
+    if (order.status !== 'PROCESSING') return this.late(order, `authorization ${r.outcome}`);
+    if (r.outcome === 'declined') await this.reject(tx, order, 'payment_declined');
+    else if (r.outcome === 'invalid') await this.reject(tx, order, 'payment_invalid');
+    else await this.fail(tx, order, 'payment_unavailable');
+  }
+
+  async committed(env: Envelope<'inventory.committed.v1'>): Promise<void> {
+    await this.uow.handleOnce(env, async (tx) => {
+      const order = await this.orders.lock(tx.manager, env.payload.orderId);
+      if (order.status !== 'PROCESSING') return this.late(order, env.name);
+      if (await this.orders.transition(tx, order, 'CONFIRMED')) {
+        tx.publish('payment.capture.v1', { orderId: order.id, tenantId: order.tenantId });
+      }
+    });
+  }
+
+  async commitFailed(env: Envelope<'inventory.commit-failed.v1'>): Promise<void> {
+    await this.uow.handleOnce(env, async (tx) => {
+      const order = await this.orders.lock(tx.manager, env.payload.orderId);
+      if (order.status !== 'PROCESSING') return this.late(order, env.name);
+      await this.orders.setReserved(tx.manager, order, false); // nothing left reserved to release
+      await this.fail(tx, order, env.payload.reason);
+    });
+  }
+
+  async cancelRequested(env: Envelope<'order.cancel-requested.v1'>): Promise<void> {
+    await this.uow.handleOnce(env, async (tx) => {
+      const order = await this.orders.lock(tx.manager, env.payload.orderId);
+      if (isFinal(order.status)) return this.late(order, env.name);
+      if (await this.orders.transition(tx, order, 'CANCELLED', 'cancelled_by_customer')) await this.compensate(tx, order);
+    });
+  }
+
+  private async reject(tx: Tx, order: Order, reason: string): Promise<void> {
+    if (await this.orders.transition(tx, order, 'REJECTED', reason)) await this.compensate(tx, order);
+  }
+
+  private async fail(tx: Tx, order: Order, reason: string): Promise<void> {
+    if (await this.orders.transition(tx, order, 'FAILED', reason)) await this.compensate(tx, order);
+  }
+
+  /** Undoes what an order that did not complete holds: reserved stock, an authorization, a coupon redemption. */
+  private async compensate(tx: Tx, order: Order): Promise<void> {
+    const ref = { orderId: order.id, tenantId: order.tenantId };
+    if (order.reserved) tx.publish('inventory.release.v1', { ...ref, reason: order.reason ?? order.status.toLowerCase() });
+    if (order.authorizationId) tx.publish('payment.void.v1', ref);
+    await this.promotions.giveBack(tx.manager, order.id);
+  }
+
+  private late(order: Order, what: string): void {
+    this.logger.log(`order ${order.id} is ${order.status}: ${what} changes nothing`);
+  }
+}

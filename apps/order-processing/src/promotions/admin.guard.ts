@@ -1,0 +1,19 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { OrderProcessingEnv } from '../config';
+import { PromotionError } from './promotion.error';
+
+/** Admin calls carry `Authorization: Bearer <ADMIN_TOKEN>`. */
+@Injectable()
+export class AdminGuard implements CanActivate {
+  private readonly expected: Buffer;
+  constructor(cfg: OrderProcessingEnv) {
+    this.expected = Buffer.from(`Bearer ${cfg.ADMIN_TOKEN}`);
+  }
+  canActivate(ctx: ExecutionContext): boolean {
+    const given = Buffer.from(ctx.switchToHttp().getRequest<FastifyRequest>().headers.authorization ?? '');
+    if (given.length === this.expected.length && timingSafeEqual(given, this.expected)) return true;
+    throw new PromotionError('unauthorized', 'a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)');
+  }
+}

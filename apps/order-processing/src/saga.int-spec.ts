@@ -1,0 +1,180 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { MessageName } from '@orders/contracts';
+import { eventually, sleep } from '@orders/testing';
+import { placeOrder, putPromotion, Rig, startRig, statusOf } from './testing/harness';
+
+/** The saga against the real broker, database and gateway simulator, with the test playing inventory. */
+let rig: Rig;
+
+before(async () => {
+  rig = await startRig('saga');
+});
+
+after(async () => {
+  await rig?.stop();
+});
+
+const events = (orderId: string) => rig.bus.messages('order.status-changed.v1', (p) => p.orderId === orderId);
+const sent = <N extends MessageName>(name: N, orderId: string) => rig.bus.messages(name, (p) => (p as { orderId: string }).orderId === orderId);
+/** Payloads arrive as class instances; compare their plain JSON. */
+const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+
+test('a confirmed order: PROCESSING then CONFIRMED (sequences 2, 3), priced, committed, authorized and captured once', async () => {
+  const { orderId } = await placeOrder(rig.bus, { items: [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }] });
+  const confirmed = await statusOf(rig.bus, orderId, 'CONFIRMED');
+  await rig.bus.waitFor('payment.capture.v1', (p) => p.orderId === orderId);
+  assert.deepEqual(events(orderId).map((e) => [e.payload.status, e.payload.sequence]), [['PROCESSING', 2], ['CONFIRMED', 3]]);
+  assert.deepEqual(plain(sent('inventory.reserve.v1', orderId)[0].payload.items), [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }]);
+  assert.equal(sent('inventory.commit.v1', orderId).length, 1);
+  assert.equal(sent('inventory.release.v1', orderId).length, 0);
+
+  const p = confirmed.payload;
+  assert.deepEqual(plain(p.totals), { subtotalCents: 3490, discountCents: 0, totalCents: 3490, currency: 'EUR' });
+  assert.deepEqual(plain(p.items), [
+    { sku: 'SKU-A', quantity: 2, name: 'Alpha', unitPriceCents: 1250 },
+    { sku: 'SKU-B', quantity: 1, name: 'Beta', unitPriceCents: 990 },
+  ]);
+  assert.equal(p.customer.email, 'buyer@example.com');
+  assert.equal(p.tenantId, 'demo');
+
+  const auths = await eventually(async () => {
+    const a = await rig.sim.authorizations(orderId);
+    return a.length === 1 && a[0].status === 'captured' ? a : undefined;
+  }, 10000, 50, 'captured authorization');
+  assert.equal(auths[0].amountCents, 3490);
+});
+
+test('out of stock: REJECTED with the rejection reason, nothing authorized or released', async () => {
+  const { orderId } = await placeOrderScripted({ reserve: { reject: 'out_of_stock' } });
+  const rejected = await statusOf(rig.bus, orderId, 'REJECTED');
+  assert.equal(rejected.payload.reason, 'out_of_stock');
+  assert.equal(rejected.payload.sequence, 3);
+  await sleep(300);
+  assert.equal(sent('payment.authorize.v1', orderId).length, 0);
+  assert.equal(sent('inventory.release.v1', orderId).length, 0);
+  assert.deepEqual(await rig.sim.authorizations(orderId), []);
+});
+
+test('unknown product: REJECTED unknown_product', async () => {
+  const { orderId } = await placeOrderScripted({ reserve: { reject: 'unknown_product' } });
+  assert.equal((await statusOf(rig.bus, orderId, 'REJECTED')).payload.reason, 'unknown_product');
+});
+
+test('a declined payment: REJECTED payment_declined, stock released, never committed', async () => {
+  const { orderId } = await placeOrder(rig.bus, { token: 'tok_decline' });
+  const rejected = await statusOf(rig.bus, orderId, 'REJECTED');
+  assert.equal(rejected.payload.reason, 'payment_declined');
+  assert.deepEqual(plain(rejected.payload.totals), { subtotalCents: 2500, discountCents: 0, totalCents: 2500, currency: 'EUR' });
+  const release = await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
+  assert.equal(release.payload.tenantId, 'demo');
+  assert.equal(sent('inventory.commit.v1', orderId).length, 0);
+});
+
+test('a token the gateway does not accept: REJECTED payment_invalid and stock released', async () => {
+  const { orderId } = await placeOrder(rig.bus, { token: 'tok_bogus' });
+  assert.equal((await statusOf(rig.bus, orderId, 'REJECTED')).payload.reason, 'payment_invalid');
+  await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
+});
+
+test('percent and fixed coupons change the totals and the amount authorized', async () => {
+  assert.equal((await putPromotion(rig.base, 'TENOFF', { type: 'percent', value: 10 })).status, 201);
+  assert.equal((await putPromotion(rig.base, 'FIVE', { type: 'fixed', value: 500, currency: 'EUR' })).status, 201);
+  const pct = await placeOrder(rig.bus, { couponCode: 'TENOFF' });
+  const fixed = await placeOrder(rig.bus, { couponCode: 'FIVE', items: [{ sku: 'SKU-B', quantity: 3 }] });
+  const a = await statusOf(rig.bus, pct.orderId, 'CONFIRMED');
+  const b = await statusOf(rig.bus, fixed.orderId, 'CONFIRMED');
+  assert.deepEqual(plain(a.payload.totals), { subtotalCents: 2500, discountCents: 250, totalCents: 2250, currency: 'EUR' });
+  assert.equal(a.payload.couponCode, 'TENOFF');
+  assert.deepEqual(plain(b.payload.totals), { subtotalCents: 2970, discountCents: 500, totalCents: 2470, currency: 'EUR' });
+  assert.equal((await rig.sim.authorizations(pct.orderId))[0].amountCents, 2250);
+  assert.equal((await rig.sim.authorizations(fixed.orderId))[0].amountCents, 2470);
+});
+
+test('an invalid coupon (unknown, below minimum, expired, other currency): REJECTED invalid_coupon and stock released', async () => {
+  await putPromotion(rig.base, 'BIGSPEND', { type: 'percent', value: 20, minSubtotalCents: 100000 });
+  await putPromotion(rig.base, 'OLD', { type: 'percent', value: 20, startsAt: '2020-01-01T00:00:00Z', endsAt: '2021-01-01T00:00:00Z' });
+  await putPromotion(rig.base, 'DOLLARS', { type: 'fixed', value: 100, currency: 'USD' });
+  for (const code of ['NOSUCHCODE', 'BIGSPEND', 'OLD', 'DOLLARS']) {
+    const { orderId } = await placeOrder(rig.bus, { couponCode: code });
+    const rejected = await statusOf(rig.bus, orderId, 'REJECTED');
+    assert.equal(rejected.payload.reason, 'invalid_coupon', code);
+    await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
+    assert.equal(sent('payment.authorize.v1', orderId).length, 0, code);
+  }
+  const big = (await (await fetch(`${rig.base}/promotions/BIGSPEND`, { headers: { authorization: 'Bearer dev-admin-token' } })).json()) as { redemptions: number };
+  assert.equal(big.redemptions, 0);
+});
+
+test('redelivered messages (same id) have no second effect', async () => {
+  const { orderId, env } = await placeOrderScripted({ reserve: 'hold', commit: 'hold' });
+  await rig.bus.waitFor('inventory.reserve.v1', (p) => p.orderId === orderId);
+  await rig.bus.publish('order.placed.v1', env.payload, { id: env.id });
+  const reserved = await rig.inventory.reserved(orderId, 'demo', env.payload.items);
+  await rig.bus.publish('inventory.reserved.v1', reserved.payload, { id: reserved.id });
+  await rig.bus.waitFor('inventory.commit.v1', (p) => p.orderId === orderId);
+  const committed = await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' });
+  await statusOf(rig.bus, orderId, 'CONFIRMED');
+  await rig.bus.publish('inventory.committed.v1', committed.payload, { id: committed.id });
+  await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' }); // a different message for a final order
+  await sleep(500);
+  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PROCESSING', 'CONFIRMED']);
+  for (const name of ['inventory.reserve.v1', 'payment.authorize.v1', 'inventory.commit.v1', 'payment.capture.v1'] as const) {
+    assert.equal(sent(name, orderId).length, 1, name);
+  }
+  assert.equal((await rig.sim.authorizations(orderId)).length, 1);
+});
+
+test('cancel while reserving: CANCELLED; the reservation that arrives afterwards is released, nothing authorized', async () => {
+  const { orderId, env } = await placeOrderScripted({ reserve: 'hold' });
+  await statusOf(rig.bus, orderId, 'PROCESSING');
+  await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() });
+  const cancelled = await statusOf(rig.bus, orderId, 'CANCELLED');
+  assert.equal(cancelled.payload.reason, 'cancelled_by_customer');
+  assert.equal(cancelled.payload.sequence, 3);
+  await rig.inventory.reserved(orderId, 'demo', env.payload.items);
+  await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
+  await sleep(300);
+  assert.equal(sent('payment.authorize.v1', orderId).length, 0);
+  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PROCESSING', 'CANCELLED']);
+});
+
+test('cancel after authorization: CANCELLED, stock released and the authorization voided', async () => {
+  const { orderId } = await placeOrderScripted({ commit: 'hold' });
+  await rig.bus.waitFor('inventory.commit.v1', (p) => p.orderId === orderId);
+  await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() });
+  await statusOf(rig.bus, orderId, 'CANCELLED');
+  await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
+  await rig.bus.waitFor('payment.void.v1', (p) => p.orderId === orderId);
+  await eventually(async () => (await rig.sim.authorizations(orderId))[0]?.status === 'voided', 10000, 50, 'voided authorization');
+  // inventory's late answer changes nothing
+  await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' });
+  await sleep(300);
+  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PROCESSING', 'CANCELLED']);
+});
+
+test('a cancel request for a final order is ignored', async () => {
+  const { orderId } = await placeOrder(rig.bus);
+  await statusOf(rig.bus, orderId, 'CONFIRMED');
+  await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() });
+  await sleep(400);
+  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PROCESSING', 'CONFIRMED']);
+  assert.equal(sent('payment.void.v1', orderId).length, 0);
+});
+
+test('a reservation that expired before commit: FAILED reservation_expired and the authorization voided', async () => {
+  const { orderId } = await placeOrderScripted({ commit: 'fail' });
+  const failed = await statusOf(rig.bus, orderId, 'FAILED');
+  assert.equal(failed.payload.reason, 'reservation_expired');
+  await rig.bus.waitFor('payment.void.v1', (p) => p.orderId === orderId);
+  await eventually(async () => (await rig.sim.authorizations(orderId))[0]?.status === 'voided', 10000, 50, 'voided authorization');
+});
+
+/** Places an order whose inventory answers follow a script (set before the order exists). */
+async function placeOrderScripted(s: { reserve?: 'hold' | { reject: 'out_of_stock' | 'unknown_product' }; commit?: 'hold' | 'fail' }) {
+  const orderId = randomUUID();
+  if (s.reserve) rig.inventory.reserve.set(orderId, s.reserve);
+  if (s.commit) rig.inventory.commit.set(orderId, s.commit);
+  return placeOrder(rig.bus, { orderId });
+}
