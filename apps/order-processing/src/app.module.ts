@@ -4,6 +4,7 @@ import { MessagingModule } from '@orders/messaging';
 import { serviceDataSourceOptions } from '@orders/persistence';
 import { HealthModule, MetricsModule } from '@orders/platform';
 import { OrderProcessingEnv } from './config';
+import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { migrations } from './migrations';
 import { OrdersModule } from './orders/orders.module';
 import { PaymentsModule } from './payments/payments.module';
@@ -35,6 +36,7 @@ export class AppModule {
         PromotionsModule,
         OrdersModule,
         PaymentsModule,
+        DeadLettersModule,
       ],
       providers: [{ provide: OrderProcessingEnv, useValue: cfg }],
       exports: [OrderProcessingEnv],

@@ -1,9 +1,8 @@
 import { HttpException } from '@nestjs/common';
 
-export type PromotionErrorCode = 'unauthorized' | 'invalid_code' | 'not_found';
+export type PromotionErrorCode = 'invalid_code' | 'not_found';
 
 const STATUS: Record<PromotionErrorCode, number> = {
-  unauthorized: 401,
   invalid_code: 400,
   not_found: 404,
 };

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard } from '../admin/admin.guard';
 import { PromotionsController } from './promotions.controller';
 import { PromotionsService } from './promotions.service';
 

@@ -1,10 +1,9 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { OrderProcessingEnv } from '../config';
-import { PromotionError } from './promotion.error';
 
-/** Admin calls carry `Authorization: Bearer <ADMIN_TOKEN>`. */
+/** Admin and operator calls carry `Authorization: Bearer <ADMIN_TOKEN>`; anything else is 401. */
 @Injectable()
 export class AdminGuard implements CanActivate {
   private readonly expected: Buffer;
@@ -14,6 +13,6 @@ export class AdminGuard implements CanActivate {
   canActivate(ctx: ExecutionContext): boolean {
     const given = Buffer.from(ctx.switchToHttp().getRequest<FastifyRequest>().headers.authorization ?? '');
     if (given.length === this.expected.length && timingSafeEqual(given, this.expected)) return true;
-    throw new PromotionError('unauthorized', 'a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)');
+    throw new UnauthorizedException('a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)');
   }
 }

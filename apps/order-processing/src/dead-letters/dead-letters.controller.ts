@@ -1,0 +1,33 @@
+import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { AdminGuard } from '../admin/admin.guard';
+import { DeadLettersService } from './dead-letters.service';
+
+export class LimitQuery {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  limit?: number;
+}
+
+/** Operator surface for dead letters (admin token). */
+@Controller('dead-letters')
+@UseGuards(AdminGuard)
+export class DeadLettersController {
+  constructor(private readonly deadLetters: DeadLettersService) {}
+
+  @Get()
+  summary() {
+    return this.deadLetters.summary();
+  }
+
+  @Get(':queue')
+  peek(@Param('queue') queue: string, @Query() q: LimitQuery) {
+    return this.deadLetters.peek(queue, q.limit ?? 20);
+  }
+
+  @Post(':queue/replay')
+  @HttpCode(200)
+  replay(@Param('queue') queue: string, @Query() q: LimitQuery) {
+    return this.deadLetters.replay(queue, q.limit ?? 1000);
+  }
+}
