@@ -18,6 +18,10 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   SAGA_CONCURRENCY: number = 16;
 
+  /** Fairness: most orders of one tenant processed at once; the rest wait (PENDING) in arrival order. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(100000)
+  TENANT_MAX_IN_FLIGHT: number = 64;
+
   /** Payment gateway calls in flight at once (prefetch of order-processing.payments). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   PAYMENT_CONCURRENCY: number = 8;

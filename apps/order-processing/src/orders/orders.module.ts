@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PromotionsModule } from '../promotions/promotions.module';
+import { TenantAdmission } from './admission';
 import { OrderStore } from './order-store';
 import { SagaConsumer } from './saga.consumer';
 import { SagaService } from './saga.service';
@@ -7,7 +8,7 @@ import { SagaService } from './saga.service';
 @Module({
   imports: [PromotionsModule],
   controllers: [SagaConsumer],
-  providers: [OrderStore, SagaService],
+  providers: [OrderStore, SagaService, TenantAdmission],
   exports: [OrderStore, SagaService],
 })
 export class OrdersModule {}

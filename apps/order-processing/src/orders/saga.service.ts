@@ -3,6 +3,7 @@ import { Envelope, RESERVATION_REJECTIONS } from '@orders/contracts';
 import { Tx, UnitOfWork } from '@orders/messaging';
 import { subtotalOf, totalsOf } from '../promotions/coupon';
 import { PromotionsService } from '../promotions/promotions.service';
+import { TenantAdmission } from './admission';
 import { Order, OrderStore } from './order-store';
 import { isFinal } from './state-machine';
 
@@ -22,7 +23,12 @@ export type AuthorizationOutcome =
 export class SagaService {
   private readonly logger = new Logger('Saga');
 
-  constructor(private readonly uow: UnitOfWork, private readonly orders: OrderStore, private readonly promotions: PromotionsService) {}
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly orders: OrderStore,
+    private readonly promotions: PromotionsService,
+    private readonly admission: TenantAdmission,
+  ) {}
 
   async placed(env: Envelope<'order.placed.v1'>): Promise<void> {
     const p = env.payload;
@@ -31,11 +37,16 @@ export class SagaService {
         this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
         return;
       }
-      const order = await this.orders.lock(tx.manager, p.orderId);
-      if (await this.orders.transition(tx, order, 'PROCESSING')) {
-        tx.publish('inventory.reserve.v1', { orderId: p.orderId, tenantId: p.tenantId, items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) });
-      }
+      if (await this.admission.hasRoom(tx.manager, p.tenantId)) await this.start(tx, await this.orders.lock(tx.manager, p.orderId));
+      else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its maximum of orders in flight`);
     });
+  }
+
+  /** PENDING → PROCESSING: ask inventory to reserve. */
+  private async start(tx: Tx, order: Order): Promise<void> {
+    if (await this.orders.transition(tx, order, 'PROCESSING')) {
+      tx.publish('inventory.reserve.v1', { orderId: order.id, tenantId: order.tenantId, items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) });
+    }
   }
 
   async reservationRejected(env: Envelope<'inventory.reservation-rejected.v1'>): Promise<void> {
@@ -43,7 +54,7 @@ export class SagaService {
       const order = await this.orders.lock(tx.manager, env.payload.orderId);
       if (order.status !== 'PROCESSING') return this.late(order, env.name);
       const reason = (RESERVATION_REJECTIONS as readonly string[]).includes(env.payload.reason) ? env.payload.reason : 'out_of_stock';
-      await this.orders.transition(tx, order, 'REJECTED', reason);
+      await this.finish(tx, order, 'REJECTED', reason);
     });
   }
 
@@ -65,7 +76,7 @@ export class SagaService {
         if (!r.ok) {
           await this.orders.setPriced(tx.manager, order, p.lines, totalsOf(subtotal, 0, p.currency));
           this.logger.log(`order ${order.id}: coupon ${order.couponCode} not applicable (${r.problem})`);
-          await this.reject(tx, order, 'invalid_coupon');
+          await this.finish(tx, order, 'REJECTED', 'invalid_coupon');
           return;
         }
         discount = r.discountCents;
@@ -91,16 +102,16 @@ export class SagaService {
       return;
     }
     if (order.status !== 'PROCESSING') return this.late(order, `authorization ${r.outcome}`);
-    if (r.outcome === 'declined') await this.reject(tx, order, 'payment_declined');
-    else if (r.outcome === 'invalid') await this.reject(tx, order, 'payment_invalid');
-    else await this.fail(tx, order, 'payment_unavailable');
+    if (r.outcome === 'declined') await this.finish(tx, order, 'REJECTED', 'payment_declined');
+    else if (r.outcome === 'invalid') await this.finish(tx, order, 'REJECTED', 'payment_invalid');
+    else await this.finish(tx, order, 'FAILED', 'payment_unavailable');
   }
 
   async committed(env: Envelope<'inventory.committed.v1'>): Promise<void> {
     await this.uow.handleOnce(env, async (tx) => {
       const order = await this.orders.lock(tx.manager, env.payload.orderId);
       if (order.status !== 'PROCESSING') return this.late(order, env.name);
-      if (await this.orders.transition(tx, order, 'CONFIRMED')) {
+      if (await this.finish(tx, order, 'CONFIRMED')) {
         tx.publish('payment.capture.v1', { orderId: order.id, tenantId: order.tenantId });
       }
     });
@@ -111,7 +122,7 @@ export class SagaService {
       const order = await this.orders.lock(tx.manager, env.payload.orderId);
       if (order.status !== 'PROCESSING') return this.late(order, env.name);
       await this.orders.setReserved(tx.manager, order, false); // nothing left reserved to release
-      await this.fail(tx, order, env.payload.reason);
+      await this.finish(tx, order, 'FAILED', env.payload.reason);
     });
   }
 
@@ -119,16 +130,23 @@ export class SagaService {
     await this.uow.handleOnce(env, async (tx) => {
       const order = await this.orders.lock(tx.manager, env.payload.orderId);
       if (isFinal(order.status)) return this.late(order, env.name);
-      if (await this.orders.transition(tx, order, 'CANCELLED', 'cancelled_by_customer')) await this.compensate(tx, order);
+      await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
     });
   }
 
-  private async reject(tx: Tx, order: Order, reason: string): Promise<void> {
-    if (await this.orders.transition(tx, order, 'REJECTED', reason)) await this.compensate(tx, order);
-  }
-
-  private async fail(tx: Tx, order: Order, reason: string): Promise<void> {
-    if (await this.orders.transition(tx, order, 'FAILED', reason)) await this.compensate(tx, order);
+  /**
+   * Moves the order to a final state; unless confirmed, undoes what it holds.
+   * If it was in flight, its tenant's oldest waiting order starts in its place.
+   */
+  private async finish(tx: Tx, order: Order, to: 'CONFIRMED' | 'REJECTED' | 'FAILED' | 'CANCELLED', reason?: string): Promise<boolean> {
+    const wasInFlight = order.status === 'PROCESSING';
+    if (!(await this.orders.transition(tx, order, to, reason))) return false;
+    if (to !== 'CONFIRMED') await this.compensate(tx, order);
+    if (wasInFlight && (await this.admission.hasRoom(tx.manager, order.tenantId))) {
+      const next = await this.admission.nextWaiting(tx.manager, order.tenantId);
+      if (next) await this.start(tx, await this.orders.lock(tx.manager, next));
+    }
+    return true;
   }
 
   /** Undoes what an order that did not complete holds: reserved stock, an authorization, a coupon redemption. */

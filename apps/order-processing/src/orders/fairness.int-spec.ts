@@ -1,0 +1,52 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { eventually, sleep } from '@orders/testing';
+import { placeOrder, Rig, startRig, statusOf } from '../testing/harness';
+
+/** Fairness across tenants: one tenant's flood occupies at most TENANT_MAX_IN_FLIGHT slots; others start at once. */
+let rig: Rig;
+
+before(async () => {
+  rig = await startRig('fair', { TENANT_MAX_IN_FLIGHT: '2' });
+});
+
+after(async () => {
+  await rig?.stop();
+});
+
+const reserves = (tenantId: string) => rig.bus.messages('inventory.reserve.v1', (p) => p.tenantId === tenantId);
+
+test('a flooding tenant waits its turn, another tenant does not wait behind it, and every waiting order completes', async () => {
+  // Tenant "flood": 6 orders whose reservations inventory holds back for now.
+  const flood: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const orderId = randomUUID();
+    rig.inventory.reserve.set(orderId, 'hold');
+    flood.push(orderId);
+    await placeOrder(rig.bus, { orderId, tenantId: 'flood' });
+  }
+  await eventually(() => reserves('flood').length === 2, 10000, 50, 'two flood orders started');
+  await sleep(300);
+  assert.equal(reserves('flood').length, 2, 'only two of the flooding tenant are in flight');
+
+  // Another tenant's order goes straight through.
+  const small = await placeOrder(rig.bus, { tenantId: 'small' });
+  await statusOf(rig.bus, small.orderId, 'CONFIRMED');
+
+  // A waiting order can be cancelled before it ever started.
+  const waiting = flood.find((id) => !reserves('flood').some((r) => r.payload.orderId === id))!;
+  await rig.bus.publish('order.cancel-requested.v1', { orderId: waiting, tenantId: 'flood', requestedAt: new Date().toISOString() });
+  const cancelled = await statusOf(rig.bus, waiting, 'CANCELLED');
+  assert.equal(cancelled.payload.sequence, 2);
+
+  // Let inventory answer from now on: as flood orders finish, the waiting ones start, oldest first, and all end.
+  for (const id of flood) rig.inventory.reserve.delete(id);
+  for (const r of reserves('flood')) await rig.inventory.reserved(r.payload.orderId, 'flood', r.payload.items);
+  for (const id of flood.filter((x) => x !== waiting)) await statusOf(rig.bus, id, 'CONFIRMED', 15000);
+  const started = reserves('flood').map((r) => r.payload.orderId);
+  assert.equal(started.length, 5);
+  assert.ok(!started.includes(waiting));
+  const firstTwo = started.slice(0, 2);
+  assert.deepEqual(started.slice(2), flood.filter((x) => x !== waiting && !firstTwo.includes(x)), 'waiting orders start oldest first');
+});
