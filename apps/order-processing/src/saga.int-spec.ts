@@ -178,3 +178,13 @@ async function placeOrderScripted(s: { reserve?: 'hold' | { reject: 'out_of_stoc
   if (s.commit) rig.inventory.commit.set(orderId, s.commit);
   return placeOrder(rig.bus, { orderId });
 }
+
+test('ready once its database and the broker answer; metrics exposed', async () => {
+  const res = await fetch(`${rig.base}/health/ready`);
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { details: Record<string, { status: string }> };
+  assert.equal(body.details.database.status, 'up');
+  assert.equal(body.details.broker.status, 'up');
+  const metrics = await (await fetch(`${rig.base}/metrics`)).text();
+  assert.match(metrics, /payment_gateway_breaker_open/);
+});

@@ -150,7 +150,7 @@ export class OrderStore {
       items: order.items,
       ...(order.totals ? { totals: order.totals } : {}),
       ...(order.couponCode ? { couponCode: order.couponCode } : {}),
-    } as PayloadOf<'order.status-changed.v1'>);
+    });
     return true;
   }
 }

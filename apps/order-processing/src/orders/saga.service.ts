@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Envelope, RESERVATION_REJECTIONS } from '@orders/contracts';
+import { Envelope } from '@orders/contracts';
 import { Tx, UnitOfWork } from '@orders/messaging';
 import { subtotalOf, totalsOf } from '../promotions/coupon';
 import { PromotionsService } from '../promotions/promotions.service';
@@ -11,7 +11,8 @@ export type AuthorizationOutcome =
   | { outcome: 'authorized'; authorizationId: string }
   | { outcome: 'declined'; reason: string }
   | { outcome: 'invalid'; message: string }
-  | { outcome: 'unavailable' };
+  /** The gateway stayed unavailable through every retry, or answered something unusable. */
+  | { outcome: 'failed'; reason: 'payment_unavailable' | 'payment_error' };
 
 /**
  * The order saga. Every step runs once per message (inbox), locks the order
@@ -53,8 +54,7 @@ export class SagaService {
     await this.uow.handleOnce(env, async (tx) => {
       const order = await this.orders.lock(tx.manager, env.payload.orderId);
       if (order.status !== 'PROCESSING') return this.late(order, env.name);
-      const reason = (RESERVATION_REJECTIONS as readonly string[]).includes(env.payload.reason) ? env.payload.reason : 'out_of_stock';
-      await this.finish(tx, order, 'REJECTED', reason);
+      await this.finish(tx, order, 'REJECTED', env.payload.reason);
     });
   }
 
@@ -104,7 +104,7 @@ export class SagaService {
     if (order.status !== 'PROCESSING') return this.late(order, `authorization ${r.outcome}`);
     if (r.outcome === 'declined') await this.finish(tx, order, 'REJECTED', 'payment_declined');
     else if (r.outcome === 'invalid') await this.finish(tx, order, 'REJECTED', 'payment_invalid');
-    else await this.finish(tx, order, 'FAILED', 'payment_unavailable');
+    else await this.finish(tx, order, 'FAILED', r.reason);
   }
 
   async committed(env: Envelope<'inventory.committed.v1'>): Promise<void> {

@@ -28,9 +28,10 @@ export class PaymentsService {
           orderId: order.id, amountCents: order.totals.totalCents, currency: order.totals.currency, token: order.paymentToken,
         });
       } catch (e) {
-        if (!(e instanceof PaymentError && e.code === 'gateway_unavailable' && lastAttempt)) throw e;
-        this.logger.error(`order ${order.id}: payment gateway still unavailable on the last attempt (${e.message}); failing the order`);
-        result = { outcome: 'unavailable' };
+        if (!(e instanceof PaymentError)) throw e;
+        if (e.disposition === 'retry' && !lastAttempt) throw e; // the transport's delayed retry takes over
+        this.logger.error(`order ${order.id}: ${e.disposition === 'retry' ? 'gateway still unavailable on the last attempt' : 'unusable gateway answer'} (${e.message}); failing the order`);
+        result = { outcome: 'failed', reason: e.disposition === 'retry' ? 'payment_unavailable' : 'payment_error' };
       }
     } else {
       this.logger.log(`order ${env.payload.orderId}: nothing to authorize (${order ? order.status : 'unknown order'})`);

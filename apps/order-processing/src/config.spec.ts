@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '@orders/platform';
+import { OrderProcessingEnv } from './config';
+
+test('every variable has a working development default', () => {
+  const cfg = loadConfig(OrderProcessingEnv, {});
+  assert.equal(cfg.PORT, 3003);
+  assert.equal(cfg.DB_SCHEMA, 'processing');
+  assert.equal(cfg.ADMIN_TOKEN, 'dev-admin-token');
+  assert.equal(cfg.PAYMENT_GATEWAY_URL, 'http://127.0.0.1:4000');
+  assert.ok(cfg.SAGA_CONCURRENCY >= 1 && cfg.PAYMENT_CONCURRENCY >= 1 && cfg.TENANT_MAX_IN_FLIGHT >= 1);
+});
+
+test('values come from the environment, typed', () => {
+  const cfg = loadConfig(OrderProcessingEnv, { PAYMENT_TIMEOUT_MS: '750', PAYMENT_RETRIES: '0', SAGA_CONCURRENCY: '4' });
+  assert.equal(cfg.PAYMENT_TIMEOUT_MS, 750);
+  assert.equal(cfg.PAYMENT_RETRIES, 0);
+  assert.equal(cfg.SAGA_CONCURRENCY, 4);
+});
+
+test('a bad variable stops start-up with its name', () => {
+  assert.throws(
+    () => loadConfig(OrderProcessingEnv, { PAYMENT_TIMEOUT_MS: 'soon', PAYMENT_GATEWAY_URL: 'gateway:4000' }),
+    (e: unknown) => e instanceof ConfigError && /PAYMENT_TIMEOUT_MS/.test(e.message) && /PAYMENT_GATEWAY_URL/.test(e.message),
+  );
+  assert.throws(() => loadConfig(OrderProcessingEnv, { BREAKER_ERROR_THRESHOLD_PERCENT: '150' }), /BREAKER_ERROR_THRESHOLD_PERCENT/);
+});
