@@ -87,6 +87,24 @@ test('100 concurrent identical requests create exactly one order and one message
   assert.equal(t.bus.messages('order.placed.v1', (p) => p.customer.email === 'conc@example.com').length, 1);
 });
 
+test('a burst of concurrent orders (grouped into shared statements) gives each key exactly one order and one message', async () => {
+  const keys = Array.from({ length: 150 }, () => newKey());
+  const requests = [...keys, ...keys.slice(0, 50)].map((key) => placeOrder(base, orderBody({ email: `burst-${keys.indexOf(key)}@example.com`}), {}, key));
+  const all = await Promise.all(requests);
+  assert.deepEqual([...new Set(all.map((r) => r.status))], [202]);
+  const idByKey = new Map<string, string>();
+  [...keys, ...keys.slice(0, 50)].forEach((key, i) => {
+    const id = all[i].body.id;
+    assert.equal(idByKey.get(key) ?? id, id, 'a repeated key replays its own order');
+    idByKey.set(key, id);
+  });
+  assert.equal(new Set(idByKey.values()).size, 150);
+  assert.equal(await count('orders', "customer->>'email' LIKE 'burst-%'"), 150);
+  await eventually(() => t.bus.messages('order.placed.v1', (p) => p.customer.email.startsWith('burst-')).length >= 150, 10000, 50, '150 messages');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(t.bus.messages('order.placed.v1', (p) => p.customer.email.startsWith('burst-')).length, 150);
+});
+
 test('a key held by a Prefer: wait request still deciding is 409 for a second request', async () => {
   const key = newKey();
   const waiting = placeOrder(base, orderBody(), { prefer: 'wait=2' }, key);

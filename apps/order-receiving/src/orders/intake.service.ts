@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { PayloadOf } from '@orders/contracts';
 import type { CreateOrderDto, OrderAcceptedDto } from '@orders/dto';
 import { outboxChannel, toOutboxRow } from '@orders/messaging';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { OrderReceivingEnv } from '../config';
 import { canonicalOrder, eventsToken, requestHash } from './http-rules';
+import { IntakeBatcher } from './intake-batcher';
 import { OrdersError } from './orders.error';
 
 export interface Accepted {
@@ -16,45 +18,31 @@ export interface Accepted {
   created: boolean;
 }
 
-/**
- * The whole intake in ONE statement: the idempotency record (ON CONFLICT DO
- * NOTHING), and only if it was new, the order, its PENDING history entry
- * (sequence 1) and the order.placed.v1 outbox row, whose NOTIFY wakes the
- * relay on commit. A concurrent request with the same key blocks on the
- * unique key until the first commits, then finds the key and replays.
- */
-const PLACE_ORDER_SQL = `
-WITH k AS (
-  INSERT INTO idempotency_keys (tenant_id, key, request_hash, order_id, status_code, response, held_until)
-  VALUES ($1, $2, $3, $4, 202, $5, CASE WHEN $6::int > 0 THEN now() + make_interval(secs => $6::int) END)
-  ON CONFLICT DO NOTHING
-  RETURNING order_id
-), o AS (
-  INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, created_at, updated_at)
-  SELECT order_id, $1, 'PENDING', 1, $7::jsonb, $8::jsonb, $9, $10::jsonb, $11::timestamptz, $11::timestamptz FROM k
-  RETURNING id
-), h AS (
-  INSERT INTO order_history (order_id, sequence, status, at) SELECT id, 1, 'PENDING', $11::timestamptz FROM o
-), ob AS (
-  INSERT INTO outbox (id, routing_key, body) SELECT $12, $13, $14 FROM o RETURNING 1
-)
-SELECT count(*)::int AS inserted FROM (SELECT pg_notify($15, '') FROM ob) n`;
-
 const FIND_KEY_SQL = `SELECT request_hash, order_id, status_code, response, coalesce(held_until > now(), false) AS held
   FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`;
 
 @Injectable()
 export class IntakeService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Intake');
-  private readonly channel: string;
+  private readonly batcher: IntakeBatcher;
   private pruneTimer?: NodeJS.Timeout;
 
   constructor(private readonly ds: DataSource, private readonly cfg: OrderReceivingEnv) {
-    this.channel = outboxChannel(cfg.DB_SCHEMA);
+    this.batcher = new IntakeBatcher(() => this.pool, outboxChannel(cfg.DB_SCHEMA), Math.max(1, Math.floor(cfg.DB_POOL_SIZE / 4)));
   }
 
   /**
-   * Accepts an order once per (tenant, Idempotency-Key). `holdSeconds` > 0
+   * The DataSource's own pg pool (same connections, same search_path): the
+   * intake statement runs as a named prepared statement, which TypeORM's
+   * query() cannot do; planning it per order cost as much as running it.
+   */
+  private get pool(): Pool {
+    return (this.ds.driver as unknown as { master: Pool }).master;
+  }
+
+  /**
+   * Accepts an order once per (tenant, Idempotency-Key), in one statement
+   * (shared with the orders accepted at the same moment, see IntakeBatcher). `holdSeconds` > 0
    * marks the key as in flight for that long (a `Prefer: wait` request still
    * deciding its answer): the same key meanwhile gets 409.
    */
@@ -71,12 +59,12 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
       const placedAt = new Date().toISOString();
       const payload: PayloadOf<'order.placed.v1'> = { orderId, tenantId, ...order, placedAt };
       const row = toOutboxRow('order.placed.v1', payload, { correlationId: orderId });
-      const [res] = (await this.ds.query(PLACE_ORDER_SQL, [
-        tenantId, key, hash, orderId, JSON.stringify(body), holdSeconds,
-        JSON.stringify(order.customer), JSON.stringify(order.items), order.couponCode ?? null, JSON.stringify(order.shippingAddress), placedAt,
-        row.id, row.name, row.raw, this.channel,
-      ])) as Array<{ inserted: number }>;
-      if (res.inserted === 1) return { orderId, statusCode: 202, body, created: true };
+      const inserted = await this.batcher.place({
+        tenantId, key, requestHash: hash, orderId, response: JSON.stringify(body), holdSeconds,
+        customer: JSON.stringify(order.customer), items: JSON.stringify(order.items), couponCode: order.couponCode ?? null,
+        shippingAddress: JSON.stringify(order.shippingAddress), placedAt, messageId: row.id, messageName: row.name, message: row.raw,
+      });
+      if (inserted) return { orderId, statusCode: 202, body, created: true };
 
       const [prior] = (await this.ds.query(FIND_KEY_SQL, [tenantId, key])) as Array<{
         request_hash: string; order_id: string; status_code: number; response: string; held: boolean;
