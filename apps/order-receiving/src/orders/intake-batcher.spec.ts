@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Pool } from 'pg';
+import { IntakeBatcher, IntakeRow } from './intake-batcher';
+
+/** A stand-in pool that records each statement's order ids and answers when told to. */
+function fakePool() {
+  const calls: Array<{ ids: string[]; answer: (inserted: string[]) => void; fail: (e: Error) => void }> = [];
+  const pool = {
+    query: (q: { values: unknown[] }) =>
+      new Promise((resolve, reject) => {
+        calls.push({ ids: q.values[3] as string[], answer: (inserted) => resolve({ rows: [{ inserted }] }), fail: reject });
+      }),
+  } as unknown as Pool;
+  return { pool, calls };
+}
+const row = (orderId: string): IntakeRow => ({
+  tenantId: 't', key: `k-${orderId}`, requestHash: 'h', orderId, response: '{}', holdSeconds: 0, customer: '{}', items: '[]', couponCode: null,
+  shippingAddress: '{}', placedAt: new Date().toISOString(), messageId: orderId, messageName: 'order.placed.v1', message: '{}',
+});
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('alone, an order runs at once; while the slots are busy, waiting orders share the next statement', async () => {
+  const { pool, calls } = fakePool();
+  const b = new IntakeBatcher(() => pool, 'outbox_x', 1);
+  const first = b.place(row('a'));
+  await tick();
+  assert.deepEqual(calls.map((c) => c.ids), [['a']]);
+  const rest = [b.place(row('b')), b.place(row('c')), b.place(row('d'))];
+  await tick();
+  assert.equal(calls.length, 1, 'nothing more runs while the only slot is busy');
+  calls[0].answer(['a']);
+  assert.equal(await first, true);
+  await tick();
+  assert.deepEqual(calls[1].ids, ['b', 'c', 'd']);
+  calls[1].answer(['b', 'd']); // c's key already existed
+  assert.deepEqual(await Promise.all(rest), [true, false, true]);
+});
+
+test('a failed statement fails every order in it, and the next ones still run', async () => {
+  const { pool, calls } = fakePool();
+  const b = new IntakeBatcher(() => pool, 'outbox_x', 1, 2);
+  const p1 = b.place(row('a'));
+  const p2 = b.place(row('b'));
+  const p3 = b.place(row('c'));
+  const p4 = b.place(row('d'));
+  await tick();
+  calls[0].fail(new Error('db down'));
+  await assert.rejects(p1, /db down/);
+  await tick();
+  assert.deepEqual(calls[1].ids, ['b', 'c'], 'at most maxBatch per statement');
+  calls[1].fail(new Error('still down'));
+  await assert.rejects(Promise.all([p2, p3]), /still down/);
+  await tick();
+  calls[2].answer(['d']);
+  assert.equal(await p4, true);
+});
