@@ -63,9 +63,11 @@ export class SagaService {
     await this.uow.handleOnce(env, async (tx) => {
       const order = await this.orders.lock(tx.manager, p.orderId);
       if (order.status !== 'PROCESSING') {
-        // Cancelled (or otherwise ended) while inventory was reserving: give the stock back.
+        // Cancelled while inventory was reserving: give the stock back (unless it was already given back or sold).
         this.late(order, env.name);
-        tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: `order_${order.status.toLowerCase()}` });
+        if (!order.reserved && order.status !== 'CONFIRMED') {
+          tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: `order_${order.status.toLowerCase()}` });
+        }
         return;
       }
       if (order.reserved) return this.late(order, `${env.name} (already reserved)`);
