@@ -65,9 +65,9 @@ export class OrderEventsHub implements OnModuleInit, BeforeApplicationShutdown {
       };
       const timer = setTimeout(() => done(undefined), seconds * 1000);
       const unsubscribe = this.subscribe(orderId, {
+        // A null note (listener reconnected) is not an answer: the caller re-reads the order at the deadline anyway.
         note: (n) => {
           if (n && isFinalStatus(n.status)) done(n.status);
-          else if (!n) done(undefined); // listener reconnected: the caller re-reads the order
         },
         close: () => done(undefined),
       });
