@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readSse } from '@orders/testing';
+import { eventually, readSse } from '@orders/testing';
+import { OrderEventsHub } from './order-events.hub';
 import { call, DEMO, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../test-app';
 
 let t: TestApp;
@@ -88,4 +89,18 @@ test('Prefer: wait answers the usual 202 when the order is not final in time; N 
   assert.ok(Date.now() - started >= 900);
   assert.equal(res.body.status, 'PENDING');
   assert.ok(res.body.links);
+});
+
+test('an idle stream sends heartbeat comments, and a client that goes away is unsubscribed', async () => {
+  const placed = await placeOrder(base);
+  const hub = t.app.get(OrderEventsHub);
+  const ctl = new AbortController();
+  const res = await fetch(`${base}${placed.body.links.events}`, { signal: ctl.signal });
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes(': heartbeat')) text += new TextDecoder().decode((await reader.read()).value);
+  assert.match(text, /id: 1\nevent: PENDING\n/);
+  assert.equal(hub.subscribers(placed.body.id), 1);
+  ctl.abort();
+  await eventually(() => hub.subscribers(placed.body.id) === 0, 5000, 20, 'subscriber removed');
 });

@@ -42,6 +42,11 @@ export class OrderEventsHub implements OnModuleInit, BeforeApplicationShutdown {
     return this.client !== undefined;
   }
 
+  /** Local subscribers (streams and waiting requests) of one order. */
+  subscribers(orderId: string): number {
+    return this.subs.get(orderId)?.size ?? 0;
+  }
+
   subscribe(orderId: string, s: Subscriber): () => void {
     let set = this.subs.get(orderId);
     if (!set) this.subs.set(orderId, (set = new Set()));

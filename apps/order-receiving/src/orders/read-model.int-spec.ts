@@ -128,3 +128,10 @@ test('listing: newest first, stable cursor pages, status filter, bad parameters 
     assert.equal(r.status, 400, q);
   }
 });
+
+test('a status event for an order this service never accepted is dead-lettered, not retried forever', async () => {
+  const dlq = `${t.cfg.MQ_PREFIX}.order-receiving.status.dlq`;
+  const before = await t.bus.queueDepth(dlq);
+  await t.bus.publish('order.status-changed.v1', statusEvent('0b7f5b8e-4d7a-4c43-9a53-5a1c1e0b6f11', 2, 'PROCESSING'));
+  await eventually(async () => (await t.bus.queueDepth(dlq)) === before + 1, 10000, 50, 'dead-lettered');
+});
