@@ -1,4 +1,11 @@
 import type { Pool } from 'pg';
+import { Histogram } from 'prom-client';
+
+const batchSize = new Histogram({
+  name: 'intake_statement_orders',
+  help: 'Orders written per intake statement (group commit)',
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+});
 
 /** One accepted order as the intake statement stores it. */
 export interface IntakeRow {
@@ -85,6 +92,7 @@ export class IntakeBatcher {
       const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
       this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
       this.inFlight++;
+      batchSize.observe(batch.length);
       void this.run(batch).finally(() => {
         this.inFlight--;
         this.flush();

@@ -241,3 +241,14 @@ test('random bodies and headers on POST /orders never produce a 5xx', async () =
   // and a valid order still goes through
   assert.equal((await placeOrder(base, orderBody(), {}, newKey())).status, 202);
 });
+
+test('/metrics counts new and replayed orders and the orders per intake statement', async () => {
+  const key = newKey();
+  await placeOrder(base, orderBody(), {}, key);
+  await placeOrder(base, orderBody(), {}, key);
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  assert.ok(value(/^orders_accepted_total\{result="created"\} (\d+)/m) >= 1);
+  assert.ok(value(/^orders_accepted_total\{result="replayed"\} (\d+)/m) >= 1);
+  assert.ok(value(/^intake_statement_orders_count (\d+)/m) >= 1);
+});

@@ -4,6 +4,7 @@ import type { PayloadOf } from '@orders/contracts';
 import type { CreateOrderDto, OrderAcceptedDto } from '@orders/dto';
 import { outboxChannel, toOutboxRow } from '@orders/messaging';
 import type { Pool } from 'pg';
+import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { OrderReceivingEnv } from '../config';
 import { canonicalOrder, eventsToken, requestHash } from './http-rules';
@@ -17,6 +18,12 @@ export interface Accepted {
   /** false when this is the replay of an earlier request with the same key. */
   created: boolean;
 }
+
+const ordersAccepted = new Counter({
+  name: 'orders_accepted_total',
+  help: 'POST /orders answered from intake: new orders and idempotent replays',
+  labelNames: ['result'] as const,
+});
 
 const FIND_KEY_SQL = `SELECT request_hash, order_id, status_code, response, coalesce(held_until > now(), false) AS held
   FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`;
@@ -64,7 +71,10 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
         customer: JSON.stringify(order.customer), items: JSON.stringify(order.items), couponCode: order.couponCode ?? null,
         shippingAddress: JSON.stringify(order.shippingAddress), placedAt, messageId: row.id, messageName: row.name, message: row.raw,
       });
-      if (inserted) return { orderId, statusCode: 202, body, created: true };
+      if (inserted) {
+        ordersAccepted.inc({ result: 'created' });
+        return { orderId, statusCode: 202, body, created: true };
+      }
 
       const [prior] = (await this.ds.query(FIND_KEY_SQL, [tenantId, key])) as Array<{
         request_hash: string; order_id: string; status_code: number; response: string; held: boolean;
@@ -76,6 +86,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
       if (prior.held) {
         throw new OrdersError('idempotency_in_flight', 'a request with this Idempotency-Key is still in flight', { 'retry-after': '1' });
       }
+      ordersAccepted.inc({ result: 'replayed' });
       return { orderId: prior.order_id, statusCode: prior.status_code, body: JSON.parse(prior.response) as OrderAcceptedDto, created: false };
     }
     throw new Error('idempotency key vanished repeatedly');
