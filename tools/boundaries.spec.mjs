@@ -5,10 +5,13 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { ESLint } from 'eslint';
 
 process.env.NX_DAEMON = 'false';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The rule reads Nx's cached project graph; a fresh clone has none until Nx computes it.
+execFileSync('npx', ['nx', 'show', 'projects'], { cwd: root, stdio: 'ignore', env: process.env });
 const eslint = new ESLint({ cwd: root });
 const apps = readdirSync(join(root, 'apps')).filter((a) => a !== 'inventory' && a !== 'system-e2e');
 

@@ -14,7 +14,7 @@ step "build"
 npm run build || { echo "build failed"; exit 1; }
 
 step "lint (module boundaries)"
-npx eslint apps libs || status=1
+npm run lint || status=1
 
 step "workspace checks"
 node tools/run-tests.mjs tools spec || status=1
