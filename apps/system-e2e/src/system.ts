@@ -56,6 +56,7 @@ export class System {
   databaseUrl = '';
   private db?: TestDatabase;
   private readonly procs = new Map<ServiceName, ChildProcess>();
+  private readonly replicas: ChildProcess[] = [];
   private readonly logs = new Map<ServiceName, string[]>();
   private stopping = false;
   onUnexpectedExit?: (service: ServiceName, code: number | null, signal: string | null) => void;
@@ -101,11 +102,29 @@ export class System {
 
   /** Starts one service process (again). */
   async launch(n: ServiceName): Promise<void> {
+    const child = this.spawnService(n, this.env(n));
+    this.procs.set(n, child);
+    child.on('exit', (code, signal) => {
+      if (this.procs.get(n) === child) this.procs.delete(n);
+      if (!this.stopping && signal !== 'SIGKILL') this.onUnexpectedExit?.(n, code, signal);
+    });
+  }
+
+  /** A second (third, …) instance of a service on its own port, sharing the database and broker; returns its URL. */
+  async launchReplica(n: ServiceName): Promise<string> {
+    const port = await freePort();
+    const child = this.spawnService(n, { ...this.env(n), PORT: String(port) });
+    this.replicas.push(child);
+    const url = `http://127.0.0.1:${port}`;
+    await this.waitUrlReady(url, () => child.exitCode === null, n);
+    return url;
+  }
+
+  private spawnService(n: ServiceName, env: Record<string, string>): ChildProcess {
     const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'apps', n, 'dist', 'main.js')], {
-      env: { ...process.env, ...this.env(n) },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.procs.set(n, child);
     const log = this.logs.get(n) ?? [];
     this.logs.set(n, log);
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -123,10 +142,7 @@ export class System {
         }
       });
     }
-    child.on('exit', (code, signal) => {
-      if (this.procs.get(n) === child) this.procs.delete(n);
-      if (!this.stopping && signal !== 'SIGKILL') this.onUnexpectedExit?.(n, code, signal);
-    });
+    return child;
   }
 
   isRunning(n: ServiceName): boolean {
@@ -134,11 +150,15 @@ export class System {
   }
 
   async waitReady(n: ServiceName): Promise<void> {
+    await this.waitUrlReady(this.url(n), () => this.procs.has(n), n);
+  }
+
+  private async waitUrlReady(url: string, alive: () => boolean, n: ServiceName): Promise<void> {
     const deadline = Date.now() + (this.o.readyTimeoutMs ?? 90000);
     while (Date.now() < deadline) {
-      if (!this.procs.has(n)) throw new Error(`${n} exited before it was ready:\n${this.recentLogs(n)}`);
+      if (!alive()) throw new Error(`${n} exited before it was ready:\n${this.recentLogs(n)}`);
       try {
-        const res = await fetch(`${this.url(n)}/health/ready`);
+        const res = await fetch(`${url}/health/ready`);
         if (res.status === 200) return;
       } catch {
         /* not listening yet */
@@ -170,11 +190,12 @@ export class System {
   /** Stops every process gracefully and removes the throw-away database and queues. */
   async stop(): Promise<void> {
     this.stopping = true;
-    const exits = [...this.procs.values()].map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r()))));
-    for (const c of this.procs.values()) c.kill('SIGTERM');
+    const all = [...this.procs.values(), ...this.replicas];
+    const exits = all.map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r()))));
+    for (const c of all) c.kill('SIGTERM');
     const timeout = new Promise<void>((r) => setTimeout(r, 15000).unref());
     await Promise.race([Promise.all(exits), timeout]);
-    for (const c of this.procs.values()) c.kill('SIGKILL');
+    for (const c of all) if (c.exitCode === null) c.kill('SIGKILL');
     if (this.db) {
       await this.db.drop();
       await deleteBrokerTopology(this.prefix, (this.o.env?.RETRY_DELAYS_MS ?? '1000,5000,30000').split(',').map(Number));
