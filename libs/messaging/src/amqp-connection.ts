@@ -12,6 +12,8 @@ export interface AmqpConnectionOptions {
   /** Queues this service consumes (gets retry tiers for them). */
   ownQueues: readonly QueueName[];
   retryDelaysMs: readonly number[];
+  /** Delay tiers for deferred messages (declared like retry tiers); default: retryDelaysMs. */
+  deferDelaysMs?: readonly number[];
 }
 
 type SetupHook = (model: ChannelModel) => Promise<void>;
@@ -33,6 +35,11 @@ export class AmqpConnection {
 
   constructor(readonly options: AmqpConnectionOptions) {
     this.names = new BrokerNames(options.prefix);
+  }
+
+  /** The delay tiers a deferred message goes through (the last one repeats). */
+  get deferDelaysMs(): readonly number[] {
+    return this.options.deferDelaysMs?.length ? this.options.deferDelaysMs : this.options.retryDelaysMs;
   }
 
   get isConnected(): boolean {
@@ -83,7 +90,7 @@ export class AmqpConnection {
       if (this.pub === ch) this.pub = undefined;
     });
     ch.on('return', (msg: amqp.ConsumeMessage) => this.logger.error(`unroutable message ${msg.properties.messageId} (${msg.fields.routingKey})`));
-    await assertTopology(ch, this.names, this.options.ownQueues, this.options.retryDelaysMs);
+    await assertTopology(ch, this.names, this.options.ownQueues, [...this.options.retryDelaysMs, ...this.deferDelaysMs]);
     this.pub = ch;
     this.connected = true;
     this.logger.log(`connected to broker as ${this.options.connectionName}`);

@@ -17,17 +17,28 @@ export interface AmqpTransportOptions {
 
 /** Available to handlers as @Ctx(). */
 export class AmqpMessageContext {
-  constructor(readonly queue: QueueName, readonly attempt: number, readonly raw: ConsumeMessage) {}
+  constructor(
+    readonly queue: QueueName,
+    readonly attempt: number,
+    readonly raw: ConsumeMessage,
+    /** When this message was first handled (kept across retries and deferrals). */
+    readonly firstAttemptAt: Date = new Date(),
+    /** How often it was deferred so far. */
+    readonly deferrals = 0,
+  ) {}
 }
 
 const ATTEMPT_HEADER = 'x-attempt';
+const FIRST_ATTEMPT_HEADER = 'x-first-attempt-at';
+const DEFERRALS_HEADER = 'x-deferrals';
 
 /**
  * A @nestjs/microservices transport over amqplib that keeps the platform's
  * guarantees, which the stock RMQ transport does not: a message is acked
  * only after its handler (and so its transaction) succeeded; a failing one
  * is re-queued through growing delay tiers and, after the last, moved to the
- * queue's dead-letter queue with the reason; a message that cannot be parsed
+ * queue's dead-letter queue with the reason; a deferred one ('defer') goes
+ * through the defer tiers without using up an attempt; a message that cannot be parsed
  * or validated is dead-lettered at once and never blocks the queue.
  */
 export class AmqpTransport extends Server implements CustomTransportStrategy {
@@ -77,6 +88,9 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
 
   private async handle(ch: Channel, queue: QueueName, handlers: Map<string, MessageHandler>, msg: ConsumeMessage): Promise<void> {
     const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1) || 1;
+    const first = new Date(String(msg.properties.headers?.[FIRST_ATTEMPT_HEADER] ?? ''));
+    const firstAttemptAt = Number.isNaN(first.getTime()) ? new Date() : first;
+    const deferrals = Number(msg.properties.headers?.[DEFERRALS_HEADER] ?? 0) || 0;
     const started = process.hrtime.bigint();
     let name = msg.properties.type ?? msg.fields.routingKey;
     try {
@@ -84,18 +98,18 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       name = env.name;
       const handler = handlers.get(env.name);
       if (!handler) throw Object.assign(new Error(`no handler for ${env.name} on ${queue}`), { disposition: 'dead-letter' });
-      const result = await handler(env, new AmqpMessageContext(queue, attempt, msg));
+      const result = await handler(env, new AmqpMessageContext(queue, attempt, msg, firstAttemptAt, deferrals));
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
       ch.ack(msg);
       messagesHandled.inc({ queue, message: name, outcome: 'ack' });
     } catch (err) {
-      await this.fail(ch, queue, msg, name, attempt, err);
+      await this.fail(ch, queue, msg, name, attempt, err, firstAttemptAt, deferrals);
     } finally {
       messageHandlingSeconds.observe({ queue, message: name }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
-  private async fail(ch: Channel, queue: QueueName, msg: ConsumeMessage, name: string, attempt: number, err: unknown): Promise<void> {
+  private async fail(ch: Channel, queue: QueueName, msg: ConsumeMessage, name: string, attempt: number, err: unknown, firstAttemptAt: Date, deferrals: number): Promise<void> {
     const disposition = dispositionOf(err);
     const reason = errorText(err);
     try {
@@ -106,9 +120,18 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
         return;
       }
       const delays = this.opts.retryDelaysMs;
-      const headers = { ...(msg.properties.headers ?? {}), 'x-last-error': reason };
+      const headers = { ...(msg.properties.headers ?? {}), 'x-last-error': reason, [FIRST_ATTEMPT_HEADER]: firstAttemptAt.toISOString() };
       const props = { messageId: msg.properties.messageId, type: msg.properties.type, contentType: msg.properties.contentType };
-      if (disposition === 'retry' && attempt <= delays.length) {
+      if (disposition === 'defer') {
+        const tiers = this.amqp.deferDelaysMs;
+        const delay = tiers[Math.min(deferrals, tiers.length - 1)];
+        this.logger.log(`${name} ${props.messageId ?? ''} deferred (${deferrals + 1}), back in ${delay} ms: ${reason}`);
+        await this.amqp.sendToQueueConfirmed(this.amqp.names.retryQueue(queue, delay), msg.content, {
+          ...props,
+          headers: { ...headers, [DEFERRALS_HEADER]: deferrals + 1 },
+        });
+        messagesHandled.inc({ queue, message: name, outcome: 'defer' });
+      } else if (disposition === 'retry' && attempt <= delays.length) {
         const delay = delays[attempt - 1];
         this.logger.warn(`${name} ${props.messageId ?? ''} failed (attempt ${attempt}), retry in ${delay} ms: ${reason}`);
         await this.amqp.sendToQueueConfirmed(this.amqp.names.retryQueue(queue, delay), msg.content, {

@@ -1,7 +1,13 @@
 import { InvalidMessageError } from '@orders/contracts';
 
-/** What the transport does with a message whose handler failed. */
-export type Disposition = 'retry' | 'dead-letter' | 'drop';
+/**
+ * What the transport does with a message whose handler failed. 'defer': the
+ * work cannot be done yet for a reason outside the message (say, an open
+ * circuit breaker); it comes back through the defer delay tiers without
+ * using up an attempt, and the handler decides when it has waited enough
+ * (AmqpMessageContext.firstAttemptAt).
+ */
+export type Disposition = 'retry' | 'dead-letter' | 'drop' | 'defer';
 
 /** Module errors that know their disposition implement this; anything else is retried. */
 export interface HasDisposition {
@@ -11,7 +17,7 @@ export interface HasDisposition {
 export function dispositionOf(err: unknown): Disposition {
   if (err instanceof InvalidMessageError) return 'dead-letter';
   const d = (err as Partial<HasDisposition> | null)?.disposition;
-  return d === 'dead-letter' || d === 'drop' || d === 'retry' ? d : 'retry';
+  return d === 'dead-letter' || d === 'drop' || d === 'retry' || d === 'defer' ? d : 'retry';
 }
 
 export function errorText(err: unknown): string {

@@ -26,6 +26,7 @@ import { DUPLICATE, UnitOfWork } from './unit-of-work';
  */
 const SCHEMA = 'plumbing';
 const RETRIES = [100, 200];
+const DEFERS = [50, 150];
 let db: TestDatabase;
 let prefix: string;
 let proxy: TcpProxy;
@@ -36,13 +37,23 @@ let transport: AmqpTransport;
 /** Test knobs: how often the handler should still fail for an order id. */
 const failuresLeft = new Map<string, number>();
 const attemptsSeen = new Map<string, number[]>();
+/** How often the handler should still defer an order id, and what the context said on each delivery. */
+const deferralsLeft = new Map<string, number>();
+const contextsSeen = new Map<string, Array<{ attempt: number; deferrals: number; firstAttemptAt: number; at: number }>>();
 
 @Injectable()
 class EffectService {
   constructor(private readonly uow: UnitOfWork) {}
-  async reserve(env: Envelope<'inventory.reserve.v1'>, attempt: number): Promise<void> {
+  async reserve(env: Envelope<'inventory.reserve.v1'>, ctx: AmqpMessageContext): Promise<void> {
     const id = env.payload.orderId;
+    const attempt = ctx.attempt;
     attemptsSeen.set(id, [...(attemptsSeen.get(id) ?? []), attempt]);
+    contextsSeen.set(id, [...(contextsSeen.get(id) ?? []), { attempt, deferrals: ctx.deferrals, firstAttemptAt: ctx.firstAttemptAt.getTime(), at: Date.now() }]);
+    const defers = deferralsLeft.get(id) ?? 0;
+    if (defers > 0) {
+      deferralsLeft.set(id, defers - 1);
+      throw Object.assign(new Error(`not yet for ${id}`), { disposition: 'defer' });
+    }
     const left = failuresLeft.get(id) ?? 0;
     if (left > 0) {
       failuresLeft.set(id, left - 1);
@@ -61,7 +72,7 @@ class EffectConsumer {
   constructor(private readonly svc: EffectService) {}
   @OnMessage('inventory.commands', 'inventory.reserve.v1')
   reserve(@Payload() env: Envelope<'inventory.reserve.v1'>, @Ctx() ctx: AmqpMessageContext) {
-    return this.svc.reserve(env, ctx.attempt);
+    return this.svc.reserve(env, ctx);
   }
 }
 
@@ -93,6 +104,7 @@ before(async () => {
         schema: SCHEMA,
         ownQueues: ['inventory.commands'],
         retryDelaysMs: RETRIES,
+        deferDelaysMs: DEFERS,
       }),
     ],
     controllers: [EffectConsumer],
@@ -112,7 +124,7 @@ after(async () => {
   await app?.close();
   await proxy?.stop();
   await db?.drop();
-  await deleteBrokerTopology(prefix, RETRIES);
+  await deleteBrokerTopology(prefix, [...RETRIES, ...DEFERS]);
 });
 
 const reserve = (orderId: string, quantity = 1, id?: string) =>
@@ -163,6 +175,21 @@ test('a message that keeps failing is dead-lettered with its reason, and message
   assert.ok(parked);
   assert.match(String(parked.properties.headers?.['x-last-error']), /planned failure/);
   assert.equal(parked.properties.headers?.['x-attempts'], 3);
+});
+
+test('a deferred message comes back through the defer tiers without using up attempts, keeping its first-attempt time', async () => {
+  const orderId = randomUUID();
+  deferralsLeft.set(orderId, 4); // more deferrals than RETRIES allows attempts: a retry would have dead-lettered it
+  await reserve(orderId);
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId, 10000);
+  const seen = contextsSeen.get(orderId)!;
+  assert.deepEqual(seen.map((c) => c.attempt), [1, 1, 1, 1, 1]);
+  assert.deepEqual(seen.map((c) => c.deferrals), [0, 1, 2, 3, 4]);
+  assert.equal(new Set(seen.map((c) => c.firstAttemptAt)).size, 1, 'first-attempt time carried along');
+  const gaps = seen.slice(1).map((c, i) => c.at - seen[i].at);
+  assert.ok(gaps[0] >= 40 && gaps[2] >= 140 && gaps[3] >= 140, `waits follow the tiers, the last repeating: ${gaps}`);
+  assert.equal(await count(orderId), 1);
+  assert.equal(await bus.queueDepth(`${prefix}.inventory.commands.dlq`), 0);
 });
 
 test('a malformed message is dead-lettered at once without blocking the queue', async () => {

@@ -13,6 +13,8 @@ export interface MessagingOptions {
   schema: string;
   ownQueues: readonly QueueName[];
   retryDelaysMs: readonly number[];
+  /** Delay tiers for deferred messages ('defer' disposition); the n-th deferral waits the n-th (the last one repeats). Default: retryDelaysMs. */
+  deferDelaysMs?: readonly number[];
   /** false for a service that never writes to an outbox. */
   relay?: boolean;
 }
@@ -58,6 +60,7 @@ export class MessagingModule {
               connectionName: o.serviceName,
               ownQueues: o.ownQueues,
               retryDelaysMs: o.retryDelaysMs,
+              deferDelaysMs: o.deferDelaysMs,
             }),
         },
         { provide: UnitOfWork, useFactory: (ds: DataSource) => new UnitOfWork(ds, o.schema), inject: [DataSource] },
