@@ -36,6 +36,19 @@ test('a plain EventSource (token, no headers) gets PENDING..CONFIRMED with ids, 
   assert.equal(last.customer.email, 'ada@example.com');
 });
 
+test('events that arrive out of order are still streamed in sequence, none skipped', async () => {
+  const placed = await placeOrder(base);
+  const id = placed.body.id;
+  const streaming = readSse(`${base}${placed.body.links.events}`, { timeoutMs: 10000 });
+  await new Promise((r) => setTimeout(r, 300));
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 3, 'CONFIRMED', PRICED));
+  await new Promise((r) => setTimeout(r, 300)); // the final event is stored first; the stream must wait for 2
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING'));
+  const sse = await streaming;
+  assert.deepEqual(sse.events.map((e) => [e.id, e.event]), [['1', 'PENDING'], ['2', 'PROCESSING'], ['3', 'CONFIRMED']]);
+  assert.equal(sse.closedByServer, true);
+});
+
 test('resuming with Last-Event-ID (header or query) replays only what was missed; after the end it is 204', async () => {
   const placed = await placeOrder(base);
   const id = placed.body.id;

@@ -8,6 +8,13 @@ import { OrderEventsHub } from './order-events.hub';
 const logger = new Logger('OrderStream');
 
 /**
+ * Status events of one order may commit out of order (their handlers run
+ * concurrently); the stream sends them in sequence, waiting this long for a
+ * missing one before it skips it.
+ */
+export const GAP_WAIT_MS = 2000;
+
+/**
  * One client's `text/event-stream` of one order: replays what it missed
  * (after Last-Event-ID), then follows the hub's notifications, one event per
  * status change, heartbeats while idle, and ends after the final state or
@@ -18,6 +25,8 @@ export class OrderStream {
   private again = false;
   private closed = false;
   private readonly heartbeat: NodeJS.Timeout;
+  private gapSince?: number;
+  private gapTimer?: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -72,6 +81,8 @@ export class OrderStream {
       }
       for (const e of events) {
         if (this.closed || e.sequence <= this.last) continue;
+        if (e.sequence !== this.last + 1 && !this.gapTimedOut()) break; // the missing event is on its way
+        this.gapSince = undefined;
         this.res.write(sseFrame(e.sequence, e.status, e));
         this.last = e.sequence;
         if (isFinalStatus(e.status)) return this.end();
@@ -79,10 +90,22 @@ export class OrderStream {
     } while (this.again && !this.closed);
   }
 
+  /** True once a gap in the sequence has lasted GAP_WAIT_MS; until then, re-checks when the wait is over. */
+  private gapTimedOut(): boolean {
+    const now = Date.now();
+    if (this.gapSince === undefined) this.gapSince = now;
+    if (now - this.gapSince >= GAP_WAIT_MS) return true;
+    clearTimeout(this.gapTimer);
+    this.gapTimer = setTimeout(() => this.pump(), GAP_WAIT_MS - (now - this.gapSince) + 5);
+    this.gapTimer.unref();
+    return false;
+  }
+
   end(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
+    clearTimeout(this.gapTimer);
     this.unsubscribe();
     if (!this.res.writableEnded) this.res.end();
   }
