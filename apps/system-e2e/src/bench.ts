@@ -13,17 +13,18 @@ const INTAKE_ORDERS = Number(process.env.BENCH_INTAKE_ORDERS ?? 4000);
 const INTAKE_CONCURRENCY = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 64);
 const LATENCY_ORDERS = Number(process.env.BENCH_LATENCY_ORDERS ?? 300);
 const LATENCY_CONCURRENCY = Number(process.env.BENCH_LATENCY_CONCURRENCY ?? 4);
+const FLOOD_ORDERS = Number(process.env.BENCH_FLOOD_ORDERS ?? 3000);
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
-function post(agent: Agent, port: number, body: string, key: string, extra: Record<string, string> = {}): Promise<{ status: number; ms: number; body: string }> {
+function post(agent: Agent, port: number, body: string, key: string, extra: Record<string, string> = {}, apiKey = 'demo-key'): Promise<{ status: number; ms: number; body: string }> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1', port, path: '/orders', method: 'POST', agent,
-        headers: { authorization: 'Bearer demo-key', 'content-type': 'application/json', 'idempotency-key': key, 'content-length': Buffer.byteLength(body), ...extra },
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': key, 'content-length': Buffer.byteLength(body), ...extra },
       },
       (res) => {
         let data = '';
@@ -92,6 +93,29 @@ async function main(): Promise<void> {
     const confirmed = single.filter((r) => r.status === 200 && (JSON.parse(r.body) as { status: string }).status === 'CONFIRMED');
     const fin = confirmed.map((r) => r.ms).sort((a, b) => a - b);
     console.log(`accept-to-final (POST with Prefer: wait=10 until CONFIRMED, concurrency ${LATENCY_CONCURRENCY}): ${confirmed.length}/${LATENCY_ORDERS} confirmed; median ${fmt(pct(fin, 50))}, p90 ${fmt(pct(fin, 90))}, p99 ${fmt(pct(fin, 99))}, max ${fmt(fin[fin.length - 1])}`);
+
+    // 4. fairness: another tenant's orders while one tenant floods
+    const floodStart = Date.now();
+    const flood = pool(FLOOD_ORDERS, INTAKE_CONCURRENCY, (i) =>
+      post(agent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `f${i}@example.com` })), `flood-${run}-${i}`),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const small: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await post(waitAgent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `s${i}@example.com` })), `small-${run}-${i}`, { prefer: 'wait=30' }, 'acme-key');
+      if (r.status === 200) small.push(r.ms);
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    const flooded = await flood;
+    const floodIds = flooded.filter((r) => r.status === 202).map((r) => (JSON.parse(r.body) as { id: string }).id);
+    const lastFlood = floodIds[floodIds.length - 1];
+    for (;;) {
+      const o = await api.order(lastFlood);
+      if (['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'].includes(o.status)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    small.sort((a, b) => a - b);
+    console.log(`fairness: while tenant demo flooded ${FLOOD_ORDERS} orders (drained in ${((Date.now() - floodStart) / 1000).toFixed(1)} s), tenant acme's 10 orders went from POST to final in median ${fmt(pct(small, 50))}, max ${fmt(small[small.length - 1] ?? NaN)} (${small.length}/10 final within 30 s)`);
     agent.destroy();
     waitAgent.destroy();
   } finally {
