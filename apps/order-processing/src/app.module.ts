@@ -30,6 +30,7 @@ export class AppModule {
           schema: cfg.DB_SCHEMA,
           ownQueues: ['order-processing.saga', 'order-processing.payments'],
           retryDelaysMs: cfg.retryDelaysMs,
+          deferDelaysMs: cfg.paymentWaitDelaysMs,
         }),
         HealthModule.forRoot({ database: true, broker: true }),
         MetricsModule,

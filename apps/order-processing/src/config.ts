@@ -42,6 +42,18 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(300000)
   PAYMENT_BACKOFF_MAX_MS: number = 2000;
 
+  /**
+   * While the gateway is unavailable (breaker open, or transient errors after
+   * the retries above), the payment step waits in delayed retry: the n-th wait
+   * is the n-th of these delays, the last one repeating.
+   */
+  @Matches(/^\d{1,9}(,\d{1,9}){0,9}$/, { message: 'must be a comma-separated list of 1-10 millisecond delays' })
+  PAYMENT_WAIT_DELAYS_MS: string = '1000,2000,5000,10000,20000,30000';
+
+  /** How long an order may wait for the gateway, from its first payment attempt; then it is FAILED (payment_unavailable). */
+  @Type(() => Number) @IsInt() @Min(0) @Max(86400000)
+  PAYMENT_MAX_WAIT_MS: number = 600000;
+
   /** Failure percentage (within the rolling window) that opens the circuit breaker. */
   @Type(() => Number) @IsInt() @Min(1) @Max(100)
   BREAKER_ERROR_THRESHOLD_PERCENT: number = 50;
@@ -57,4 +69,8 @@ export class OrderProcessingEnv extends BaseEnv {
   /** Length of the breaker's rolling statistics window. */
   @Type(() => Number) @IsInt() @Min(1000) @Max(600000)
   BREAKER_WINDOW_MS: number = 10000;
+
+  get paymentWaitDelaysMs(): number[] {
+    return this.PAYMENT_WAIT_DELAYS_MS.split(',').map(Number);
+  }
 }

@@ -64,9 +64,9 @@ test('a 503 is retried with the same idempotency key until it succeeds', async (
   assert.equal(seen[0].url, '/authorizations');
 });
 
-test('still failing after the retries: a retryable gateway_unavailable error', async () => {
+test('still failing after the retries: a gateway_unavailable error that defers the step', async () => {
   plan = [{ status: 500 }, { status: 502 }, { status: 503 }];
-  await assert.rejects(client().authorize(req), (e: unknown) => e instanceof PaymentError && e.code === 'gateway_unavailable' && e.disposition === 'retry');
+  await assert.rejects(client().authorize(req), (e: unknown) => e instanceof PaymentError && e.code === 'gateway_unavailable' && e.disposition === 'defer');
   assert.equal(seen.length, 3);
 });
 
@@ -100,6 +100,21 @@ test('declines do not trip the breaker; transient failures do, and then calls fa
   const reached = seen.length;
   await assert.rejects(c.authorize(req), (e: unknown) => e instanceof PaymentError && e.code === 'gateway_unavailable' && /breaker open/.test(e.message));
   assert.equal(seen.length, reached, 'an open breaker does not call the gateway');
+});
+
+test('half-open: only one probe reaches the gateway, concurrent calls fail fast without retrying; a good probe closes the breaker', async () => {
+  const c = client({ retries: 3, breaker: { errorThresholdPercentage: 50, volumeThreshold: 1, resetTimeoutMs: 100, rollingWindowMs: 10000 } });
+  plan = [{ status: 503 }];
+  await assert.rejects(c.authorize(req), PaymentError);
+  assert.equal(c.isOpen, true);
+  await new Promise((r) => setTimeout(r, 150));
+  seen = [];
+  plan = [{ status: 201, body: { id: 'auth_probe' }, delayMs: 80 }, { status: 201, body: { id: 'auth_other' } }];
+  const [probe, other] = await Promise.allSettled([c.authorize(req), c.authorize({ ...req, orderId: 'b0c1d2e3-0000-4000-8000-000000000001' })]);
+  assert.deepEqual(probe.status === 'fulfilled' && probe.value, { outcome: 'authorized', authorizationId: 'auth_probe' });
+  assert.ok(other.status === 'rejected' && other.reason instanceof PaymentError && /breaker open/.test(other.reason.message));
+  assert.equal(seen.length, 1, 'only the probe went out');
+  assert.equal(c.isOpen, false);
 });
 
 test('capture and void use their own idempotency keys and path; a refusal is not retried', async () => {

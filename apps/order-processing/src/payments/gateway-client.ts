@@ -115,10 +115,10 @@ export class GatewayClient {
         return await this.breaker.fire(...call);
       } catch (e) {
         last = e;
-        if (this.breaker.opened) break;
+        if (this.breaker.opened || isBreakerRejection(e)) break; // open, or half-open with its one probe already out
       }
     }
-    const why = this.breaker.opened ? 'circuit breaker open' : last instanceof Error ? last.message : String(last);
+    const why = this.breaker.opened || isBreakerRejection(last) ? 'circuit breaker open' : last instanceof Error ? last.message : String(last);
     throw new PaymentError('gateway_unavailable', `${call[0]} ${call[1]}: ${why}`);
   }
 
@@ -151,5 +151,7 @@ function parseBody(text: string): Record<string, unknown> {
     return {};
   }
 }
+
+const isBreakerRejection = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'EOPENBREAKER';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

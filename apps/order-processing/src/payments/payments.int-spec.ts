@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { eventually, sleep } from '@orders/testing';
 import { placeOrder, putPromotion, Rig, startRig, statusOf } from '../testing/harness';
 
-/** The payment client against the real simulator: transient failures, timeouts, and an outage that outlasts every retry. */
+/** The payment client against the real simulator: transient failures, timeouts, and an outage that outlasts the wait budget. */
 let rig: Rig;
 
 before(async () => {
@@ -15,6 +15,8 @@ before(async () => {
     PAYMENT_BACKOFF_BASE_MS: '50',
     PAYMENT_BACKOFF_MAX_MS: '200',
     BREAKER_VOLUME_THRESHOLD: '1000',
+    PAYMENT_WAIT_DELAYS_MS: '200,400',
+    PAYMENT_MAX_WAIT_MS: '2000',
   });
   assert.equal((await putPromotion(rig.base, 'PAY5', { type: 'percent', value: 5 })).status, 201);
 });
@@ -57,13 +59,27 @@ test('a gateway slower than the timeout is aborted and retried; the late first a
   assert.equal((await rig.sim.authorizations(orderId)).length, 1);
 });
 
-test('an outage that outlasts every retry: FAILED payment_unavailable, stock released, coupon given back', async () => {
+test('an outage longer than the retry tiers: the order waits (not FAILED) and completes once the gateway is back', async () => {
+  const { orderId, release } = await orderAtPayment();
+  await rig.sim.control({ outage: true });
+  await release();
+  await rig.bus.waitFor('payment.authorize.v1', (p) => p.orderId === orderId);
+  await sleep(1200); // several deferrals: more than RETRY_DELAYS_MS would allow attempts
+  assert.equal(rig.bus.messages('order.status-changed.v1', (p) => p.orderId === orderId && p.status !== 'PROCESSING').length, 0, 'still waiting');
+  await rig.sim.control({ outage: false });
+  await statusOf(rig.bus, orderId, 'CONFIRMED');
+  assert.equal((await rig.sim.authorizations(orderId)).length, 1);
+});
+
+test('an outage that outlasts PAYMENT_MAX_WAIT_MS: FAILED payment_unavailable, stock released, coupon given back', async () => {
   const before = await (await fetch(`${rig.base}/promotions/PAY5`, { headers: { authorization: 'Bearer dev-admin-token' } })).json() as { redemptions: number };
   const { orderId, release } = await orderAtPayment();
   await rig.sim.control({ outage: true });
   await release();
+  const started = Date.now();
   const failed = await statusOf(rig.bus, orderId, 'FAILED', 15000);
   await rig.sim.control({ outage: false });
+  assert.ok(Date.now() - started >= 1800, `waited ${Date.now() - started} ms of the 2000 ms budget before failing`);
   assert.equal(failed.payload.reason, 'payment_unavailable');
   await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
   assert.equal(rig.bus.messages('inventory.commit.v1', (p) => p.orderId === orderId).length, 0);

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest, Server } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
@@ -24,16 +25,40 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The real simulator as a child process, behind a small counting HTTP proxy:
+ * `url` is the proxy, so `requests` holds the payment calls (POST) it saw (method,
+ * path, time, answer status), e.g. the probes an open breaker lets through.
+ */
 export class GatewaySim {
-  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly proxy: Server,
+    readonly url: string,
+    private readonly simUrl: string,
+    readonly requests: Array<{ at: number; method: string; path: string; status: number }>,
+  ) {}
 
   static async start(): Promise<GatewaySim> {
     const main = join(__dirname, '..', '..', '..', 'payment-gateway-sim', 'dist', 'main.js');
     if (!existsSync(main)) throw new Error(`build the simulator first (npx tsc -b apps/payment-gateway-sim): ${main} is missing`);
     const port = await freePort();
     const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
-    const sim = new GatewaySim(child, `http://127.0.0.1:${port}`);
-    await eventually(async () => (await fetch(`${sim.url}/control`)).ok, 20000, 100, 'payment gateway simulator');
+    const requests: GatewaySim['requests'] = [];
+    const proxy = createHttpServer((req, res) => {
+      const at = Date.now();
+      const up = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        if (req.method === 'POST') requests.push({ at, method: req.method!, path: req.url!, status: answer.statusCode ?? 0 });
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      res.on('close', () => up.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const sim = new GatewaySim(child, proxy, `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, `http://127.0.0.1:${port}`, requests);
+    await eventually(async () => (await fetch(`${sim.simUrl}/control`)).ok, 20000, 100, 'payment gateway simulator');
     return sim;
   }
 
@@ -48,6 +73,8 @@ export class GatewaySim {
   }
 
   async stop(): Promise<void> {
+    this.proxy.closeAllConnections();
+    await new Promise((r) => this.proxy.close(r));
     if (this.child.exitCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.kill('SIGTERM');
@@ -140,7 +167,7 @@ export async function startRig(label: string, env: Record<string, string> = {}):
       await bus.cleanup();
       await sim.stop();
       await db.drop();
-      await deleteBrokerTopology(cfg.MQ_PREFIX, cfg.retryDelaysMs);
+      await deleteBrokerTopology(cfg.MQ_PREFIX, [...cfg.retryDelaysMs, ...cfg.paymentWaitDelaysMs]);
     },
   };
 }
