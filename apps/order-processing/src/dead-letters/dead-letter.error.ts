@@ -1,9 +1,10 @@
 import { HttpException } from '@nestjs/common';
 
-export type DeadLetterErrorCode = 'unknown_queue' | 'broker_unavailable';
+export type DeadLetterErrorCode = 'unknown_queue' | 'unknown_message' | 'broker_unavailable';
 
 const STATUS: Record<DeadLetterErrorCode, number> = {
   unknown_queue: 404,
+  unknown_message: 404,
   broker_unavailable: 503,
 };
 

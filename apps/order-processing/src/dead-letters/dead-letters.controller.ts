@@ -1,12 +1,18 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Length, Max, Min } from 'class-validator';
 import { AdminGuard } from '../admin/admin.guard';
 import { DeadLettersService } from './dead-letters.service';
 
 export class LimitQuery {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   limit?: number;
+}
+
+export class ReplayQuery extends LimitQuery {
+  /** Replay only the dead letter with this message id. */
+  @IsOptional() @Length(1, 255)
+  id?: string;
 }
 
 /** Operator surface for dead letters (admin token). */
@@ -27,7 +33,7 @@ export class DeadLettersController {
 
   @Post(':queue/replay')
   @HttpCode(200)
-  replay(@Param('queue') queue: string, @Query() q: LimitQuery) {
-    return this.deadLetters.replay(queue, q.limit ?? 1000);
+  replay(@Param('queue') queue: string, @Query() q: ReplayQuery) {
+    return q.id === undefined ? this.deadLetters.replay(queue, q.limit ?? 1000) : this.deadLetters.replayOne(queue, q.id);
   }
 }

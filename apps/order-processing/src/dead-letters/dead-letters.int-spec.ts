@@ -1,6 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { eventually } from '@orders/testing';
 import { ADMIN, placeOrder, Rig, startRig, statusOf } from '../testing/harness';
 
@@ -49,6 +52,49 @@ test('a message that keeps failing is dead-lettered, shown with its reason, and 
   const confirmed = await statusOf(rig.bus, orderId, 'CONFIRMED');
   assert.equal(confirmed.payload.totals?.totalCents, 1250);
   assert.equal(await rig.bus.queueDepth(`${rig.cfg.MQ_PREFIX}.order-processing.saga.dlq`), 0);
+});
+
+/** Runs the operators' CLI (dist/dlq-cli.js) against this test's broker prefix. */
+async function cli(...args: string[]): Promise<unknown> {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', 'dlq-cli.js'), ...args], {
+    env: { ...process.env, RABBITMQ_URL: rig.cfg.RABBITMQ_URL, MQ_PREFIX: rig.cfg.MQ_PREFIX },
+  });
+  return JSON.parse(stdout);
+}
+
+test('one dead letter is replayed by message id (HTTP, then the CLI); the others stay parked', async () => {
+  const dlq = `${rig.cfg.MQ_PREFIX}.order-processing.saga.dlq`;
+  const [a, b] = [randomUUID(), randomUUID()];
+  const strayA = await rig.inventory.reserved(a, 'demo', [{ sku: 'SKU-A', quantity: 1 }]);
+  const strayB = await rig.inventory.reserved(b, 'demo', [{ sku: 'SKU-B', quantity: 1 }]);
+  await eventually(async () => (await rig.bus.queueDepth(dlq)) === 2, 10000, 100, 'two dead letters');
+  for (const orderId of [a, b]) {
+    rig.inventory.reserve.set(orderId, 'hold');
+    await placeOrder(rig.bus, { orderId, items: [{ sku: orderId === a ? 'SKU-A' : 'SKU-B', quantity: 1 }] });
+    await statusOf(rig.bus, orderId, 'PROCESSING');
+  }
+
+  assert.equal((await admin(`/dead-letters/order-processing.saga/replay?id=${randomUUID()}`, 'POST')).status, 404, 'unknown message id');
+  assert.equal((await admin('/dead-letters/order-processing.saga/replay?id=', 'POST')).status, 400);
+  const one = await admin(`/dead-letters/order-processing.saga/replay?id=${strayB.id}`, 'POST');
+  assert.equal(one.status, 200);
+  assert.deepEqual(await one.json(), { queue: 'order-processing.saga', replayed: 1, messageId: strayB.id });
+  assert.equal((await statusOf(rig.bus, b, 'CONFIRMED')).payload.totals?.totalCents, 990);
+  assert.equal(await rig.bus.queueDepth(dlq), 1, 'the other one stays');
+  assert.equal(rig.bus.messages('order.status-changed.v1', (p) => p.orderId === a && p.status === 'CONFIRMED').length, 0);
+
+  const listed = (await cli('list', '--queue', 'order-processing.saga')) as { messages: Array<{ messageId: string; attempts: number }> };
+  assert.deepEqual(listed.messages.map((m) => [m.messageId, m.attempts]), [[strayA.id, 3]]);
+  assert.deepEqual(await cli('replay', '--queue', 'order-processing.saga', '--id', strayA.id), { queue: 'order-processing.saga', replayed: 1, messageId: strayA.id });
+  await statusOf(rig.bus, a, 'CONFIRMED');
+  assert.equal(await rig.bus.queueDepth(dlq), 0);
+  const summary = (await cli('list')) as { queues: Array<{ queue: string; messages: number }> };
+  assert.equal(summary.queues.find((q) => q.queue === 'order-processing.saga')?.messages, 0);
+});
+
+test('the CLI names a bad command or an unknown message and exits non-zero', async () => {
+  await assert.rejects(cli('replay'), (e: { code?: number; stderr?: string }) => e.code === 2 && /needs --queue/.test(e.stderr ?? ''));
+  await assert.rejects(cli('replay', '--queue', 'order-processing.saga', '--id', 'nope'), (e: { code?: number; stderr?: string }) => e.code === 1 && /no dead letter nope/.test(e.stderr ?? ''));
 });
 
 test('unknown queue is 404, bad limit 400, no token 401', async () => {

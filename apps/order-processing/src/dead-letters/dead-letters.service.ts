@@ -37,7 +37,8 @@ function view(m: GetMessage): DeadLetterView {
  * Operators' view of the dead-letter queues: how many messages each holds,
  * what they are and why they failed, and a replay that moves them back to
  * their queue (consumers de-duplicate, so a replayed message that had in fact
- * been handled changes nothing).
+ * been handled changes nothing). Used by the HTTP admin endpoints and by
+ * the dlq CLI (dlq-cli.ts).
  */
 @Injectable()
 export class DeadLettersService {
@@ -78,20 +79,45 @@ export class DeadLettersService {
       for (; n < limit; n++) {
         const m = await ch.get(this.amqp.names.deadLetterQueue(q), { noAck: false });
         if (!m) break;
-        const headers = { ...(m.properties.headers ?? {}) };
-        for (const k of ['x-attempt', 'x-attempts', 'x-dead-lettered-at']) delete headers[k];
-        await this.amqp.sendToQueueConfirmed(this.amqp.names.queue(q), m.content, {
-          messageId: m.properties.messageId,
-          type: m.properties.type,
-          contentType: m.properties.contentType,
-          headers: { ...headers, 'x-replayed-at': new Date().toISOString() },
-        });
-        ch.ack(m);
+        await this.moveBack(ch, q, m);
       }
       return n;
     });
     this.logger.log(`replayed ${replayed} dead letter(s) to ${q}`);
     return { queue: q, replayed };
+  }
+
+  /** Moves the one dead letter with this message id back to its queue; the others stay where they are. */
+  async replayOne(queue: string, messageId: string): Promise<{ queue: QueueName; replayed: number; messageId: string }> {
+    const q = this.known(queue);
+    const found = await this.withChannel(async (ch) => {
+      const dlq = this.amqp.names.deadLetterQueue(q);
+      const { messageCount } = await ch.checkQueue(dlq);
+      for (let i = 0; i < messageCount; i++) {
+        const m = await ch.get(dlq, { noAck: false });
+        if (!m) break;
+        if (m.properties.messageId === messageId) {
+          await this.moveBack(ch, q, m);
+          return true;
+        }
+      }
+      return false; // the ones looked at are put back when the channel closes
+    });
+    if (!found) throw new DeadLetterError('unknown_message', `no dead letter ${messageId} in ${q}`);
+    this.logger.log(`replayed dead letter ${messageId} to ${q}`);
+    return { queue: q, replayed: 1, messageId };
+  }
+
+  private async moveBack(ch: Channel, q: QueueName, m: GetMessage): Promise<void> {
+    const headers = { ...(m.properties.headers ?? {}) };
+    for (const k of ['x-attempt', 'x-attempts', 'x-dead-lettered-at', 'x-first-attempt-at', 'x-deferrals']) delete headers[k];
+    await this.amqp.sendToQueueConfirmed(this.amqp.names.queue(q), m.content, {
+      messageId: m.properties.messageId,
+      type: m.properties.type,
+      contentType: m.properties.contentType,
+      headers: { ...headers, 'x-replayed-at': new Date().toISOString() },
+    });
+    ch.ack(m);
   }
 
   private known(queue: string): QueueName {
