@@ -8,7 +8,7 @@ import { TestApp } from '../test-app';
 /** Many reserve commands at once against scarce stock: all or nothing, never oversold. */
 let t: TestApp;
 const TENANT = 'demo';
-const ORDERS = 300;
+const ORDERS = 1000;
 const STOCK = 100;
 
 before(async () => {
@@ -33,7 +33,7 @@ test(`${ORDERS} one-unit orders at once against ${STOCK} units: exactly ${STOCK}
   await eventually(() => {
     const o = outcomes(ids);
     return o.reserved.length + o.rejected.length >= ORDERS;
-  }, 25000, 50, 'every order answered');
+  }, 60000, 50, 'every order answered');
   const elapsed = Date.now() - started;
 
   const o = outcomes(ids);
