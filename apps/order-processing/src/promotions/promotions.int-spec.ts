@@ -7,7 +7,7 @@ import { ADMIN, placeOrder, putPromotion, Rig, startRig, statusOf } from '../tes
 let rig: Rig;
 
 before(async () => {
-  rig = await startRig('promo', { SAGA_CONCURRENCY: '16' });
+  rig = await startRig('promo', { SAGA_CONCURRENCY: '16', TENANT_MAX_IN_FLIGHT: '1000' });
 });
 
 after(async () => {
@@ -74,20 +74,25 @@ test('bad promotions are 400 naming the field', async () => {
   assert.equal((await getPromotion('P1')).status, 404);
 });
 
-test('the redemption cap holds under concurrency: 60 orders against a cap of 20 → exactly 20 redeemed', async () => {
-  assert.equal((await putPromotion(rig.base, 'CAP20', { type: 'percent', value: 10, maxRedemptions: 20 })).status, 201);
-  const ids = (await Promise.all(Array.from({ length: 60 }, () => placeOrder(rig.bus, { couponCode: 'CAP20' })))).map((o) => o.orderId);
+test('the redemption cap holds under concurrency: 200 orders against a cap of 50 → exactly 50 redeemed', async () => {
+  const ORDERS = 200;
+  const CAP = 50;
+  assert.equal((await putPromotion(rig.base, 'CAP50', { type: 'percent', value: 10, maxRedemptions: CAP })).status, 201);
+  const ids = (await Promise.all(Array.from({ length: ORDERS }, () => placeOrder(rig.bus, { couponCode: 'CAP50' })))).map((o) => o.orderId);
+  const started = Date.now();
+  const wanted = new Set(ids);
   const outcomes = await eventually(() => {
-    const final = ids.map((id) => rig.bus.messages('order.status-changed.v1', (p) => p.orderId === id && p.status !== 'PROCESSING')[0]);
-    return final.every(Boolean) ? final : undefined;
-  }, 60000, 100, '60 final orders');
+    const final = new Map(rig.bus.messages('order.status-changed.v1', (p) => wanted.has(p.orderId) && p.status !== 'PROCESSING').map((e) => [e.payload.orderId, e]));
+    return final.size === ORDERS ? [...final.values()] : undefined;
+  }, 90000, 100, `${ORDERS} final orders`);
   const confirmed = outcomes.filter((e) => e.payload.status === 'CONFIRMED');
   const rejected = outcomes.filter((e) => e.payload.status === 'REJECTED');
-  assert.equal(confirmed.length, 20);
-  assert.equal(rejected.length, 40);
+  assert.equal(confirmed.length, CAP);
+  assert.equal(rejected.length, ORDERS - CAP);
   assert.ok(rejected.every((e) => e.payload.reason === 'invalid_coupon'));
   assert.ok(confirmed.every((e) => e.payload.totals?.discountCents === 250));
-  assert.equal((await getPromotion('CAP20')).body.redemptions, 20);
+  assert.equal((await getPromotion('CAP50')).body.redemptions, CAP);
+  process.stdout.write(`# ${ORDERS} orders against a cap of ${CAP}: final in ${Date.now() - started} ms\n`);
 });
 
 test('a declined order gives its coupon back, so the next order can use it', async () => {
