@@ -26,3 +26,12 @@ test('a bad variable stops start-up with its name', () => {
   );
   assert.throws(() => loadConfig(OrderProcessingEnv, { BREAKER_ERROR_THRESHOLD_PERCENT: '150' }), /BREAKER_ERROR_THRESHOLD_PERCENT/);
 });
+
+test('the payment wait: growing delays, capped, within a budget', () => {
+  const cfg = loadConfig(OrderProcessingEnv, {});
+  assert.deepEqual(cfg.paymentWaitDelaysMs, [1000, 2000, 5000, 10000, 20000, 30000]);
+  assert.equal(cfg.PAYMENT_MAX_WAIT_MS, 600000);
+  assert.deepEqual(loadConfig(OrderProcessingEnv, { PAYMENT_WAIT_DELAYS_MS: '250,500' }).paymentWaitDelaysMs, [250, 500]);
+  assert.throws(() => loadConfig(OrderProcessingEnv, { PAYMENT_WAIT_DELAYS_MS: '1s,2s' }), /PAYMENT_WAIT_DELAYS_MS/);
+  assert.throws(() => loadConfig(OrderProcessingEnv, { PAYMENT_MAX_WAIT_MS: '-1' }), /PAYMENT_MAX_WAIT_MS/);
+});

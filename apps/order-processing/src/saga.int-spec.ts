@@ -2,7 +2,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { MessageName } from '@orders/contracts';
+import { UnitOfWork } from '@orders/messaging';
 import { eventually, sleep } from '@orders/testing';
+import { OrderStore } from './orders/order-store';
 import { placeOrder, putPromotion, Rig, startRig, statusOf } from './testing/harness';
 
 /** The saga against the real broker, database and gateway simulator, with the test playing inventory. */
@@ -170,6 +172,34 @@ test('a reservation that expired before commit: FAILED reservation_expired and t
   await rig.bus.waitFor('payment.void.v1', (p) => p.orderId === orderId);
   await eventually(async () => (await rig.sim.authorizations(orderId))[0]?.status === 'voided', 10000, 50, 'voided authorization');
 });
+
+test('every transition is recorded in the history and published in sequence; an illegal one is refused, counted and never applied', async () => {
+  const { orderId } = await placeOrderScripted({ reserve: { reject: 'out_of_stock' } });
+  await statusOf(rig.bus, orderId, 'REJECTED');
+  await sleep(200);
+  const store = rig.app.get(OrderStore);
+  const history = await store.history(orderId);
+  assert.deepEqual(history.map((h) => [h.sequence, h.status, h.reason]), [[1, 'PENDING', null], [2, 'PROCESSING', null], [3, 'REJECTED', 'out_of_stock']]);
+  const published = events(orderId).map((e) => [e.payload.sequence, e.payload.status, e.payload.at]);
+  assert.deepEqual(published, history.slice(1).map((h) => [h.sequence, h.status, new Date(h.at).toISOString()]), 'each recorded move published once, same sequence and time');
+
+  const refusedBefore = await refusedCount('REJECTED', 'CONFIRMED');
+  for (const to of ['CONFIRMED', 'PROCESSING', 'PENDING'] as const) {
+    const moved = await rig.app.get(UnitOfWork).transaction(async (tx) => store.transition(tx, await store.lock(tx.manager, orderId), to));
+    assert.equal(moved, false, `REJECTED → ${to} refused`);
+  }
+  assert.equal(await refusedCount('REJECTED', 'CONFIRMED'), refusedBefore + 1);
+  await sleep(300);
+  assert.equal((await store.find(orderId))?.status, 'REJECTED');
+  assert.equal((await store.history(orderId)).length, 3, 'nothing recorded');
+  assert.equal(events(orderId).length, 2, 'nothing published');
+});
+
+async function refusedCount(from: string, to: string): Promise<number> {
+  const text = await (await fetch(`${rig.base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`order_transitions_refused_total{from="${from}",to="${to}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
 
 /** Places an order whose inventory answers follow a script (set before the order exists). */
 async function placeOrderScripted(s: { reserve?: 'hold' | { reject: 'out_of_stock' | 'unknown_product' }; commit?: 'hold' | 'fail' }) {

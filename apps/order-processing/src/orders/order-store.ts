@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CustomerV1, OrderStatus, PayloadOf, PricedLineV1, StatusLineV1 } from '@orders/contracts';
 import type { Tx } from '@orders/messaging';
+import { Counter } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Totals } from '../promotions/coupon';
 import { OrderError } from './order.error';
@@ -63,6 +64,20 @@ function toOrder(r: Row): Order {
   };
 }
 
+const refusedTransitions = new Counter({
+  name: 'order_transitions_refused_total',
+  help: 'Status changes the state machine refused (never applied)',
+  labelNames: ['from', 'to'],
+});
+
+/** History of an order as recorded here: one row per status, in sequence. */
+export interface HistoryEntry {
+  sequence: number;
+  status: OrderStatus;
+  reason: string | null;
+  at: Date;
+}
+
 /** The orders table: plain SQL, one statement per step. */
 @Injectable()
 export class OrderStore {
@@ -73,9 +88,13 @@ export class OrderStore {
   /** Stores a placed order as PENDING (sequence 1, as order-receiving wrote it); false if it is already known. */
   async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<boolean> {
     const rows: unknown[] = await m.query(
-      `INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at)
-       VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      `WITH placed AS (
+         INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at)
+         VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO NOTHING RETURNING id, placed_at
+       ), history AS (
+         INSERT INTO order_history (order_id, sequence, status, at) SELECT id, 1, 'PENDING', placed_at FROM placed
+       ) SELECT id FROM placed`,
       [
         p.orderId, p.tenantId, JSON.stringify(p.customer), JSON.stringify(p.items.map((i) => ({ sku: i.sku, quantity: i.quantity }))),
         p.couponCode ?? null, JSON.stringify(p.shippingAddress), p.payment.token, p.placedAt,
@@ -124,18 +143,22 @@ export class OrderStore {
 
   /**
    * Moves a locked order to `to` if the state machine allows it: bumps its
-   * sequence and publishes order.status-changed.v1 with the full snapshot.
+   * sequence, records it in order_history (same statement) and publishes
+   * order.status-changed.v1 with the full snapshot.
    * An illegal move is refused and logged, never applied.
    */
   async transition(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<boolean> {
     if (!canTransition(order.status, to)) {
       this.logger.warn(`order ${order.id}: refused ${order.status} → ${to}${reason ? ` (${reason})` : ''}`);
+      refusedTransitions.inc({ from: order.status, to });
       return false;
     }
     const rows: Array<{ sequence: number; updated_at: Date }> = await tx.manager.query(
       `WITH moved AS (
-         UPDATE orders SET status = $2, reason = $3, sequence = sequence + 1, updated_at = now() WHERE id = $1 RETURNING sequence, updated_at
-       ) SELECT * FROM moved`, // a SELECT, so TypeORM hands back plain rows
+         UPDATE orders SET status = $2, reason = $3, sequence = sequence + 1, updated_at = now() WHERE id = $1 RETURNING id, status, reason, sequence, updated_at
+       ), history AS (
+         INSERT INTO order_history (order_id, sequence, status, reason, at) SELECT id, sequence, status, reason, updated_at FROM moved
+       ) SELECT sequence, updated_at FROM moved`, // a SELECT, so TypeORM hands back plain rows
       [order.id, to, reason ?? null],
     );
     Object.assign(order, { status: to, reason: reason ?? null, sequence: rows[0].sequence });
@@ -152,5 +175,9 @@ export class OrderStore {
       ...(order.couponCode ? { couponCode: order.couponCode } : {}),
     });
     return true;
+  }
+
+  async history(orderId: string): Promise<HistoryEntry[]> {
+    return this.ds.query('SELECT sequence, status, reason, at FROM order_history WHERE order_id = $1 ORDER BY sequence', [orderId]);
   }
 }
