@@ -6,6 +6,7 @@ import { HealthModule, MetricsModule } from '@orders/platform';
 import { NotificationEnv } from './config';
 import { EmailModule } from './email/email.module';
 import { migrations } from './migrations';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -24,16 +25,19 @@ export class AppModule {
           serviceName: 'notification',
           databaseUrl: cfg.DATABASE_URL,
           schema: cfg.DB_SCHEMA,
-          ownQueues: ['notification.email'],
+          ownQueues: ['notification.email', 'notification.webhooks'],
           retryDelaysMs: cfg.retryDelaysMs,
-          // nothing is published yet (webhooks will): no outbox relay
+          // nothing is published (webhook deliveries are rows, sent by the dispatcher): no outbox relay
           relay: false,
         }),
         HealthModule.forRoot({ database: true, broker: true }),
         MetricsModule,
         EmailModule.register({ host: cfg.SMTP_HOST, port: cfg.SMTP_PORT, timeoutMs: cfg.SMTP_TIMEOUT_MS, from: cfg.MAIL_FROM }),
+        WebhooksModule,
       ],
       providers: [{ provide: NotificationEnv, useValue: cfg }],
+      exports: [NotificationEnv],
+      global: true,
     };
   }
 }

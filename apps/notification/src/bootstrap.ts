@@ -10,7 +10,7 @@ export async function bootstrap(cfg: NotificationEnv): Promise<NestFastifyApplic
   await migrateService({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations });
   const app = await createHttpApp(AppModule.register(cfg), { logLevel: cfg.LOG_LEVEL });
   await startConsumers(app, {
-    prefetch: { 'notification.email': cfg.CONSUMER_CONCURRENCY },
+    prefetch: { 'notification.email': cfg.CONSUMER_CONCURRENCY, 'notification.webhooks': cfg.CONSUMER_CONCURRENCY },
     defaultPrefetch: cfg.CONSUMER_CONCURRENCY,
     retryDelaysMs: cfg.retryDelaysMs,
   });

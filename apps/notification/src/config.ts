@@ -1,6 +1,28 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Length, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Length, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { BaseEnv } from '@orders/platform';
+import { AddressPolicy, parseCidr } from './webhooks/address-guard';
+import { parseSchedule } from './webhooks/schedule';
+
+const KEY_PAIR = '[A-Za-z0-9_.-]{1,64}:[\\x21-\\x2b\\x2d-\\x7e]{8,256}';
+
+/** A comma-separated list of CIDRs, each one parsed (empty is fine). */
+const IsCidrList = () =>
+  ValidateBy({
+    name: 'isCidrList',
+    validator: {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string') return false;
+        try {
+          if (v) v.split(',').forEach(parseCidr);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () => 'must be comma-separated CIDRs like 10.0.0.0/8 or fd00::/8',
+    },
+  });
 
 export class NotificationEnv extends BaseEnv {
   override PORT: number = 3002;
@@ -24,4 +46,67 @@ export class NotificationEnv extends BaseEnv {
   /** Status events handled at once (channel prefetch); each may hold a DB connection while it sends. */
   @Type(() => Number) @IsInt() @Min(1) @Max(100)
   CONSUMER_CONCURRENCY: number = 4;
+
+  /** Storefront API keys, `tenant:key,...` (the same as order-receiving's): tenants register webhooks with them. */
+  @Matches(new RegExp(`^${KEY_PAIR}(,${KEY_PAIR})*$`), { message: 'must be tenant:key pairs separated by commas (keys of 8-256 printable characters, no commas)' })
+  API_KEYS: string = 'demo:demo-key,acme:acme-key';
+
+  /** Whole-request timeout of one webhook attempt (connect, send, response headers and excerpt); the request is aborted. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(120000)
+  WEBHOOK_TIMEOUT_MS: number = 5000;
+
+  /**
+   * Delay before each attempt of a delivery: the first entry is the first
+   * attempt (0 = at once), each further entry the wait after a failed one
+   * (±20 % jitter). After the last attempt the delivery has failed.
+   */
+  @Matches(/^\d{1,9}(,\d{1,9}){0,19}$/, { message: 'must be a comma-separated list of 1-20 millisecond delays' })
+  WEBHOOK_RETRY_SCHEDULE_MS: string = '0,5000,300000,1800000,7200000,18000000,36000000';
+
+  /** An endpoint is disabled after this many deliveries in a row failed for good. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(100000)
+  WEBHOOK_DISABLE_AFTER_FAILURES: number = 20;
+
+  /** Webhook requests in flight at once (this instance). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  WEBHOOK_CONCURRENCY: number = 16;
+
+  /** Requests in flight at once to one endpoint (this instance): a slow endpoint holds at most this many slots. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  WEBHOOK_PER_ENDPOINT_CONCURRENCY: number = 2;
+
+  /** How long the old secret keeps signing alongside the new one after a rotation. */
+  @Type(() => Number) @IsInt() @Min(0) @Max(24 * 30)
+  WEBHOOK_SECRET_GRACE_HOURS: number = 24;
+
+  /** Safety-net wake-up of the dispatcher (it is woken by NOTIFY and by a timer at the next due retry). */
+  @Type(() => Number) @IsInt() @Min(100) @Max(3_600_000)
+  WEBHOOK_SWEEP_MS: number = 30000;
+
+  /** Private ranges webhooks may target, comma-separated CIDRs (e.g. `10.1.0.0/16,fd00::/8`); link-local is never allowed. */
+  @IsCidrList()
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: string = '';
+
+  /** Allows webhooks to loopback addresses (npm start sets it so a local receiver works). */
+  @IsIn(['true', 'false', '1', '0'], { message: 'must be true or false' })
+  NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: string = 'false';
+
+  get webhookSchedule(): number[] {
+    return parseSchedule(this.WEBHOOK_RETRY_SCHEDULE_MS);
+  }
+
+  get addressPolicy(): AddressPolicy {
+    const cidrs = this.WEBHOOK_ALLOW_PRIVATE_NETWORKS ? this.WEBHOOK_ALLOW_PRIVATE_NETWORKS.split(',').map(parseCidr) : [];
+    return { allowLoopback: this.NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS === 'true' || this.NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS === '1', allowNetworks: cidrs };
+  }
+
+  /** tenant by the full `Authorization` header value (`Bearer <key>`). */
+  get tenantsByAuthorization(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const pair of this.API_KEYS.split(',')) {
+      const i = pair.indexOf(':');
+      m.set(`Bearer ${pair.slice(i + 1)}`, pair.slice(0, i));
+    }
+    return m;
+  }
 }

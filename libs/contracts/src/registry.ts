@@ -47,6 +47,7 @@ export const QUEUES = {
   'order-processing.payments': ['payment.authorize.v1', 'payment.capture.v1', 'payment.void.v1'],
   'inventory.commands': ['inventory.reserve.v1', 'inventory.commit.v1', 'inventory.release.v1'],
   'notification.email': ['order.status-changed.v1'],
+  'notification.webhooks': ['order.status-changed.v1'],
 } as const satisfies Record<string, readonly MessageName[]>;
 
 export type QueueName = keyof typeof QUEUES;

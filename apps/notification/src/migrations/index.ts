@@ -1,5 +1,6 @@
 import { MessagingTables1732320000000 } from '@orders/messaging';
 import { NotificationEmails1732320000300 } from './1732320000300-notification-emails';
+import { Webhooks1732320000400 } from './1732320000400-webhooks';
 
 /** Applied in order at start-up (`migrateService`) and by `npm run db:migrate -w @orders/notification`. */
-export const migrations = [MessagingTables1732320000000, NotificationEmails1732320000300];
+export const migrations = [MessagingTables1732320000000, NotificationEmails1732320000300, Webhooks1732320000400];

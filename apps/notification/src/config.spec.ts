@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '@orders/platform';
+import { NotificationEnv } from './config';
+
+test('the defaults work and refuse private webhook targets', () => {
+  const cfg = loadConfig(NotificationEnv, {});
+  assert.deepEqual(cfg.webhookSchedule, [0, 5000, 300000, 1800000, 7200000, 18000000, 36000000]);
+  assert.equal(cfg.addressPolicy.allowLoopback, false);
+  assert.deepEqual(cfg.addressPolicy.allowNetworks, []);
+  assert.equal(cfg.tenantsByAuthorization.get('Bearer acme-key'), 'acme');
+});
+
+test('webhook settings are validated by name', () => {
+  const cfg = loadConfig(NotificationEnv, { WEBHOOK_ALLOW_PRIVATE_NETWORKS: '10.0.0.0/8,fd00::/8', NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: 'true' });
+  assert.equal(cfg.addressPolicy.allowNetworks.length, 2);
+  assert.equal(cfg.addressPolicy.allowLoopback, true);
+  for (const [name, value] of [
+    ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', '10.0.0.0/40'], ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'intranet'],
+    ['WEBHOOK_RETRY_SCHEDULE_MS', '0,5s'], ['NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS', 'yes'], ['WEBHOOK_TIMEOUT_MS', '0'],
+    ['API_KEYS', 'demo'],
+  ]) {
+    assert.throws(() => loadConfig(NotificationEnv, { [name]: value }), (e: unknown) => e instanceof ConfigError && e.message.includes(name), `${name}=${value}`);
+  }
+});

@@ -1,0 +1,160 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+
+/**
+ * The SSRF guard of webhook URLs: every address a host resolves to is
+ * classified; loopback, private, unspecified, multicast and reserved
+ * addresses are refused unless the policy allows them; link-local (and so
+ * cloud metadata, 169.254.169.254) is refused whatever the policy says.
+ */
+
+export type AddressKind = 'public' | 'loopback' | 'private' | 'link-local' | 'unspecified' | 'multicast' | 'reserved';
+
+export interface Cidr {
+  version: 4 | 6;
+  bytes: Uint8Array;
+  prefix: number;
+}
+
+export interface AddressPolicy {
+  allowLoopback: boolean;
+  /** Non-public ranges that are allowed anyway (never link-local). */
+  allowNetworks: Cidr[];
+}
+
+export type Verdict = { ok: true; kind: AddressKind; allowListed: boolean } | { ok: false; kind: AddressKind; reason: string };
+
+/** 4 or 16 bytes of an IP address in text form; throws on anything else. */
+export function ipBytes(ip: string): Uint8Array {
+  const v = isIP(ip);
+  if (v === 4) return Uint8Array.from(ip.split('.').map(Number));
+  if (v !== 6) throw new Error(`not an IP address: ${ip}`);
+  let text = ip.split('%')[0];
+  // a trailing dotted quad (::ffff:1.2.3.4) stands for the last two groups
+  text = text.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
+    `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const out = new Uint8Array(16);
+  const parse = (s: string) => (s ? s.split(':').map((h) => parseInt(h, 16)) : []);
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const hs = parse(head);
+  const ts = tail === undefined ? [] : parse(tail);
+  const groups = tail === undefined ? hs : [...hs, ...new Array<number>(8 - hs.length - ts.length).fill(0), ...ts];
+  groups.forEach((g, i) => {
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  });
+  return out;
+}
+
+export function parseCidr(text: string): Cidr {
+  const [addr, bits] = text.trim().split('/');
+  const bytes = ipBytes(addr);
+  const prefix = Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > bytes.length * 8) throw new Error(`bad prefix length in ${text}`);
+  return { version: bytes.length === 4 ? 4 : 6, bytes, prefix };
+}
+
+function inCidr(bytes: Uint8Array, c: Cidr): boolean {
+  if (bytes.length !== c.bytes.length) return false;
+  for (let bit = 0; bit < c.prefix; bit++) {
+    const i = bit >> 3;
+    const mask = 0x80 >> (bit & 7);
+    if ((bytes[i] & mask) !== (c.bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
+const RANGES: Array<[AddressKind, Cidr]> = (
+  [
+    ['unspecified', '0.0.0.0/8'],
+    ['loopback', '127.0.0.0/8'],
+    ['private', '10.0.0.0/8'],
+    ['private', '172.16.0.0/12'],
+    ['private', '192.168.0.0/16'],
+    ['private', '100.64.0.0/10'],
+    ['link-local', '169.254.0.0/16'],
+    ['multicast', '224.0.0.0/4'],
+    ['reserved', '240.0.0.0/4'],
+    ['unspecified', '::/128'],
+    ['loopback', '::1/128'],
+    ['private', 'fc00::/7'],
+    ['private', 'fec0::/10'],
+    ['link-local', 'fe80::/10'],
+    ['multicast', 'ff00::/8'],
+  ] as Array<[AddressKind, string]>
+).map(([k, c]) => [k, parseCidr(c)]);
+
+/** IPv4 carried in IPv6 (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d, compatible ::a.b.c.d): the IPv4 bytes. */
+function embeddedIPv4(b: Uint8Array): Uint8Array | undefined {
+  if (b.length !== 16) return undefined;
+  const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  const v4 = b.slice(12);
+  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4;
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return v4;
+  if (zeros(0, 12) && !zeros(12, 14)) return v4; // ::a.b.c.d, but not :: or ::1
+  return undefined;
+}
+
+export function classify(ip: string): AddressKind {
+  let b = ipBytes(ip);
+  b = embeddedIPv4(b) ?? b;
+  for (const [kind, c] of RANGES) if (inCidr(b, c)) return kind;
+  return 'public';
+}
+
+/** Whether one resolved address may be called. */
+export function judge(ip: string, policy: AddressPolicy): Verdict {
+  const kind = classify(ip);
+  if (kind === 'public') return { ok: true, kind, allowListed: false };
+  if (kind === 'link-local') return { ok: false, kind, reason: `${ip} is a link-local address (never allowed)` };
+  if (kind === 'loopback' && policy.allowLoopback) return { ok: true, kind, allowListed: true };
+  const b = ipBytes(ip);
+  const v4 = embeddedIPv4(b);
+  if (policy.allowNetworks.some((c) => inCidr(b, c) || (v4 !== undefined && inCidr(v4, c)))) return { ok: true, kind, allowListed: true };
+  return { ok: false, kind, reason: `${ip} is a ${kind} address (not allowed)` };
+}
+
+export interface ResolvedTarget {
+  /** Addresses the request may connect to (all of the host's addresses passed). */
+  addresses: Array<{ address: string; family: 4 | 6 }>;
+  /** True when some address is non-public and was let through by the allow-list (plain http is allowed then). */
+  allowListed: boolean;
+}
+
+export class AddressRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AddressRefused';
+  }
+}
+
+export type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
+const dnsResolver: Resolver = (host) => lookup(host, { all: true, verbatim: true });
+
+/**
+ * Resolves the URL's host (all addresses) and judges each; any refused
+ * address refuses the URL (so a name cannot mix a public and a private one).
+ * Plain http is only for allow-listed (development or private) targets.
+ */
+export async function resolveTarget(url: URL, policy: AddressPolicy, resolve: Resolver = dnsResolver): Promise<ResolvedTarget> {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AddressRefused(`${url.protocol} is not allowed: use https`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  let found: Array<{ address: string; family: number }>;
+  if (isIP(host)) found = [{ address: host, family: isIP(host) }];
+  else {
+    try {
+      found = await resolve(host);
+    } catch (e) {
+      throw new AddressRefused(`${host} does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    if (found.length === 0) throw new AddressRefused(`${host} does not resolve`);
+  }
+  let allowListed = false;
+  for (const a of found) {
+    const v = judge(a.address, policy);
+    if (!v.ok) throw new AddressRefused(`${host} resolves to ${v.reason}`);
+    allowListed ||= v.allowListed;
+  }
+  if (url.protocol === 'http:' && !allowListed) throw new AddressRefused('plain http is only allowed for allow-listed private or loopback hosts: use https');
+  return { addresses: found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 })), allowListed };
+}

@@ -1,0 +1,283 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Client } from 'pg';
+import { Counter } from 'prom-client';
+import { Webhook } from 'standardwebhooks';
+import { DataSource } from 'typeorm';
+import { NotificationEnv } from '../config';
+import { nextDelay } from './schedule';
+import { postWebhook, WebhookResponse } from './sender';
+
+/** NOTIFY channel that wakes the dispatchers of one schema (sent on commit of new or re-sent deliveries). */
+export const wakeChannel = (schema: string) => `webhooks_${schema}`;
+
+/** The `webhook-id` of a delivery: stable across all its attempts. */
+export const webhookIdOf = (deliveryId: string) => `msg_${deliveryId.replace(/-/g, '')}`;
+
+/** Floor of the next-due timer, so a row that is due but momentarily locked elsewhere never makes a tight loop. */
+const MIN_TIMER_MS = 25;
+/** A claimed delivery whose instance died is attempted again after its timeout plus this lease margin. */
+const LEASE_MARGIN_S = 60;
+
+const webhookAttempts = new Counter({
+  name: 'webhook_attempts_total',
+  help: 'Webhook delivery attempts by outcome (delivered, retrying, failed)',
+  labelNames: ['outcome'] as const,
+});
+
+interface Claimed {
+  id: string;
+  endpoint_id: string;
+  payload: string;
+  attempt_count: number;
+  round_start: number;
+  url: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_valid: boolean | null;
+}
+
+type Outcome = 'delivered' | 'retrying' | 'failed';
+
+/**
+ * Sends due webhook deliveries. Woken by NOTIFY (new deliveries), by a
+ * timer set to the earliest next attempt, and after each finished send;
+ * a slow safety-net sweep covers lost notifications. Due rows are claimed
+ * with FOR UPDATE SKIP LOCKED (several instances share the work) and leased
+ * by moving their next attempt past the timeout. At most
+ * WEBHOOK_CONCURRENCY requests are in flight, and at most
+ * WEBHOOK_PER_ENDPOINT_CONCURRENCY to one endpoint, so a slow or dead
+ * endpoint only ever holds its own few slots.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('WebhookDispatcher');
+  private readonly busy = new Map<string, number>();
+  private readonly sends = new Set<Promise<void>>();
+  private listener?: Client;
+  private draining?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private timer?: NodeJS.Timeout;
+  private timerAt = Infinity;
+
+  constructor(private readonly ds: DataSource, private readonly cfg: NotificationEnv) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
+    this.wake();
+  }
+
+  /** Stops claiming and lets the requests in flight finish (each bounded by WEBHOOK_TIMEOUT_MS). */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.end().catch(() => undefined);
+    await this.draining;
+    await Promise.all([...this.sends]);
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  private get inFlight(): number {
+    return this.sends.size;
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        const free = this.cfg.WEBHOOK_CONCURRENCY - this.inFlight;
+        if (free > 0) for (const row of await this.claim(free)) this.start(row);
+        if (this.inFlight < this.cfg.WEBHOOK_CONCURRENCY) await this.armTimer();
+      } catch (e) {
+        this.logger.warn(`webhook dispatch failed, will retry: ${(e as Error).message}`);
+        this.armAt(1000);
+        return;
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private fullEndpoints(): string[] {
+    return [...this.busy].filter(([, n]) => n >= this.cfg.WEBHOOK_PER_ENDPOINT_CONCURRENCY).map(([id]) => id);
+  }
+
+  /** Up to `free` due deliveries, round-robin over endpoints, none beyond an endpoint's free slots. */
+  private async claim(free: number): Promise<Claimed[]> {
+    const per = this.cfg.WEBHOOK_PER_ENDPOINT_CONCURRENCY;
+    const partial = [...this.busy].filter(([, n]) => n < per);
+    const [rows]: [Claimed[], number] = await this.ds.query(
+      `WITH picked AS (
+         SELECT d.id, d.endpoint_id, d.next_attempt_at,
+                row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS rn
+         FROM webhook_endpoints w
+         CROSS JOIN LATERAL (
+           SELECT id, endpoint_id, next_attempt_at FROM webhook_deliveries
+           WHERE endpoint_id = w.id AND state = 'pending' AND next_attempt_at <= now()
+           ORDER BY next_attempt_at LIMIT $1
+           FOR UPDATE SKIP LOCKED
+         ) d
+         WHERE w.disabled_at IS NULL AND NOT (w.id = ANY ($2::uuid[]))
+       ), chosen AS (
+         SELECT p.id FROM picked p
+         LEFT JOIN unnest($3::uuid[], $4::int[]) AS b(endpoint_id, n) ON b.endpoint_id = p.endpoint_id
+         WHERE p.rn <= $1 - coalesce(b.n, 0)
+         ORDER BY p.rn, p.next_attempt_at
+         LIMIT $5
+       )
+       UPDATE webhook_deliveries d
+       SET attempt_count = d.attempt_count + 1, next_attempt_at = now() + make_interval(secs => $6)
+       FROM chosen, webhook_endpoints w
+       WHERE d.id = chosen.id AND w.id = d.endpoint_id
+       RETURNING d.id, d.endpoint_id, d.payload, d.attempt_count, d.round_start, w.url, w.secret, w.previous_secret,
+                 (w.previous_secret_until > now()) AS previous_valid`,
+      [per, this.fullEndpoints(), partial.map(([id]) => id), partial.map(([, n]) => n), free, this.cfg.WEBHOOK_TIMEOUT_MS / 1000 + LEASE_MARGIN_S],
+    );
+    return rows;
+  }
+
+  /** Sleeps until the earliest next attempt of an endpoint that has a free slot (or the safety-net sweep). */
+  private async armTimer(): Promise<void> {
+    const [{ ms }]: Array<{ ms: number | null }> = await this.ds.query(
+      `SELECT (extract(epoch FROM min(d.next_attempt_at) - now()) * 1000)::float8 AS ms
+       FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+       WHERE d.state = 'pending' AND w.disabled_at IS NULL AND NOT (d.endpoint_id = ANY ($1::uuid[]))`,
+      [this.fullEndpoints()],
+    );
+    this.armAt(ms === null ? this.cfg.WEBHOOK_SWEEP_MS : Math.min(Math.max(ms, MIN_TIMER_MS), this.cfg.WEBHOOK_SWEEP_MS));
+  }
+
+  private armAt(delay: number): void {
+    if (this.stopped) return;
+    const at = Date.now() + delay;
+    if (this.timer && at >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.wake();
+    }, delay);
+  }
+
+  private start(row: Claimed): void {
+    this.busy.set(row.endpoint_id, (this.busy.get(row.endpoint_id) ?? 0) + 1);
+    const p: Promise<void> = this.attempt(row)
+      .catch((e: Error) => this.logger.warn(`recording webhook attempt ${row.id} failed: ${e.message}`))
+      .finally(() => {
+        this.sends.delete(p);
+        const n = (this.busy.get(row.endpoint_id) ?? 1) - 1;
+        if (n > 0) this.busy.set(row.endpoint_id, n);
+        else this.busy.delete(row.endpoint_id);
+        this.wake();
+      });
+    this.sends.add(p);
+  }
+
+  private async attempt(row: Claimed): Promise<void> {
+    const at = new Date();
+    const msgId = webhookIdOf(row.id);
+    const signatures = [new Webhook(row.secret).sign(msgId, at, row.payload)];
+    if (row.previous_secret && row.previous_valid) signatures.push(new Webhook(row.previous_secret).sign(msgId, at, row.payload));
+    const res = await postWebhook({
+      url: row.url,
+      body: row.payload,
+      timeoutMs: this.cfg.WEBHOOK_TIMEOUT_MS,
+      policy: this.cfg.addressPolicy,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'orders-notification-webhooks/1',
+        'webhook-id': msgId,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': signatures.join(' '),
+      },
+    });
+    await this.record(row, at, res);
+  }
+
+  /** The attempt's outcome: the delivery's next step, one attempt row, and the endpoint's health. */
+  private async record(row: Claimed, at: Date, res: WebhookResponse): Promise<void> {
+    const code = res.statusCode;
+    const ok = code !== null && code >= 200 && code < 300;
+    const gone = code === 410;
+    const delay = ok || gone ? null : nextDelay(this.cfg.webhookSchedule, row.attempt_count - row.round_start);
+    const outcome: Outcome = ok ? 'delivered' : delay === null ? 'failed' : 'retrying';
+    const error = ok ? null : res.error ?? `HTTP ${code}`;
+    webhookAttempts.inc({ outcome });
+    await this.ds.transaction(async (m) => {
+      const [updated]: [Array<{ next_attempt_at: Date | null }>, number] = await m.query(
+        `UPDATE webhook_deliveries SET
+           state = CASE $3::text WHEN 'delivered' THEN 'delivered' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+           next_attempt_at = CASE WHEN $3::text = 'retrying' THEN now() + make_interval(secs => $4::double precision / 1000) END,
+           finished_at = CASE WHEN $3::text = 'retrying' THEN NULL ELSE now() END,
+           last_error = $5
+         WHERE id = $1 AND attempt_count = $2
+         RETURNING next_attempt_at`,
+        [row.id, row.attempt_count, outcome, delay ?? 0, error],
+      );
+      if (!updated[0]) return; // deleted with its endpoint, or claimed again after the lease ran out
+      await m.query(
+        `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error, response_excerpt, outcome, next_retry_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [row.id, row.attempt_count, at, code, res.latencyMs, error, res.excerpt, outcome, updated[0].next_attempt_at],
+      );
+      let disabledReason: string | null = null;
+      if (ok) {
+        await m.query('UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures <> 0', [row.endpoint_id]);
+      } else if (gone) {
+        disabledReason = 'the endpoint answered 410 Gone';
+      } else if (outcome === 'failed') {
+        const [[e]]: [Array<{ consecutive_failures: number }>, number] = await m.query(
+          'UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1 WHERE id = $1 RETURNING consecutive_failures',
+          [row.endpoint_id],
+        );
+        if (e && e.consecutive_failures >= this.cfg.WEBHOOK_DISABLE_AFTER_FAILURES) {
+          disabledReason = `${e.consecutive_failures} deliveries in a row failed`;
+        }
+      }
+      if (disabledReason) {
+        await m.query('UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [
+          row.endpoint_id, disabledReason,
+        ]);
+        await m.query(
+          `UPDATE webhook_deliveries SET state = 'failed', next_attempt_at = NULL, finished_at = now(), last_error = $2
+           WHERE endpoint_id = $1 AND state = 'pending'`,
+          [row.endpoint_id, `endpoint disabled: ${disabledReason}`],
+        );
+        this.logger.warn(`webhook endpoint ${row.endpoint_id} disabled: ${disabledReason}`);
+      }
+    });
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({ connectionString: this.cfg.DATABASE_URL, application_name: 'notification:webhooks' });
+    client.on('notification', () => this.wake());
+    client.on('error', (err) => this.logger.warn(`LISTEN connection error: ${err.message}`));
+    client.on('end', () => {
+      if (this.stopped || this.listener !== client) return;
+      this.listener = undefined;
+      setTimeout(() => void this.listen(), 1000).unref();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${wakeChannel(this.cfg.DB_SCHEMA)}`);
+      this.listener = client;
+      this.wake(); // anything committed while we were not listening
+    } catch (e) {
+      this.logger.warn(`cannot LISTEN yet: ${(e as Error).message}`);
+      await client.end().catch(() => undefined);
+      setTimeout(() => void this.listen(), 1000).unref();
+    }
+  }
+}

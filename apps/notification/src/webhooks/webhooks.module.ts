@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ApiKeyGuard } from './api-key.guard';
+import { WebhookDispatcher } from './dispatcher';
+import { WebhooksConsumer } from './webhooks.consumer';
+import { WebhooksController } from './webhooks.controller';
+import { WebhooksService } from './webhooks.service';
+
+@Module({
+  controllers: [WebhooksController, WebhooksConsumer],
+  providers: [WebhooksService, WebhookDispatcher, ApiKeyGuard],
+})
+export class WebhooksModule {}
