@@ -28,7 +28,7 @@ export class AppModule {
           serviceName: 'order-processing',
           databaseUrl: cfg.DATABASE_URL,
           schema: cfg.DB_SCHEMA,
-          ownQueues: ['order-processing.saga', 'order-processing.payments'],
+          ownQueues: ['order-processing.placed', 'order-processing.saga', 'order-processing.payments'],
           retryDelaysMs: cfg.retryDelaysMs,
           deferDelaysMs: cfg.paymentWaitDelaysMs,
         }),

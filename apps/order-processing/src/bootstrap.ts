@@ -10,7 +10,7 @@ export async function bootstrap(cfg: OrderProcessingEnv): Promise<NestFastifyApp
   await migrateService({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations });
   const app = await createHttpApp(AppModule.register(cfg), { logLevel: cfg.LOG_LEVEL });
   await startConsumers(app, {
-    prefetch: { 'order-processing.saga': cfg.SAGA_CONCURRENCY, 'order-processing.payments': cfg.PAYMENT_CONCURRENCY },
+    prefetch: { 'order-processing.placed': cfg.PLACED_CONCURRENCY, 'order-processing.saga': cfg.SAGA_CONCURRENCY, 'order-processing.payments': cfg.PAYMENT_CONCURRENCY },
     defaultPrefetch: cfg.SAGA_CONCURRENCY,
     retryDelaysMs: cfg.retryDelaysMs,
   });

@@ -14,6 +14,10 @@ export class OrderProcessingEnv extends BaseEnv {
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http:// or https:// URL' })
   PAYMENT_GATEWAY_URL: string = 'http://127.0.0.1:4000';
 
+  /** New orders admitted at once (prefetch of order-processing.placed). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  PLACED_CONCURRENCY: number = 16;
+
   /** Saga messages handled at once (prefetch of order-processing.saga). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   SAGA_CONCURRENCY: number = 16;

@@ -40,8 +40,11 @@ export const isMessageName = (s: string): s is MessageName => Object.prototype.h
  */
 export const QUEUES = {
   'order-receiving.status': ['order.status-changed.v1'],
+  // New orders wait in their own queue, so the next step of an order already
+  // in flight never queues behind a backlog of new ones.
+  'order-processing.placed': ['order.placed.v1'],
   'order-processing.saga': [
-    'order.placed.v1', 'order.cancel-requested.v1', 'inventory.reserved.v1',
+    'order.cancel-requested.v1', 'inventory.reserved.v1',
     'inventory.reservation-rejected.v1', 'inventory.committed.v1', 'inventory.commit-failed.v1',
   ],
   'order-processing.payments': ['payment.authorize.v1', 'payment.capture.v1', 'payment.void.v1'],

@@ -9,7 +9,7 @@ import { SagaService } from './saga.service';
 export class SagaConsumer {
   constructor(private readonly saga: SagaService) {}
 
-  @OnMessage('order-processing.saga', 'order.placed.v1')
+  @OnMessage('order-processing.placed', 'order.placed.v1')
   placed(@Payload() env: Envelope<'order.placed.v1'>) {
     return this.saga.placed(env);
   }
