@@ -160,6 +160,16 @@ test('an endpoint that keeps failing fails its deliveries and is disabled after 
   await eventually(async () => !(await endpoint('t4', w.id)).enabled, 10000, 20, 'disabled after 2 failed deliveries');
   assert.match((await endpoint('t4', w.id)).disabledReason ?? '', /2 deliveries in a row failed/);
   assert.equal(rx.to('/t4').length, 6);
+
+  // a disabled endpoint is not resent to until the tenant enables it again
+  const headers = { authorization: auth('t4').authorization };
+  const resendUrl = `${t.base}/webhooks/${w.id}/deliveries/${first.id}/resend`;
+  assert.equal((await fetch(resendUrl, { method: 'POST', headers })).status, 409);
+  const enabled = await fetch(`${t.base}/webhooks/${w.id}/enable`, { method: 'POST', headers });
+  assert.equal(enabled.status, 200);
+  assert.equal(((await enabled.json()) as WebhookView).enabled, true);
+  assert.equal((await fetch(resendUrl, { method: 'POST', headers })).status, 202);
+  await eventually(() => rx.to('/t4').length === 7, 5000, 20, 'the resent delivery');
 });
 
 test('410 Gone disables the endpoint at once; later events are not delivered to it', async () => {
