@@ -215,21 +215,23 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const error = ok ? null : res.error ?? `HTTP ${code}`;
     webhookAttempts.inc({ outcome });
     await this.ds.transaction(async (m) => {
-      const [updated]: [Array<{ next_attempt_at: Date | null }>, number] = await m.query(
+      // A delivery failed meanwhile (its endpoint was disabled while this request was in flight) stays failed unless this attempt succeeded.
+      const [updated]: [Array<{ next_attempt_at: Date | null; state: string }>, number] = await m.query(
         `UPDATE webhook_deliveries SET
-           state = CASE $3::text WHEN 'delivered' THEN 'delivered' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
-           next_attempt_at = CASE WHEN $3::text = 'retrying' THEN now() + make_interval(secs => $4::double precision / 1000) END,
-           finished_at = CASE WHEN $3::text = 'retrying' THEN NULL ELSE now() END,
-           last_error = $5
+           state = CASE WHEN $3::text = 'delivered' THEN 'delivered' WHEN $3::text = 'failed' OR state = 'failed' THEN 'failed' ELSE 'pending' END,
+           next_attempt_at = CASE WHEN $3::text = 'retrying' AND state <> 'failed' THEN now() + make_interval(secs => $4::double precision / 1000) END,
+           finished_at = CASE WHEN $3::text = 'retrying' AND state <> 'failed' THEN NULL ELSE coalesce(finished_at, now()) END,
+           last_error = CASE WHEN $3::text = 'retrying' AND state = 'failed' THEN last_error ELSE $5 END
          WHERE id = $1 AND attempt_count = $2
-         RETURNING next_attempt_at`,
+         RETURNING next_attempt_at, state`,
         [row.id, row.attempt_count, outcome, delay ?? 0, error],
       );
       if (!updated[0]) return; // deleted with its endpoint, or claimed again after the lease ran out
+      const logged: Outcome = outcome === 'retrying' && updated[0].state === 'failed' ? 'failed' : outcome;
       await m.query(
         `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error, response_excerpt, outcome, next_retry_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [row.id, row.attempt_count, at, code, res.latencyMs, error, res.excerpt, outcome, updated[0].next_attempt_at],
+        [row.id, row.attempt_count, at, code, res.latencyMs, error, res.excerpt, logged, updated[0].next_attempt_at],
       );
       let disabledReason: string | null = null;
       if (ok) {
