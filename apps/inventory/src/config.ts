@@ -5,6 +5,8 @@ import { BaseEnv } from '@orders/platform';
 export class InventoryEnv extends BaseEnv {
   override PORT: number = 3001;
   override DB_SCHEMA: string = 'inventory';
+  /** At least CONSUMER_CONCURRENCY, plus the relay, the expiry timer and admin calls. */
+  override DB_POOL_SIZE: number = 20;
 
   /** Bearer token for the admin REST surface (products). */
   @Length(8, 256)

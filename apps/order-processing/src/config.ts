@@ -5,6 +5,8 @@ import { BaseEnv } from '@orders/platform';
 export class OrderProcessingEnv extends BaseEnv {
   override PORT: number = 3003;
   override DB_SCHEMA: string = 'processing';
+  /** Every concurrent step holds a connection: at least PLACED + SAGA + PAYMENT concurrency, plus the relay. */
+  override DB_POOL_SIZE: number = 32;
 
   /** Bearer token for the admin REST surface (promotions). */
   @Length(8, 256)
@@ -16,11 +18,15 @@ export class OrderProcessingEnv extends BaseEnv {
 
   /** New orders admitted at once (prefetch of order-processing.placed). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
-  PLACED_CONCURRENCY: number = 16;
+  PLACED_CONCURRENCY: number = 4;
 
   /** Saga messages handled at once (prefetch of order-processing.saga). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   SAGA_CONCURRENCY: number = 16;
+
+  /** How often waiting orders are checked for a tenant that has room again (closes a rare race; see TenantAdmission). */
+  @Type(() => Number) @IsInt() @Min(50) @Max(60000)
+  ADMISSION_SWEEP_MS: number = 1000;
 
   /** Fairness: most orders of one tenant processed at once; the rest wait (PENDING) in arrival order. */
   @Type(() => Number) @IsInt() @Min(1) @Max(100000)

@@ -8,7 +8,7 @@ export class OrderReceivingEnv extends BaseEnv {
   override PORT: number = 3000;
   override DB_SCHEMA: string = 'receiving';
   /** The hot path: accepted orders need a connection each for one statement. */
-  override DB_POOL_SIZE: number = 20;
+  override DB_POOL_SIZE: number = 24;
 
   /** Storefront API keys, `tenant:key,...`; each key belongs to one tenant. */
   @Matches(new RegExp(`^${KEY_PAIR}(,${KEY_PAIR})*$`), { message: 'must be tenant:key pairs separated by commas (keys of 8-256 printable characters, no commas)' })
@@ -44,7 +44,7 @@ export class OrderReceivingEnv extends BaseEnv {
 
   /** Status events handled at once (channel prefetch). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
-  CONSUMER_CONCURRENCY: number = 32;
+  CONSUMER_CONCURRENCY: number = 16;
 
   /** tenant by the full `Authorization` header value (`Bearer <key>`), built once. */
   get tenantsByAuthorization(): Map<string, string> {

@@ -21,6 +21,8 @@ export interface SmtpOptions {
   port: number;
   timeoutMs: number;
   from: string;
+  /** Pooled SMTP connections kept open (default 4). */
+  maxConnections?: number;
 }
 
 /** Email over SMTP with nodemailer; a failed send rejects (the caller decides about retries). */
@@ -32,6 +34,9 @@ export class SmtpTransport implements MessageTransport {
       host: o.host,
       port: o.port,
       secure: false,
+      // Reuse SMTP connections instead of a new one per email.
+      pool: true,
+      maxConnections: o.maxConnections ?? 4,
       connectionTimeout: o.timeoutMs,
       greetingTimeout: o.timeoutMs,
       socketTimeout: o.timeoutMs,

@@ -2,34 +2,46 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { OrderProcessingEnv } from '../config';
 
-/** Namespace of the per-tenant advisory locks (first key of the two-key form). */
-const LOCK_CLASS = 73003;
-
 /**
- * Fairness across tenants: at most TENANT_MAX_IN_FLIGHT orders of one tenant
+ * Fairness across tenants: about TENANT_MAX_IN_FLIGHT orders of one tenant
  * are PROCESSING at a time; the rest wait as PENDING and start, oldest first,
  * as that tenant's earlier orders finish. A tenant flooding thousands of
  * orders so holds a bounded share of the pipeline, and another tenant's
- * order starts at once. Decisions for one tenant are serialized by a
- * transaction-scoped advisory lock.
+ * order starts at once.
+ *
+ * The cap is soft on purpose: the check takes no lock (a per-tenant lock
+ * would make one tenant's orders pass through the service one at a time), so
+ * concurrent admissions may overshoot it by at most PLACED_CONCURRENCY. The
+ * one race this leaves — an order decides to wait just as the last of its
+ * tenant's orders in flight finishes — is closed by `stranded()`, which the
+ * reconciler checks every ADMISSION_SWEEP_MS.
  */
 @Injectable()
 export class TenantAdmission {
   constructor(private readonly cfg: OrderProcessingEnv) {}
 
-  /** Locks the tenant's admission for the rest of the transaction and says whether another order may start. */
-  async hasRoom(m: EntityManager, tenantId: string): Promise<boolean> {
-    await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, tenantId]);
+  /** How many more of the tenant's orders may start now. */
+  async room(m: EntityManager, tenantId: string): Promise<number> {
     const rows: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM orders WHERE tenant_id = $1 AND status = 'PROCESSING'`, [tenantId]);
-    return rows[0].n < this.cfg.TENANT_MAX_IN_FLIGHT;
+    return Math.max(0, this.cfg.TENANT_MAX_IN_FLIGHT - rows[0].n);
   }
 
-  /** The tenant's oldest waiting order, if any (call after hasRoom in the same transaction). */
-  async nextWaiting(m: EntityManager, tenantId: string): Promise<string | undefined> {
+  /** Up to `limit` of the tenant's oldest waiting orders, locked (skipping those another transaction is starting). */
+  async nextWaiting(m: EntityManager, tenantId: string, limit = 1): Promise<string[]> {
     const rows: Array<{ id: string }> = await m.query(
-      `SELECT id FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      [tenantId],
+      `SELECT id FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [tenantId, limit],
     );
-    return rows[0]?.id;
+    return rows.map((r) => r.id);
+  }
+
+  /** Tenants with orders waiting although they have room (the race above). */
+  async stranded(m: EntityManager): Promise<string[]> {
+    const rows: Array<{ tenant_id: string }> = await m.query(
+      `SELECT w.tenant_id FROM (SELECT DISTINCT tenant_id FROM orders WHERE status = 'PENDING') w
+       WHERE (SELECT count(*) FROM orders p WHERE p.tenant_id = w.tenant_id AND p.status = 'PROCESSING') < $1`,
+      [this.cfg.TENANT_MAX_IN_FLIGHT],
+    );
+    return rows.map((r) => r.tenant_id);
   }
 }

@@ -8,7 +8,8 @@ import { placeOrder, Rig, startRig, statusOf } from '../testing/harness';
 let rig: Rig;
 
 before(async () => {
-  rig = await startRig('fair', { TENANT_MAX_IN_FLIGHT: '2' });
+  // One admission at a time makes the soft cap exact (concurrent admissions may overshoot it by PLACED_CONCURRENCY - 1).
+  rig = await startRig('fair', { TENANT_MAX_IN_FLIGHT: '2', PLACED_CONCURRENCY: '1', ADMISSION_SWEEP_MS: '200' });
 });
 
 after(async () => {
@@ -49,4 +50,24 @@ test('a flooding tenant waits its turn, another tenant does not wait behind it, 
   assert.ok(!started.includes(waiting));
   const firstTwo = started.slice(0, 2);
   assert.deepEqual(started.slice(2), flood.filter((x) => x !== waiting && !firstTwo.includes(x)), 'waiting orders start oldest first');
+});
+
+test('an order left waiting while its tenant has room (a finish racing its admission) is started by the reconciler', async () => {
+  const { DataSource } = await import('typeorm');
+  const ds = rig.app.get(DataSource);
+  const held: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const orderId = randomUUID();
+    rig.inventory.reserve.set(orderId, 'hold');
+    held.push(orderId);
+    await placeOrder(rig.bus, { orderId, tenantId: 'race' });
+  }
+  await eventually(() => reserves('race').length === 2, 10000, 50, 'two started');
+  const waiting = randomUUID();
+  rig.inventory.reserve.set(waiting, 'hold');
+  await placeOrder(rig.bus, { orderId: waiting, tenantId: 'race' });
+  await eventually(async () => (await ds.query(`SELECT 1 FROM orders WHERE id = $1 AND status = 'PENDING'`, [waiting])).length === 1, 5000, 50, 'third waits');
+  // The lost race, staged: an in-flight order ends without admitting the waiting one.
+  await ds.query(`UPDATE orders SET status = 'CANCELLED' WHERE id = $1`, [held[0]]);
+  await eventually(() => reserves('race').some((r) => r.payload.orderId === waiting), 5000, 50, 'reconciler started the waiting order');
 });

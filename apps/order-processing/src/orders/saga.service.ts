@@ -38,7 +38,7 @@ export class SagaService {
         this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
         return;
       }
-      if (await this.admission.hasRoom(tx.manager, p.tenantId)) await this.start(tx, await this.orders.lock(tx.manager, p.orderId));
+      if ((await this.admission.room(tx.manager, p.tenantId)) > 0) await this.start(tx, await this.orders.lock(tx.manager, p.orderId));
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its maximum of orders in flight`);
     });
   }
@@ -144,11 +144,25 @@ export class SagaService {
     const wasInFlight = order.status === 'PROCESSING';
     if (!(await this.orders.transition(tx, order, to, reason))) return false;
     if (to !== 'CONFIRMED') await this.compensate(tx, order);
-    if (wasInFlight && (await this.admission.hasRoom(tx.manager, order.tenantId))) {
-      const next = await this.admission.nextWaiting(tx.manager, order.tenantId);
-      if (next) await this.start(tx, await this.orders.lock(tx.manager, next));
-    }
+    if (wasInFlight) await this.admitWaiting(tx, order.tenantId);
     return true;
+  }
+
+  /** Starts the tenant's oldest waiting orders while it has room. */
+  private async admitWaiting(tx: Tx, tenantId: string): Promise<number> {
+    const room = await this.admission.room(tx.manager, tenantId);
+    if (room === 0) return 0;
+    const waiting = await this.admission.nextWaiting(tx.manager, tenantId, room);
+    for (const id of waiting) await this.start(tx, await this.orders.lock(tx.manager, id));
+    return waiting.length;
+  }
+
+  /** The admission reconciler: starts orders left waiting by the race described in TenantAdmission. */
+  async admitStranded(): Promise<number> {
+    const tenants = await this.uow.transaction((tx) => this.admission.stranded(tx.manager));
+    let started = 0;
+    for (const tenantId of tenants) started += await this.uow.transaction((tx) => this.admitWaiting(tx, tenantId));
+    return started;
   }
 
   /** Undoes what an order that did not complete holds: reserved stock, an authorization, a coupon redemption. */
