@@ -54,3 +54,12 @@ export const QUEUES = {
 } as const satisfies Record<string, readonly MessageName[]>;
 
 export type QueueName = keyof typeof QUEUES;
+
+/**
+ * Queues that honour an AMQP message priority (0 = lowest). New orders are
+ * prioritised by their tenant's recent volume, so a tenant flooding the
+ * platform cannot push another tenant's order to the back of the line.
+ */
+export const QUEUE_MAX_PRIORITY = {
+  'order-processing.placed': 9,
+} as const satisfies Partial<Record<QueueName, number>>;

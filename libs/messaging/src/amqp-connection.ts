@@ -105,7 +105,7 @@ export class AmqpConnection {
   }
 
   /** Publishes every envelope to the exchange (routing key = message name) and resolves once the broker confirmed all of them. */
-  async publishConfirmed(envelopes: ReadonlyArray<{ raw: string; id: string; name: string }>): Promise<void> {
+  async publishConfirmed(envelopes: ReadonlyArray<{ raw: string; id: string; name: string; priority?: number }>): Promise<void> {
     const ch = this.requirePublisher();
     for (const e of envelopes) {
       ch.publish(this.names.exchange, e.name, Buffer.from(e.raw), {
@@ -114,6 +114,7 @@ export class AmqpConnection {
         messageId: e.id,
         type: e.name,
         contentType: 'application/json',
+        ...(e.priority !== undefined ? { priority: e.priority } : {}),
       });
     }
     await ch.waitForConfirms();

@@ -8,7 +8,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { migrateService, serviceDataSourceOptions } from '@orders/persistence';
 import { createTestDatabase, deleteBrokerTopology, eventually, TcpProxy, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { MessagingModule } from './messaging.module';
-import { MessagingTables1732320000000 } from './outbox';
+import { MESSAGING_MIGRATIONS } from './outbox';
 import { UnitOfWork } from './unit-of-work';
 
 /** PostgreSQL goes away (every connection cut, new ones refused) and comes back: writes and the relay resume on their own. */
@@ -26,7 +26,7 @@ before(async () => {
   await pgProxy.start();
   const url = new URL(db.url);
   url.host = `127.0.0.1:${pgProxy.port}`;
-  const migrations = [MessagingTables1732320000000];
+  const migrations = [...MESSAGING_MIGRATIONS];
   await migrateService({ url: url.toString(), schema: SCHEMA, migrations });
   @Module({
     imports: [

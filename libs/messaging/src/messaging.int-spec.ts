@@ -14,7 +14,7 @@ import { DataSource } from 'typeorm';
 import { AmqpConnection } from './amqp-connection';
 import { AmqpMessageContext, AmqpTransport } from './amqp-transport';
 import { MessagingModule } from './messaging.module';
-import { MessagingTables1732320000000 } from './outbox';
+import { MESSAGING_MIGRATIONS } from './outbox';
 import { OutboxRelay } from './outbox-relay';
 import { OnMessage } from './on-message';
 import { DUPLICATE, UnitOfWork } from './unit-of-work';
@@ -91,7 +91,7 @@ before(async () => {
     }
     async down() {}
   }
-  const migrations = [MessagingTables1732320000000, EffectsTable1732320000500];
+  const migrations = [...MESSAGING_MIGRATIONS, EffectsTable1732320000500];
   await migrateService({ url: db.url, schema: SCHEMA, migrations });
   @Module({
     imports: [

@@ -90,17 +90,17 @@ export class OutboxRelay {
       const result = await qr.query(
         `DELETE FROM outbox WHERE seq IN (
            SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
-         ) RETURNING seq, id, routing_key, body`,
+         ) RETURNING seq, id, routing_key, body, priority`,
         [this.o.batchSize ?? 500],
         true,
       );
-      const rows = result.records as Array<{ seq: string; id: string; routing_key: string; body: string }>;
+      const rows = result.records as Array<{ seq: string; id: string; routing_key: string; body: string; priority: number | null }>;
       if (rows.length === 0) {
         await qr.commitTransaction();
         return 0;
       }
       rows.sort((a, b) => Number(a.seq) - Number(b.seq));
-      await this.amqp.publishConfirmed(rows.map((r) => ({ id: r.id, name: r.routing_key, raw: r.body })));
+      await this.amqp.publishConfirmed(rows.map((r) => ({ id: r.id, name: r.routing_key, raw: r.body, priority: r.priority ?? undefined })));
       await qr.commitTransaction();
       outboxPublished.inc(rows.length);
       return rows.length;

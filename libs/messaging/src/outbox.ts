@@ -6,13 +6,19 @@ export interface OutboxRow {
   id: string;
   name: string;
   raw: string;
+  /** AMQP priority (0-9) for queues declared with one (QUEUE_MAX_PRIORITY); undefined = none. */
+  priority?: number;
 }
 
 export const outboxChannel = (schema: string): string => `outbox_${schema}`;
 
-export function toOutboxRow<N extends MessageName>(name: N, payload: PayloadOf<N>, meta: { id?: string; correlationId?: string } = {}): OutboxRow {
+export function toOutboxRow<N extends MessageName>(
+  name: N,
+  payload: PayloadOf<N>,
+  meta: { id?: string; correlationId?: string; priority?: number } = {},
+): OutboxRow {
   const env: Envelope<N> = createEnvelope(name, payload, meta);
-  return { id: env.id, name, raw: JSON.stringify(env) };
+  return { id: env.id, name, raw: JSON.stringify(env), priority: meta.priority };
 }
 
 type Queryable = { query(sql: string, params?: unknown[]): Promise<unknown> };
@@ -27,12 +33,12 @@ export async function writeOutbox(q: Queryable, schema: string, rows: readonly O
   if (rows.length === 0) return;
   await q.query(
     `WITH ins AS (
-       INSERT INTO outbox (id, routing_key, body)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
+       INSERT INTO outbox (id, routing_key, body, priority)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $5::smallint[])
        RETURNING 1
      )
      SELECT pg_notify($4, '') FROM (SELECT count(*) FROM ins) c`,
-    [rows.map((r) => r.id), rows.map((r) => r.name), rows.map((r) => r.raw), outboxChannel(schema)],
+    [rows.map((r) => r.id), rows.map((r) => r.name), rows.map((r) => r.raw), outboxChannel(schema), rows.map((r) => r.priority ?? null)],
   );
 }
 
@@ -58,3 +64,17 @@ export class MessagingTables1732320000000 implements MigrationInterface {
     await q.query('DROP TABLE outbox');
   }
 }
+
+/** Lets a message carry an AMQP priority (fair admission of new orders across tenants). */
+export class OutboxPriority1732320000001 implements MigrationInterface {
+  name = 'OutboxPriority1732320000001';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE outbox ADD COLUMN priority smallint');
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE outbox DROP COLUMN priority');
+  }
+}
+
+/** The messaging tables' migrations, in order: every service lists these first. */
+export const MESSAGING_MIGRATIONS = [MessagingTables1732320000000, OutboxPriority1732320000001];

@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { QUEUES, QueueName } from '@orders/contracts';
+import { QUEUE_MAX_PRIORITY, QUEUES, QueueName } from '@orders/contracts';
 
 /** Broker-side names, all under one prefix so runs (and tests) never see each other's queues. */
 export class BrokerNames {
@@ -27,7 +27,8 @@ export class BrokerNames {
 export async function assertTopology(ch: Channel, names: BrokerNames, ownQueues: readonly QueueName[], retryDelaysMs: readonly number[]): Promise<void> {
   await ch.assertExchange(names.exchange, 'topic', { durable: true });
   for (const [q, messageNames] of Object.entries(QUEUES) as Array<[QueueName, readonly string[]]>) {
-    await ch.assertQueue(names.queue(q), { durable: true });
+    const maxPriority = (QUEUE_MAX_PRIORITY as Partial<Record<QueueName, number>>)[q];
+    await ch.assertQueue(names.queue(q), { durable: true, ...(maxPriority ? { maxPriority } : {}) });
     await ch.assertQueue(names.deadLetterQueue(q), { durable: true });
     for (const m of messageNames) await ch.bindQueue(names.queue(q), names.exchange, m);
   }

@@ -6,7 +6,7 @@ import { OutboxRow, toOutboxRow, writeOutbox } from './outbox';
 export interface Tx {
   manager: EntityManager;
   /** Queues a message; it is written to the outbox in this transaction and published after commit. */
-  publish<N extends MessageName>(name: N, payload: PayloadOf<N>, opts?: { correlationId?: string; id?: string }): void;
+  publish<N extends MessageName>(name: N, payload: PayloadOf<N>, opts?: { correlationId?: string; id?: string; priority?: number }): void;
 }
 
 export const DUPLICATE = Symbol('duplicate message');
@@ -27,7 +27,7 @@ export class UnitOfWork {
       const tx: Tx = {
         manager,
         publish: (name, payload, opts) => {
-          rows.push(toOutboxRow(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id }));
+          rows.push(toOutboxRow(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id, priority: opts?.priority }));
         },
       };
       const result = await fn(tx);

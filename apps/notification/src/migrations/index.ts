@@ -1,6 +1,6 @@
-import { MessagingTables1732320000000 } from '@orders/messaging';
+import { MESSAGING_MIGRATIONS } from '@orders/messaging';
 import { NotificationEmails1732320000300 } from './1732320000300-notification-emails';
 import { Webhooks1732320000400 } from './1732320000400-webhooks';
 
 /** Applied in order at start-up (`migrateService`) and by `npm run db:migrate -w @orders/notification`. */
-export const migrations = [MessagingTables1732320000000, NotificationEmails1732320000300, Webhooks1732320000400];
+export const migrations = [...MESSAGING_MIGRATIONS, NotificationEmails1732320000300, Webhooks1732320000400];

@@ -1,7 +1,7 @@
-import { MessagingTables1732320000000 } from '@orders/messaging';
+import { MESSAGING_MIGRATIONS } from '@orders/messaging';
 import { ProcessingInit1732320000300 } from './1732320000300-processing-init';
 import { ProcessingTenantAdmission1732320000301 } from './1732320000301-processing-tenant-admission';
 import { ProcessingOrderHistory1732320000302 } from './1732320000302-processing-order-history';
 
 /** Applied in order at start-up (`migrateService`) and by `nx run order-processing:db:migrate`. */
-export const migrations = [MessagingTables1732320000000, ProcessingInit1732320000300, ProcessingTenantAdmission1732320000301, ProcessingOrderHistory1732320000302];
+export const migrations = [...MESSAGING_MIGRATIONS, ProcessingInit1732320000300, ProcessingTenantAdmission1732320000301, ProcessingOrderHistory1732320000302];

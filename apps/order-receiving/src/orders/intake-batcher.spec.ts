@@ -16,7 +16,7 @@ function fakePool() {
 }
 const row = (orderId: string): IntakeRow => ({
   tenantId: 't', key: `k-${orderId}`, requestHash: 'h', orderId, response: '{}', holdSeconds: 0, customer: '{}', items: '[]', couponCode: null,
-  shippingAddress: '{}', placedAt: new Date().toISOString(), messageId: orderId, messageName: 'order.placed.v1', message: '{}',
+  shippingAddress: '{}', placedAt: new Date().toISOString(), messageId: orderId, messageName: 'order.placed.v1', message: '{}', priority: 9,
 });
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -23,6 +23,8 @@ export interface IntakeRow {
   messageId: string;
   messageName: string;
   message: string;
+  /** AMQP priority of the order.placed.v1 message (TenantPriority). */
+  priority: number;
 }
 
 /**
@@ -37,8 +39,8 @@ export interface IntakeRow {
 const PLACE_ORDERS_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[],
-                       $10::jsonb[], $11::timestamptz[], $12::uuid[], $13::text[], $14::text[])
-    AS t(tenant_id, key, request_hash, order_id, response, hold, customer, items, coupon_code, shipping_address, placed_at, msg_id, routing_key, body)
+                       $10::jsonb[], $11::timestamptz[], $12::uuid[], $13::text[], $14::text[], $15::smallint[])
+    AS t(tenant_id, key, request_hash, order_id, response, hold, customer, items, coupon_code, shipping_address, placed_at, msg_id, routing_key, body, priority)
 ), k AS (
   INSERT INTO idempotency_keys (tenant_id, key, request_hash, order_id, status_code, response, held_until)
   SELECT tenant_id, key, request_hash, order_id, 202, response, CASE WHEN hold > 0 THEN now() + make_interval(secs => hold) END
@@ -53,12 +55,12 @@ WITH input AS (
   INSERT INTO order_history (order_id, sequence, status, at)
   SELECT i.order_id, 1, 'PENDING', i.placed_at FROM input i JOIN k USING (order_id)
 ), ob AS (
-  INSERT INTO outbox (id, routing_key, body)
-  SELECT i.msg_id, i.routing_key, i.body FROM input i JOIN k USING (order_id)
+  INSERT INTO outbox (id, routing_key, body, priority)
+  SELECT i.msg_id, i.routing_key, i.body, i.priority FROM input i JOIN k USING (order_id)
   RETURNING 1
 )
 SELECT array(SELECT order_id::text FROM k) AS inserted,
-       (SELECT count(*) FROM (SELECT pg_notify($15, '') FROM (SELECT 1 FROM ob LIMIT 1) one) n)::int AS notified`;
+       (SELECT count(*) FROM (SELECT pg_notify($16, '') FROM (SELECT 1 FROM ob LIMIT 1) one) n)::int AS notified`;
 
 interface Pending {
   row: IntakeRow;
@@ -108,7 +110,7 @@ export class IntakeBatcher {
         text: PLACE_ORDERS_SQL,
         values: [
           col('tenantId'), col('key'), col('requestHash'), col('orderId'), col('response'), col('holdSeconds'), col('customer'), col('items'),
-          col('couponCode'), col('shippingAddress'), col('placedAt'), col('messageId'), col('messageName'), col('message'), this.channel,
+          col('couponCode'), col('shippingAddress'), col('placedAt'), col('messageId'), col('messageName'), col('message'), col('priority'), this.channel,
         ],
       });
       const inserted = new Set(rows[0].inserted);

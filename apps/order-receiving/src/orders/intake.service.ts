@@ -8,6 +8,7 @@ import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { OrderReceivingEnv } from '../config';
 import { canonicalOrder, eventsToken, requestHash } from './http-rules';
+import { TenantPriority } from './tenant-priority';
 import { IntakeBatcher } from './intake-batcher';
 import { OrdersError } from './orders.error';
 
@@ -32,6 +33,7 @@ const FIND_KEY_SQL = `SELECT request_hash, order_id, status_code, response, coal
 export class IntakeService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Intake');
   private readonly batcher: IntakeBatcher;
+  private readonly priority = new TenantPriority();
   private pruneTimer?: NodeJS.Timeout;
 
   constructor(private readonly ds: DataSource, private readonly cfg: OrderReceivingEnv) {
@@ -65,11 +67,11 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
       };
       const placedAt = new Date().toISOString();
       const payload: PayloadOf<'order.placed.v1'> = { orderId, tenantId, ...order, placedAt };
-      const row = toOutboxRow('order.placed.v1', payload, { correlationId: orderId });
+      const row = toOutboxRow('order.placed.v1', payload, { correlationId: orderId, priority: this.priority.next(tenantId) });
       const inserted = await this.batcher.place({
         tenantId, key, requestHash: hash, orderId, response: JSON.stringify(body), holdSeconds,
         customer: JSON.stringify(order.customer), items: JSON.stringify(order.items), couponCode: order.couponCode ?? null,
-        shippingAddress: JSON.stringify(order.shippingAddress), placedAt, messageId: row.id, messageName: row.name, message: row.raw,
+        shippingAddress: JSON.stringify(order.shippingAddress), placedAt, messageId: row.id, messageName: row.name, message: row.raw, priority: row.priority ?? 9,
       });
       if (inserted) {
         ordersAccepted.inc({ result: 'created' });
