@@ -198,7 +198,9 @@ export class System {
     for (const c of all) if (c.exitCode === null) c.kill('SIGKILL');
     if (this.db) {
       await this.db.drop();
-      await deleteBrokerTopology(this.prefix, (this.o.env?.RETRY_DELAYS_MS ?? '1000,5000,30000').split(',').map(Number));
+      // retry tiers of every service, plus order-processing's payment wait (defer) tiers
+      const delays = [this.o.env?.RETRY_DELAYS_MS ?? '1000,5000,30000', this.o.env?.PAYMENT_WAIT_DELAYS_MS ?? '1000,2000,5000,10000,20000,30000'];
+      await deleteBrokerTopology(this.prefix, delays.join(',').split(',').map(Number));
     }
   }
 }
