@@ -1,11 +1,10 @@
 import { HttpException } from '@nestjs/common';
 import type { Disposition, HasDisposition } from '@orders/messaging';
 
-export type InventoryErrorCode = 'unauthorized' | 'product_not_found' | 'stock_below_reserved' | 'stock_changed';
+export type InventoryErrorCode = 'product_not_found' | 'stock_below_reserved' | 'stock_changed';
 
 /** Each code maps to the HTTP status an admin sees and to what the transport does with a failed command. */
 const CODES: Record<InventoryErrorCode, { status: number; disposition: Disposition }> = {
-  unauthorized: { status: 401, disposition: 'dead-letter' },
   product_not_found: { status: 404, disposition: 'dead-letter' },
   stock_below_reserved: { status: 409, disposition: 'dead-letter' },
   /** Rows locked for a stock change did not all change: a bug or a concurrent schema change; try again. */

@@ -3,3 +3,4 @@ export * from './http-errors';
 export * from './health';
 export * from './metrics';
 export * from './bootstrap';
+export * from './admin.guard';

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Put, Query, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard } from '@orders/platform';
 import { ListProductsQuery, ProductPage, ProductView, PutProductBody, SkuParams } from './product.dto';
 import { ProductsService } from './products.service';
 

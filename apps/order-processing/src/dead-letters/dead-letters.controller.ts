@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Length, Max, Min } from 'class-validator';
-import { AdminGuard } from '../admin/admin.guard';
+import { AdminGuard } from '@orders/platform';
 import { DeadLettersService } from './dead-letters.service';
 
 export class LimitQuery {

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AdminGuard } from '../admin/admin.guard';
+import { ADMIN_TOKEN, AdminGuard } from '@orders/platform';
+import { OrderProcessingEnv } from '../config';
 import { DeadLettersController } from './dead-letters.controller';
 import { DeadLettersService } from './dead-letters.service';
 
 @Module({
   controllers: [DeadLettersController],
-  providers: [DeadLettersService, AdminGuard],
+  providers: [DeadLettersService, AdminGuard, { provide: ADMIN_TOKEN, useFactory: (cfg: OrderProcessingEnv) => cfg.ADMIN_TOKEN, inject: [OrderProcessingEnv] }],
 })
 export class DeadLettersModule {}

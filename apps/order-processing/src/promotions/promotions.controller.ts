@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Put, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AdminGuard } from '../admin/admin.guard';
+import { AdminGuard } from '@orders/platform';
 import { PROMOTION_CODE, PromotionView, PutPromotionDto } from './promotion.dto';
 import { PromotionError } from './promotion.error';
 import { PromotionsService } from './promotions.service';
