@@ -1,10 +1,9 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Length, Matches, Max, Min, ValidateBy } from 'class-validator';
-import { BaseEnv } from '@orders/platform';
+import { BaseEnv, IsApiKeys, tenantsByAuthorization } from '@orders/platform';
 import { AddressPolicy, parseCidr } from './webhooks/address-guard';
 import { parseSchedule } from './webhooks/schedule';
 
-const KEY_PAIR = '[A-Za-z0-9_.-]{1,64}:[\\x21-\\x2b\\x2d-\\x7e]{8,256}';
 
 /** A comma-separated list of CIDRs, each one parsed (empty is fine). */
 const IsCidrList = () =>
@@ -48,7 +47,7 @@ export class NotificationEnv extends BaseEnv {
   CONSUMER_CONCURRENCY: number = 4;
 
   /** Storefront API keys, `tenant:key,...` (the same as order-receiving's): tenants register webhooks with them. */
-  @Matches(new RegExp(`^${KEY_PAIR}(,${KEY_PAIR})*$`), { message: 'must be tenant:key pairs separated by commas (keys of 8-256 printable characters, no commas)' })
+  @IsApiKeys()
   API_KEYS: string = 'demo:demo-key,acme:acme-key';
 
   /** Whole-request timeout of one webhook attempt (connect, send, response headers and excerpt); the request is aborted. */
@@ -102,11 +101,6 @@ export class NotificationEnv extends BaseEnv {
 
   /** tenant by the full `Authorization` header value (`Bearer <key>`). */
   get tenantsByAuthorization(): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const pair of this.API_KEYS.split(',')) {
-      const i = pair.indexOf(':');
-      m.set(`Bearer ${pair.slice(i + 1)}`, pair.slice(0, i));
-    }
-    return m;
+    return tenantsByAuthorization(this.API_KEYS);
   }
 }

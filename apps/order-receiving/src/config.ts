@@ -1,8 +1,7 @@
 import { Type } from 'class-transformer';
-import { IsInt, Length, Matches, Max, Min } from 'class-validator';
-import { BaseEnv } from '@orders/platform';
+import { IsInt, Length, Max, Min } from 'class-validator';
+import { BaseEnv, IsApiKeys, tenantsByAuthorization } from '@orders/platform';
 
-const KEY_PAIR = '[A-Za-z0-9_.-]{1,64}:[\\x21-\\x2b\\x2d-\\x7e]{8,256}';
 
 export class OrderReceivingEnv extends BaseEnv {
   override PORT: number = 3000;
@@ -11,7 +10,7 @@ export class OrderReceivingEnv extends BaseEnv {
   override DB_POOL_SIZE: number = 24;
 
   /** Storefront API keys, `tenant:key,...`; each key belongs to one tenant. */
-  @Matches(new RegExp(`^${KEY_PAIR}(,${KEY_PAIR})*$`), { message: 'must be tenant:key pairs separated by commas (keys of 8-256 printable characters, no commas)' })
+  @IsApiKeys()
   API_KEYS: string = 'demo:demo-key,acme:acme-key';
 
   /** Secret of the per-order tokens in links.events (HMAC). */
@@ -48,11 +47,6 @@ export class OrderReceivingEnv extends BaseEnv {
 
   /** tenant by the full `Authorization` header value (`Bearer <key>`), built once. */
   get tenantsByAuthorization(): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const pair of this.API_KEYS.split(',')) {
-      const i = pair.indexOf(':');
-      m.set(`Bearer ${pair.slice(i + 1)}`, pair.slice(0, i));
-    }
-    return m;
+    return tenantsByAuthorization(this.API_KEYS);
   }
 }

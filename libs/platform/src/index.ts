@@ -4,3 +4,4 @@ export * from './health';
 export * from './metrics';
 export * from './bootstrap';
 export * from './admin.guard';
+export * from './api-keys';
