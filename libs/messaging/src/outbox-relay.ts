@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Client } from 'pg';
+import { PgListener } from '@orders/persistence';
 import { DataSource } from 'typeorm';
 import { AmqpConnection } from './amqp-connection';
 import { outboxChannel } from './outbox';
@@ -28,22 +28,31 @@ export interface OutboxRelayOptions {
  */
 export class OutboxRelay {
   private readonly logger = new Logger('OutboxRelay');
-  private listener?: Client;
+  private readonly listener: PgListener;
   private draining?: Promise<void>;
   private again = false;
   private stopped = false;
-  private timers: NodeJS.Timeout[] = [];
-  private listenRetryMs = 200;
+  private sweep?: NodeJS.Timeout;
+  private prune?: NodeJS.Timeout;
+  private retry?: NodeJS.Timeout;
 
-  constructor(private readonly ds: DataSource, private readonly amqp: AmqpConnection, private readonly o: OutboxRelayOptions) {}
+  constructor(private readonly ds: DataSource, private readonly amqp: AmqpConnection, private readonly o: OutboxRelayOptions) {
+    this.listener = new PgListener({
+      url: o.databaseUrl,
+      channel: outboxChannel(o.schema),
+      applicationName: `outbox-relay:${o.schema}`,
+      onNotify: () => this.wake(),
+      onListening: () => this.wake(), // catch up on anything committed while we were not listening
+    });
+  }
 
   async start(): Promise<void> {
-    await this.listen();
+    await this.listener.start();
     await this.amqp.onConnected(async () => {
       this.wake();
     });
-    this.timers.push(setInterval(() => this.wake(), this.o.sweepMs ?? 10000).unref());
-    this.timers.push(setInterval(() => void this.pruneInbox(), 15 * 60 * 1000).unref());
+    this.sweep = setInterval(() => this.wake(), this.o.sweepMs ?? 10000).unref();
+    this.prune = setInterval(() => void this.pruneInbox(), 15 * 60 * 1000).unref();
     this.wake();
   }
 
@@ -72,9 +81,8 @@ export class OutboxRelay {
         n = await this.drainBatch();
       } catch (e) {
         this.logger.warn(`relay batch failed, will retry: ${(e as Error).message}`);
-        const t = setTimeout(() => this.wake(), 1000);
-        t.unref();
-        this.timers.push(t);
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.wake(), 1000).unref();
         return;
       }
       if (n >= (this.o.batchSize ?? 500)) this.again = true;
@@ -112,36 +120,6 @@ export class OutboxRelay {
     }
   }
 
-  private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.o.databaseUrl, application_name: `outbox-relay:${this.o.schema}` });
-    client.on('notification', () => this.wake());
-    client.on('error', (err) => this.logger.warn(`LISTEN connection error: ${err.message}`));
-    client.on('end', () => {
-      if (this.stopped || this.listener !== client) return;
-      this.listener = undefined;
-      this.scheduleListen();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${outboxChannel(this.o.schema)}`);
-      this.listener = client;
-      this.listenRetryMs = 200;
-      this.wake(); // catch up on anything committed while we were not listening
-    } catch (e) {
-      this.logger.warn(`cannot LISTEN yet: ${(e as Error).message}`);
-      await client.end().catch(() => undefined);
-      this.scheduleListen();
-    }
-  }
-
-  private scheduleListen(): void {
-    if (this.stopped) return;
-    const t = setTimeout(() => void this.listen(), this.listenRetryMs);
-    t.unref();
-    this.timers.push(t);
-    this.listenRetryMs = Math.min(this.listenRetryMs * 2, 5000);
-  }
-
   private async pruneInbox(): Promise<void> {
     const hours = this.o.inboxRetentionHours ?? 168;
     await this.ds
@@ -151,10 +129,10 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    clearInterval(this.sweep);
+    clearInterval(this.prune);
+    clearTimeout(this.retry);
     await this.flush();
-    const l = this.listener;
-    this.listener = undefined;
-    await l?.end().catch(() => undefined);
+    await this.listener.stop();
   }
 }

@@ -27,22 +27,11 @@ export interface StoredMessage {
   Tags: string[];
 }
 
-export interface MessageSummary {
-  ID: string;
-  MessageID: string;
-  Read: boolean;
-  From: Address;
-  To: Address[];
-  Cc: Address[];
-  Bcc: Address[];
-  ReplyTo: Address[];
-  Subject: string;
-  Created: string;
-  Size: number;
+/** A message as listed by `GET /api/v1/messages`: the stored fields without the bodies, attachments counted. */
+export type MessageSummary = Omit<StoredMessage, 'ReturnPath' | 'Date' | 'Text' | 'HTML' | 'Attachments'> & {
   Attachments: number;
   Snippet: string;
-  Tags: string[];
-}
+};
 
 export interface MessagesPage {
   total: number;

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Client } from 'pg';
+import { PgListener } from '@orders/persistence';
 import { Counter } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
@@ -53,17 +53,25 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger('WebhookDispatcher');
   private readonly busy = new Map<string, number>();
   private readonly sends = new Set<Promise<void>>();
-  private listener?: Client;
+  private readonly listener: PgListener;
   private draining?: Promise<void>;
   private again = false;
   private stopped = false;
   private timer?: NodeJS.Timeout;
   private timerAt = Infinity;
 
-  constructor(private readonly ds: DataSource, private readonly cfg: NotificationEnv) {}
+  constructor(private readonly ds: DataSource, private readonly cfg: NotificationEnv) {
+    this.listener = new PgListener({
+      url: cfg.DATABASE_URL,
+      channel: wakeChannel(cfg.DB_SCHEMA),
+      applicationName: 'notification:webhooks',
+      onNotify: () => this.wake(),
+      onListening: () => this.wake(), // anything committed while we were not listening
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.listen();
+    await this.listener.start();
     this.wake();
   }
 
@@ -71,9 +79,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    const l = this.listener;
-    this.listener = undefined;
-    await l?.end().catch(() => undefined);
+    await this.listener.stop();
     await this.draining;
     await Promise.all([...this.sends]);
   }
@@ -259,27 +265,5 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         this.logger.warn(`webhook endpoint ${row.endpoint_id} disabled: ${disabledReason}`);
       }
     });
-  }
-
-  private async listen(): Promise<void> {
-    if (this.stopped) return;
-    const client = new Client({ connectionString: this.cfg.DATABASE_URL, application_name: 'notification:webhooks' });
-    client.on('notification', () => this.wake());
-    client.on('error', (err) => this.logger.warn(`LISTEN connection error: ${err.message}`));
-    client.on('end', () => {
-      if (this.stopped || this.listener !== client) return;
-      this.listener = undefined;
-      setTimeout(() => void this.listen(), 1000).unref();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${wakeChannel(this.cfg.DB_SCHEMA)}`);
-      this.listener = client;
-      this.wake(); // anything committed while we were not listening
-    } catch (e) {
-      this.logger.warn(`cannot LISTEN yet: ${(e as Error).message}`);
-      await client.end().catch(() => undefined);
-      setTimeout(() => void this.listen(), 1000).unref();
-    }
   }
 }

@@ -1,6 +1,6 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
 import { isFinalStatus } from '@orders/contracts';
-import { Client } from 'pg';
+import { PgListener } from '@orders/persistence';
 import { OrderReceivingEnv } from '../config';
 
 export const ORDER_EVENTS_CHANNEL = 'order_events';
@@ -25,21 +25,28 @@ export interface Subscriber {
  */
 @Injectable()
 export class OrderEventsHub implements OnModuleInit, BeforeApplicationShutdown {
-  private readonly logger = new Logger('OrderEventsHub');
   private readonly subs = new Map<string, Set<Subscriber>>();
-  private client?: Client;
-  private stopped = false;
-  private retryMs = 200;
-  private timer?: NodeJS.Timeout;
+  private readonly listener: PgListener;
 
-  constructor(private readonly cfg: OrderReceivingEnv) {}
+  constructor(cfg: OrderReceivingEnv) {
+    this.listener = new PgListener({
+      url: cfg.DATABASE_URL,
+      channel: ORDER_EVENTS_CHANNEL,
+      applicationName: 'order-receiving:order-events',
+      onNotify: (payload) => this.dispatch(payload),
+      // Anything committed while we were not listening: every subscriber re-reads.
+      onListening: () => {
+        for (const set of this.subs.values()) for (const s of [...set]) s.note(null);
+      },
+    });
+  }
 
   async onModuleInit(): Promise<void> {
-    await this.connect();
+    await this.listener.start();
   }
 
   get listening(): boolean {
-    return this.client !== undefined;
+    return this.listener.listening;
   }
 
   /** Local subscribers (streams and waiting requests) of one order. */
@@ -91,36 +98,6 @@ export class OrderEventsHub implements OnModuleInit, BeforeApplicationShutdown {
     for (const s of [...set]) s.note(n);
   }
 
-  private async connect(): Promise<void> {
-    const client = new Client({ connectionString: this.cfg.DATABASE_URL, application_name: 'order-receiving:order-events' });
-    client.on('notification', (m) => this.dispatch(m.payload));
-    client.on('error', (err) => this.logger.warn(`LISTEN connection error: ${err.message}`));
-    client.on('end', () => {
-      if (this.stopped || this.client !== client) return;
-      this.client = undefined;
-      this.schedule();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${ORDER_EVENTS_CHANNEL}`);
-      this.client = client;
-      this.retryMs = 200;
-      // Anything committed while we were not listening: every subscriber re-reads.
-      for (const set of this.subs.values()) for (const s of [...set]) s.note(null);
-    } catch (e) {
-      this.logger.warn(`cannot LISTEN yet: ${(e as Error).message}`);
-      await client.end().catch(() => undefined);
-      this.schedule();
-    }
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.connect(), this.retryMs);
-    this.timer.unref();
-    this.retryMs = Math.min(this.retryMs * 2, 5000);
-  }
-
   /** Ends every open stream and wait, so the HTTP server can close. */
   closeAll(): void {
     for (const set of this.subs.values()) for (const s of [...set]) s.close();
@@ -129,11 +106,7 @@ export class OrderEventsHub implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Before the HTTP server and the database pool close: open streams end first. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
     this.closeAll();
-    const c = this.client;
-    this.client = undefined;
-    await c?.end().catch(() => undefined);
+    await this.listener.stop();
   }
 }
