@@ -3,10 +3,11 @@ import tseslint from 'typescript-eslint';
 
 /**
  * Module boundaries that block: apps never import apps; contracts depend on
- * nothing heavier than contracts; plumbing libs never reach into apps.
+ * nothing heavier than contracts; plumbing libs never reach into apps; the
+ * storefront client (libs/client) depends on contracts and DTOs only.
  */
 export default [
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['**/dist/**', '**/dist-test/**', '**/node_modules/**', '**/*.js', '**/*.mjs'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },
@@ -18,11 +19,13 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:plumbing', 'type:testing'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:plumbing', 'type:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:plumbing', 'type:testing', 'type:client'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:plumbing', 'type:testing', 'type:client'] },
             { sourceTag: 'type:plumbing', onlyDependOnLibsWithTags: ['type:contracts', 'type:plumbing', 'type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
+            // the storefront client (Node and browsers): types from the DTOs and contracts only, nothing server-side
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts'] },
           ],
         },
       ],

@@ -39,3 +39,12 @@ test('contracts may not depend on plumbing, and plumbing may not depend on an ap
   const plumbing = await boundaryErrors('libs/messaging/src/probe.ts', "import * as app from '@orders/inventory';\nexport const z = app;\n");
   assert.equal(plumbing.length, 1);
 });
+
+test('the storefront client may use contracts and DTOs only; apps and e2e may use the client', async () => {
+  const ok = await boundaryErrors('libs/client/src/probe.ts', "import type { OrderDto } from '@orders/dto';\nimport { MESSAGES } from '@orders/contracts';\nexport type A = OrderDto;\nexport const m = MESSAGES;\n");
+  assert.deepEqual(ok, []);
+  const plumbing = await boundaryErrors('libs/client/src/probe.ts', "import { loadConfig } from '@orders/platform';\nexport const y = loadConfig;\n");
+  assert.equal(plumbing.length, 1);
+  const e2e = await boundaryErrors('apps/system-e2e/src/probe.ts', "import { OrdersClient } from '@orders/client';\nexport const c = OrdersClient;\n");
+  assert.deepEqual(e2e, []);
+});

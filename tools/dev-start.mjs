@@ -1,14 +1,23 @@
 // npm start: every service, the payment gateway simulator and the dev mail
 // catcher as separate processes, against the local RabbitMQ and PostgreSQL.
 // Each service creates its database/schema and applies its migrations itself.
-// Ready when every /health/ready answers 200. Ctrl-C stops everything.
+// REPLICAS=N runs N instances of each of the four services (instance i on its
+// port + 100·i), sharing the broker and the database.
+// Ready when every instance's /health/ready answers 200. Ctrl-C stops the
+// services one at a time in reverse start order (SIGTERM, wait for the exit).
 import harness from '../apps/system-e2e/dist/system.js';
 
 const { System, SERVICE_NAMES, DEFAULT_PORTS, ADMIN_TOKEN } = harness;
+const SCALED = ['inventory', 'order-processing', 'notification', 'order-receiving'];
 const env = process.env;
+const replicas = Number(env.REPLICAS ?? 1);
+if (!Number.isInteger(replicas) || replicas < 1 || replicas > 9) {
+  process.stderr.write('REPLICAS must be a whole number from 1 to 9\n');
+  process.exit(2);
+}
 const portVar = (name) => `${name.toUpperCase().replace(/-/g, '_')}_PORT`;
 const ports = Object.fromEntries(SERVICE_NAMES.map((n) => [n, Number(env[portVar(n)] ?? DEFAULT_PORTS[n])]));
-const colors = [36, 33, 35, 32, 34, 31];
+const colors = [36, 33, 35, 32, 34, 31, 96];
 
 const sys = new System({
   ports,
@@ -17,6 +26,7 @@ const sys = new System({
   mqPrefix: env.MQ_PREFIX ?? 'orders',
   env: { NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: 'true' },
   readyTimeoutMs: 120000,
+  ownProcessGroup: true,
   onLine: (n, line) => process.stdout.write(`\x1b[${colors[SERVICE_NAMES.indexOf(n)]}m${n.padEnd(20)}\x1b[0m ${line}\n`),
 });
 
@@ -25,7 +35,7 @@ async function stop(code) {
   if (stopping) return;
   stopping = true;
   process.stdout.write('\nstopping…\n');
-  await sys.stop();
+  await sys.stop({ inOrder: true, timeoutMs: 20000, onStopped: (n, url) => process.stdout.write(`stopped ${n} ${url}\n`) });
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
@@ -55,19 +65,27 @@ async function seed() {
 
 try {
   await sys.init();
-  for (const n of SERVICE_NAMES) await sys.launch(n);
-  await Promise.all(SERVICE_NAMES.map((n) => sys.waitReady(n)));
+  const ready = [];
+  for (const n of SERVICE_NAMES) {
+    await sys.launch(n);
+    ready.push(sys.waitReady(n));
+    if (SCALED.includes(n)) for (let i = 1; i < replicas; i++) ready.push((await sys.startReplica(n, ports[n] + 100 * i)).ready);
+  }
+  await Promise.all(ready);
   await seed();
+  const urls = (n) => sys.instanceUrls(n).map((u) => u.replace('127.0.0.1', 'localhost')).join('  ');
   process.stdout.write(
     [
       '',
       'ready:',
-      `  storefront API    http://localhost:${ports['order-receiving']}  (API keys: demo-key, acme-key; OpenAPI UI /docs)`,
-      `  inventory admin   http://localhost:${ports.inventory}  (Authorization: Bearer ${ADMIN_TOKEN})`,
-      `  promotions admin  http://localhost:${ports['order-processing']}`,
-      `  notification      http://localhost:${ports.notification}`,
+      `  storefront API    ${urls('order-receiving')}  (API keys: demo-key, acme-key; OpenAPI UI /docs)`,
+      `  inventory admin   ${urls('inventory')}  (Authorization: Bearer ${ADMIN_TOKEN})`,
+      `  promotions admin  ${urls('order-processing')}`,
+      `  notification      ${urls('notification')}`,
       `  payment gateway   http://localhost:${ports['payment-gateway-sim']}  (PUT /control)`,
       `  mail catcher      http://localhost:${ports['mail-catcher']}/api/v1/messages  (SMTP ${sys.smtpPort})`,
+      `  demo storefront   http://localhost:${ports['storefront-demo']}  (a shop page that places and follows orders)`,
+      `  AsyncAPI          http://localhost:${ports['order-receiving']}/asyncapi.json  (message contracts)`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

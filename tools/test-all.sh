@@ -11,7 +11,7 @@ status=0
 step() { echo; echo "=== $*"; }
 
 step "build"
-npm run build || { echo "build failed"; exit 1; }
+npm run build && npm run build:test || { echo "build failed"; exit 1; }
 
 step "lint (module boundaries)"
 npm run lint || status=1
@@ -19,11 +19,21 @@ npm run lint || status=1
 step "workspace checks"
 node tools/run-tests.mjs tools spec || status=1
 
+step "Prometheus configuration and alert rule tests (promtool)"
+if command -v promtool >/dev/null; then
+  (cd deploy/prometheus && promtool check config prometheus.yml && promtool check rules alerts.yml && promtool test rules alerts.test.yml) || status=1
+else
+  echo "promtool not found (Debian package prometheus; .ci/run installs it)"; status=1
+fi
+
 step "unit tests"
 npx nx run-many -t test --parallel=2 --outputStyle=stream || status=1
 
 step "integration tests (real RabbitMQ and PostgreSQL)"
 npx nx run-many -t test:integration --parallel=2 --outputStyle=stream || status=1
+
+step "messaging integration tests again, on quorum queues (QUEUE_TYPE=quorum)"
+(cd libs/messaging && TEST_QUEUE_TYPE=quorum node ../../tools/run-tests.mjs dist-test int-spec) || status=1
 
 step "end-to-end tests (services as processes)"
 npx nx run-many -t test:e2e --parallel=1 --outputStyle=stream || status=1

@@ -22,6 +22,7 @@ export class AppModule {
         }),
         MessagingModule.forRoot({
           rabbitmqUrl: cfg.RABBITMQ_URL,
+          queueType: cfg.QUEUE_TYPE,
           prefix: cfg.MQ_PREFIX,
           serviceName: 'inventory',
           databaseUrl: cfg.DATABASE_URL,

@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsInt, Length, Max, Min } from 'class-validator';
-import { BaseEnv } from '@orders/platform';
+import { BaseEnv, Secret } from '@orders/platform';
 
 export class InventoryEnv extends BaseEnv {
   override PORT: number = 3001;
@@ -9,7 +9,7 @@ export class InventoryEnv extends BaseEnv {
   override DB_POOL_SIZE: number = 20;
 
   /** Bearer token for the admin REST surface (products). */
-  @Length(8, 256)
+  @Length(8, 256) @Secret()
   ADMIN_TOKEN: string = 'dev-admin-token';
 
   /** Commands handled at once (channel prefetch). */

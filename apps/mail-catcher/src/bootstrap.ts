@@ -6,7 +6,7 @@ import { SmtpCatcher } from './messages/smtp-catcher';
 
 /** Starts SMTP, then the HTTP API (so ready means both listen); used by main.ts and the tests. */
 export async function bootstrap(cfg: MailCatcherEnv): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(AppModule.register(cfg), { logLevel: cfg.LOG_LEVEL });
+  const app = await createHttpApp(AppModule.register(cfg), { serviceName: 'mail-catcher', logLevel: cfg.LOG_LEVEL });
   await app.get(SmtpCatcher).listen(cfg.SMTP_PORT, cfg.SMTP_HOST);
   await app.listen(cfg.PORT, cfg.HOST);
   return app;

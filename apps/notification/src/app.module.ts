@@ -21,6 +21,7 @@ export class AppModule {
         }),
         MessagingModule.forRoot({
           rabbitmqUrl: cfg.RABBITMQ_URL,
+          queueType: cfg.QUEUE_TYPE,
           prefix: cfg.MQ_PREFIX,
           serviceName: 'notification',
           databaseUrl: cfg.DATABASE_URL,

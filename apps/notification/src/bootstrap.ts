@@ -8,7 +8,7 @@ import { migrations } from './migrations';
 /** Migrates, builds and starts the service; used by main.ts and by the integration tests. */
 export async function bootstrap(cfg: NotificationEnv): Promise<NestFastifyApplication> {
   await migrateService({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations });
-  const app = await createHttpApp(AppModule.register(cfg), { logLevel: cfg.LOG_LEVEL });
+  const app = await createHttpApp(AppModule.register(cfg), { serviceName: 'notification', logLevel: cfg.LOG_LEVEL });
   await startConsumers(app, {
     prefetch: { 'notification.email': cfg.CONSUMER_CONCURRENCY, 'notification.webhooks': cfg.CONSUMER_CONCURRENCY },
     defaultPrefetch: cfg.CONSUMER_CONCURRENCY,

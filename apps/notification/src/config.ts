@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Length, Matches, Max, Min, ValidateBy } from 'class-validator';
-import { BaseEnv, IsApiKeys, tenantsByAuthorization } from '@orders/platform';
+import { BaseEnv, Secret, IsApiKeys, tenantsByAuthorization } from '@orders/platform';
 import { AddressPolicy, parseCidr } from './webhooks/address-guard';
 import { parseSchedule } from './webhooks/schedule';
 
@@ -47,7 +47,7 @@ export class NotificationEnv extends BaseEnv {
   CONSUMER_CONCURRENCY: number = 4;
 
   /** Storefront API keys, `tenant:key,...` (the same as order-receiving's): tenants register webhooks with them. */
-  @IsApiKeys()
+  @IsApiKeys() @Secret()
   API_KEYS: string = 'demo:demo-key,acme:acme-key';
 
   /** Whole-request timeout of one webhook attempt (connect, send, response headers and excerpt); the request is aborted. */

@@ -24,6 +24,7 @@ export class AppModule {
         }),
         MessagingModule.forRoot({
           rabbitmqUrl: cfg.RABBITMQ_URL,
+          queueType: cfg.QUEUE_TYPE,
           prefix: cfg.MQ_PREFIX,
           serviceName: 'order-processing',
           databaseUrl: cfg.DATABASE_URL,

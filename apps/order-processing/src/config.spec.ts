@@ -35,3 +35,14 @@ test('the payment wait: growing delays, capped, within a budget', () => {
   assert.throws(() => loadConfig(OrderProcessingEnv, { PAYMENT_WAIT_DELAYS_MS: '1s,2s' }), /PAYMENT_WAIT_DELAYS_MS/);
   assert.throws(() => loadConfig(OrderProcessingEnv, { PAYMENT_MAX_WAIT_MS: '-1' }), /PAYMENT_MAX_WAIT_MS/);
 });
+
+test('with NODE_ENV=production it refuses to start while a secret has its development default, naming each, printing none', () => {
+  const defaults = new OrderProcessingEnv() as unknown as Record<string, string>;
+  const names = ['ADMIN_TOKEN'];
+  assert.throws(
+    () => loadConfig(OrderProcessingEnv, { NODE_ENV: 'production' }),
+    (e: unknown) => e instanceof ConfigError && names.every((n) => e.problems.some((p) => p.startsWith(`${n}:`)) && !e.message.includes(defaults[n])),
+  );
+  const real = Object.fromEntries(names.map((n) => [n, n === 'API_KEYS' ? 'shop:production-key-1234' : 'a-production-secret-of-enough-length']));
+  assert.ok(loadConfig(OrderProcessingEnv, { NODE_ENV: 'production', ...real }));
+});

@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsInt, Length, Matches, Max, Min } from 'class-validator';
-import { BaseEnv } from '@orders/platform';
+import { BaseEnv, Secret } from '@orders/platform';
 
 export class OrderProcessingEnv extends BaseEnv {
   override PORT: number = 3003;
@@ -9,7 +9,7 @@ export class OrderProcessingEnv extends BaseEnv {
   override DB_POOL_SIZE: number = 32;
 
   /** Bearer token for the admin REST surface (promotions). */
-  @Length(8, 256)
+  @Length(8, 256) @Secret()
   ADMIN_TOKEN: string = 'dev-admin-token';
 
   /** Base URL of the external payment gateway. */
@@ -28,9 +28,14 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(50) @Max(60000)
   ADMISSION_SWEEP_MS: number = 1000;
 
-  /** Fairness: most orders of one tenant processed at once; the rest wait (PENDING) in arrival order. */
+  /**
+   * Fairness: most orders of one tenant processed at once; the rest wait (PENDING) in arrival order.
+   * Every later queue holds at most this many of a flooding tenant's messages, so another tenant's
+   * order waits behind about this many at each hop. About throughput × idle accept-to-final latency
+   * keeps the pipeline busy (8 ≈ 60 orders/s × 60 ms, with room); more only lengthens the queues.
+   */
   @Type(() => Number) @IsInt() @Min(1) @Max(100000)
-  TENANT_MAX_IN_FLIGHT: number = 64;
+  TENANT_MAX_IN_FLIGHT: number = 8;
 
   /** Payment gateway calls in flight at once (prefetch of order-processing.payments). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
@@ -64,6 +69,22 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(0) @Max(86400000)
   PAYMENT_MAX_WAIT_MS: number = 600000;
 
+  /**
+   * After its last authorize attempt, how long an order's authorization may
+   * still appear at the gateway (a late answer to a timed-out call). A void
+   * for an order that never learned its authorization id keeps looking that long.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(86400000)
+  PAYMENT_LATE_ANSWER_MS: number = 60000;
+
+  /** Every accepted order is final within this: the watchdog fails (with compensation) any order older. Longer than the payment wait. */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(7 * 86400000)
+  ORDER_MAX_AGE_MS: number = 1800000;
+
+  /** How often the watchdog looks for orders older than ORDER_MAX_AGE_MS. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(3600000)
+  WATCHDOG_INTERVAL_MS: number = 30000;
+
   /** Failure percentage (within the rolling window) that opens the circuit breaker. */
   @Type(() => Number) @IsInt() @Min(1) @Max(100)
   BREAKER_ERROR_THRESHOLD_PERCENT: number = 50;
@@ -79,6 +100,10 @@ export class OrderProcessingEnv extends BaseEnv {
   /** Length of the breaker's rolling statistics window. */
   @Type(() => Number) @IsInt() @Min(1000) @Max(600000)
   BREAKER_WINDOW_MS: number = 10000;
+
+  /** An order not final this long after acceptance counts in the orders_stuck gauge. */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(86400000)
+  STUCK_AFTER_MS: number = 300000;
 
   get paymentWaitDelaysMs(): number[] {
     return this.PAYMENT_WAIT_DELAYS_MS.split(',').map(Number);

@@ -2,10 +2,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { MessageName } from '@orders/contracts';
-import { UnitOfWork } from '@orders/messaging';
-import { eventually, sleep } from '@orders/testing';
+import { OutboxRelay, UnitOfWork } from '@orders/messaging';
+import { eventually } from '@orders/testing';
 import { OrderStore } from './orders/order-store';
-import { placeOrder, putPromotion, Rig, startRig, statusOf } from './testing/harness';
+import { acked, handled, placeOrder, putPromotion, Rig, startRig, statusOf } from '../test/harness';
 
 /** The saga against the real broker, database and gateway simulator, with the test playing inventory. */
 let rig: Rig;
@@ -27,7 +27,7 @@ test('a confirmed order: PROCESSING then CONFIRMED (sequences 2, 3), priced, com
   const { orderId } = await placeOrder(rig.bus, { items: [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }] });
   const confirmed = await statusOf(rig.bus, orderId, 'CONFIRMED');
   await rig.bus.waitFor('payment.capture.v1', (p) => p.orderId === orderId);
-  assert.deepEqual(events(orderId).map((e) => [e.payload.status, e.payload.sequence]), [['PROCESSING', 2], ['CONFIRMED', 3]]);
+  assert.deepEqual(events(orderId).map((e) => [e.payload.status, e.payload.sequence]), [['PENDING', 1], ['PROCESSING', 2], ['CONFIRMED', 3]]);
   assert.deepEqual(plain(sent('inventory.reserve.v1', orderId)[0].payload.items), [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }]);
   assert.equal(sent('inventory.commit.v1', orderId).length, 1);
   assert.equal(sent('inventory.release.v1', orderId).length, 0);
@@ -53,7 +53,7 @@ test('out of stock: REJECTED with the rejection reason, nothing authorized or re
   const rejected = await statusOf(rig.bus, orderId, 'REJECTED');
   assert.equal(rejected.payload.reason, 'out_of_stock');
   assert.equal(rejected.payload.sequence, 3);
-  await sleep(300);
+  await handled(rig, await rig.bus.waitFor('inventory.reservation-rejected.v1', (p) => p.orderId === orderId), 'order-processing.saga');
   assert.equal(sent('payment.authorize.v1', orderId).length, 0);
   assert.equal(sent('inventory.release.v1', orderId).length, 0);
   assert.deepEqual(await rig.sim.authorizations(orderId), []);
@@ -118,10 +118,14 @@ test('redelivered messages (same id) have no second effect', async () => {
   await rig.bus.waitFor('inventory.commit.v1', (p) => p.orderId === orderId);
   const committed = await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' });
   await statusOf(rig.bus, orderId, 'CONFIRMED');
+  const before = await acked('order-processing.saga', 'inventory.committed.v1');
   await rig.bus.publish('inventory.committed.v1', committed.payload, { id: committed.id });
   await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' }); // a different message for a final order
-  await sleep(500);
-  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PROCESSING', 'CONFIRMED']);
+  // both acknowledged (a redelivery leaves no new inbox row to wait for), and what they published seen
+  await eventually(async () => (await acked('order-processing.saga', 'inventory.committed.v1')) >= before + 2, 10000, 20, 'both handled');
+  await rig.app.get(OutboxRelay).flush();
+  await rig.bus.sync();
+  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'CONFIRMED']);
   for (const name of ['inventory.reserve.v1', 'payment.authorize.v1', 'inventory.commit.v1', 'payment.capture.v1'] as const) {
     assert.equal(sent(name, orderId).length, 1, name);
   }
@@ -135,11 +139,11 @@ test('cancel while reserving: CANCELLED; the reservation that arrives afterwards
   const cancelled = await statusOf(rig.bus, orderId, 'CANCELLED');
   assert.equal(cancelled.payload.reason, 'cancelled_by_customer');
   assert.equal(cancelled.payload.sequence, 3);
-  await rig.inventory.reserved(orderId, 'demo', env.payload.items);
+  const late = await rig.inventory.reserved(orderId, 'demo', env.payload.items);
   await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
-  await sleep(300);
+  await handled(rig, late, 'order-processing.saga');
   assert.equal(sent('payment.authorize.v1', orderId).length, 0);
-  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PROCESSING', 'CANCELLED']);
+  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'CANCELLED']);
 });
 
 test('cancel after authorization: CANCELLED, stock released and the authorization voided', async () => {
@@ -151,18 +155,29 @@ test('cancel after authorization: CANCELLED, stock released and the authorizatio
   await rig.bus.waitFor('payment.void.v1', (p) => p.orderId === orderId);
   await eventually(async () => (await rig.sim.authorizations(orderId))[0]?.status === 'voided', 10000, 50, 'voided authorization');
   // inventory's late answer changes nothing
-  await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' });
-  await sleep(300);
-  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PROCESSING', 'CANCELLED']);
+  await handled(rig, await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' }), 'order-processing.saga');
+  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'CANCELLED']);
 });
 
-test('a cancel request for a final order is ignored', async () => {
+test('a cancel for a confirmed order is refused: it stays CONFIRMED and captured, and its history records the refused cancel', async () => {
   const { orderId } = await placeOrder(rig.bus);
   await statusOf(rig.bus, orderId, 'CONFIRMED');
-  await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() });
-  await sleep(400);
-  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PROCESSING', 'CONFIRMED']);
+  const refusedCancel = await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() });
+  await eventually(() => events(orderId).length === 4, 5000, 20, 'refusal recorded');
+  assert.deepEqual(events(orderId).map((e) => [e.payload.status, e.payload.reason, e.payload.sequence]), [
+    ['PENDING', undefined, 1], ['PROCESSING', undefined, 2], ['CONFIRMED', undefined, 3], ['CONFIRMED', 'cancel_refused', 4],
+  ]);
+  assert.deepEqual((await rig.app.get(OrderStore).history(orderId)).map((h) => h.reason ?? null), [null, null, null, 'cancel_refused']);
+  await handled(rig, refusedCancel, 'order-processing.placed');
   assert.equal(sent('payment.void.v1', orderId).length, 0);
+  assert.equal(sent('inventory.release.v1', orderId).length, 0);
+});
+
+test('a cancel for an order that already ended otherwise is ignored', async () => {
+  const { orderId } = await placeOrderScripted({ reserve: { reject: 'out_of_stock' } });
+  await statusOf(rig.bus, orderId, 'REJECTED');
+  await handled(rig, await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() }), 'order-processing.placed');
+  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'REJECTED']);
 });
 
 test('a reservation that expired before commit: FAILED reservation_expired and the authorization voided', async () => {
@@ -176,12 +191,12 @@ test('a reservation that expired before commit: FAILED reservation_expired and t
 test('every transition is recorded in the history and published in sequence; an illegal one is refused, counted and never applied', async () => {
   const { orderId } = await placeOrderScripted({ reserve: { reject: 'out_of_stock' } });
   await statusOf(rig.bus, orderId, 'REJECTED');
-  await sleep(200);
+  await rig.bus.sync(); // every event published before REJECTED is recorded too
   const store = rig.app.get(OrderStore);
   const history = await store.history(orderId);
   assert.deepEqual(history.map((h) => [h.sequence, h.status, h.reason]), [[1, 'PENDING', null], [2, 'PROCESSING', null], [3, 'REJECTED', 'out_of_stock']]);
   const published = events(orderId).map((e) => [e.payload.sequence, e.payload.status, e.payload.at]);
-  assert.deepEqual(published, history.slice(1).map((h) => [h.sequence, h.status, new Date(h.at).toISOString()]), 'each recorded move published once, same sequence and time');
+  assert.deepEqual(published, history.map((h) => [h.sequence, h.status, new Date(h.at).toISOString()]), 'each recorded move published once, same sequence and time');
 
   const refusedBefore = await refusedCount('REJECTED', 'CONFIRMED');
   for (const to of ['CONFIRMED', 'PROCESSING', 'PENDING'] as const) {
@@ -189,10 +204,11 @@ test('every transition is recorded in the history and published in sequence; an 
     assert.equal(moved, false, `REJECTED → ${to} refused`);
   }
   assert.equal(await refusedCount('REJECTED', 'CONFIRMED'), refusedBefore + 1);
-  await sleep(300);
+  await rig.app.get(OutboxRelay).flush(); // anything those transactions published is out
+  await rig.bus.sync(); // and recorded
   assert.equal((await store.find(orderId))?.status, 'REJECTED');
   assert.equal((await store.history(orderId)).length, 3, 'nothing recorded');
-  assert.equal(events(orderId).length, 2, 'nothing published');
+  assert.equal(events(orderId).length, 3, 'nothing published');
 });
 
 async function refusedCount(from: string, to: string): Promise<number> {

@@ -20,6 +20,7 @@ export class AppModule {
         }),
         MessagingModule.forRoot({
           rabbitmqUrl: cfg.RABBITMQ_URL,
+          queueType: cfg.QUEUE_TYPE,
           prefix: cfg.MQ_PREFIX,
           serviceName: 'order-receiving',
           databaseUrl: cfg.DATABASE_URL,

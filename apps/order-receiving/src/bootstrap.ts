@@ -4,12 +4,14 @@ import { createHttpApp, startConsumers } from '@orders/platform';
 import { AppModule } from './app.module';
 import { OrderReceivingEnv } from './config';
 import { migrations } from './migrations';
+import { installCors, parseCorsOrigins } from './cors/cors';
 import { setupOpenApi } from './openapi';
 
 /** Migrates, builds and starts the service; used by main.ts and by the integration tests. */
 export async function bootstrap(cfg: OrderReceivingEnv): Promise<NestFastifyApplication> {
   await migrateService({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations });
-  const app = await createHttpApp(AppModule.register(cfg), { logLevel: cfg.LOG_LEVEL, bodyLimit: cfg.BODY_LIMIT_BYTES, maxHeaderSize: 16 * 1024 });
+  const app = await createHttpApp(AppModule.register(cfg), { serviceName: 'order-receiving', logLevel: cfg.LOG_LEVEL, bodyLimit: cfg.BODY_LIMIT_BYTES, maxHeaderSize: 16 * 1024 });
+  installCors(app.getHttpAdapter().getInstance(), parseCorsOrigins(cfg.CORS_ORIGINS));
   setupOpenApi(app);
   await startConsumers(app, {
     prefetch: { 'order-receiving.status': cfg.CONSUMER_CONCURRENCY },

@@ -16,3 +16,14 @@ test('bad values stop start-up naming the variable', () => {
     assert.throws(() => loadConfig(OrderReceivingEnv, { [name]: value }), (e: unknown) => e instanceof ConfigError && e.message.includes(name), `${name}=${value}`);
   }
 });
+
+test('with NODE_ENV=production it refuses to start while a secret has its development default, naming each, printing none', () => {
+  const defaults = new OrderReceivingEnv() as unknown as Record<string, string>;
+  const names = ['API_KEYS', 'EVENTS_TOKEN_SECRET'];
+  assert.throws(
+    () => loadConfig(OrderReceivingEnv, { NODE_ENV: 'production' }),
+    (e: unknown) => e instanceof ConfigError && names.every((n) => e.problems.some((p) => p.startsWith(`${n}:`)) && !e.message.includes(defaults[n])),
+  );
+  const real = Object.fromEntries(names.map((n) => [n, n === 'API_KEYS' ? 'shop:production-key-1234' : 'a-production-secret-of-enough-length']));
+  assert.ok(loadConfig(OrderReceivingEnv, { NODE_ENV: 'production', ...real }));
+});

@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsInt, Length, Max, Min } from 'class-validator';
-import { BaseEnv, IsApiKeys, tenantsByAuthorization } from '@orders/platform';
+import { IsInt, Length, Matches, Max, Min } from 'class-validator';
+import { BaseEnv, Secret, IsApiKeys, tenantsByAuthorization } from '@orders/platform';
 
 
 export class OrderReceivingEnv extends BaseEnv {
@@ -10,12 +10,16 @@ export class OrderReceivingEnv extends BaseEnv {
   override DB_POOL_SIZE: number = 24;
 
   /** Storefront API keys, `tenant:key,...`; each key belongs to one tenant. */
-  @IsApiKeys()
+  @IsApiKeys() @Secret()
   API_KEYS: string = 'demo:demo-key,acme:acme-key';
 
   /** Secret of the per-order tokens in links.events (HMAC). */
-  @Length(16, 512)
+  @Length(16, 512) @Secret()
   EVENTS_TOKEN_SECRET: string = 'dev-events-token-secret-change-me';
+
+  /** How long a links.events token opens its order's stream, seconds from acceptance (default a day). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(90 * 86_400)
+  EVENTS_TOKEN_TTL_SECONDS: number = 86_400;
 
   /** How long an Idempotency-Key is remembered (at least a day). */
   @Type(() => Number) @IsInt() @Min(24) @Max(24 * 90)
@@ -44,6 +48,12 @@ export class OrderReceivingEnv extends BaseEnv {
   /** Status events handled at once (channel prefetch). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   CONSUMER_CONCURRENCY: number = 16;
+
+  /** Origins whose pages may call the REST API from a browser (CORS), comma-separated, e.g. `https://shop.example`; none by default. The event stream answers any origin. */
+  @Matches(/^(https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(,https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)*)?$/, {
+    message: 'must be comma-separated origins like https://shop.example or http://127.0.0.1:8080 (scheme, host, optional port; no path)',
+  })
+  CORS_ORIGINS: string = '';
 
   /** tenant by the full `Authorization` header value (`Bearer <key>`), built once. */
   get tenantsByAuthorization(): Map<string, string> {

@@ -1,7 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { buildAsyncApiDocument } from '@orders/contracts';
 
-/** OpenAPI document at /openapi.json and its UI at /docs, generated from the controllers and the @orders/dto classes. */
+/**
+ * OpenAPI document at /openapi.json and its UI at /docs, generated from the controllers and the @orders/dto classes;
+ * next to it the AsyncAPI 3 document of the message contracts at /asyncapi.json, generated from @orders/contracts.
+ */
 export function setupOpenApi(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Storefront API (order-receiving)')
@@ -14,4 +18,8 @@ export function setupOpenApi(app: NestFastifyApplication): void {
     .build();
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  const asyncApi = JSON.stringify(buildAsyncApiDocument());
+  app.getHttpAdapter().getInstance().get('/asyncapi.json', (_req, reply) => {
+    void reply.header('content-type', 'application/json; charset=utf-8').send(asyncApi);
+  });
 }

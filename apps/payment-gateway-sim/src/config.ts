@@ -1,4 +1,6 @@
 import { Type } from 'class-transformer';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Max, Min } from 'class-validator';
 import { EnvBool } from '@orders/platform';
 
@@ -29,4 +31,19 @@ export class PaymentSimEnv {
   /** Most authorizations (and idempotency answers) kept in memory; the oldest are forgotten first. */
   @Type(() => Number) @IsInt() @Min(100) @Max(10_000_000)
   SIM_MAX_ENTRIES: number = 100_000;
+
+  /**
+   * Journal (JSON lines) of authorizations and idempotency answers, replayed
+   * on start so a restart forgets nothing. Default: one file per port under
+   * the OS temp directory; with PORT=0 (tests) and no file given, memory only.
+   * `none` keeps everything in memory.
+   */
+  @IsString()
+  SIM_STATE_FILE: string = '';
+
+  get stateFile(): string | null {
+    if (this.SIM_STATE_FILE === 'none') return null;
+    if (this.SIM_STATE_FILE) return this.SIM_STATE_FILE;
+    return this.PORT === 0 ? null : join(tmpdir(), `payment-gateway-sim-${this.PORT}.jsonl`);
+  }
 }

@@ -1,8 +1,12 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '@orders/platform';
+import { eventually } from '@orders/testing';
 import { bootstrap } from './bootstrap';
 import { PaymentSimEnv } from './config';
 
@@ -180,4 +184,89 @@ test('health and metrics answer', async () => {
   const m = await fetch(`${base}/metrics`);
   assert.equal(m.status, 200);
   assert.match(await m.text(), /http_requests_total/);
+});
+
+test('GET /authorizations?idempotencyKey= finds the authorization created under that key, as it stands now', async () => {
+  const orderId = randomUUID();
+  const key = `${orderId}:authorize`;
+  assert.deepEqual((await call('GET', `/authorizations?idempotencyKey=${encodeURIComponent(key)}`)).body, { items: [] });
+  const a = await authorize('tok_ok', key, orderId);
+  await call('POST', `/authorizations/${String(a.body.id)}/void`);
+  const found = (await call('GET', `/authorizations?idempotencyKey=${encodeURIComponent(key)}`)).body.items as Array<Record<string, unknown>>;
+  assert.deepEqual(found.map((x) => [x.id, x.orderId, x.status]), [[a.body.id, orderId, 'voided']]);
+
+  const declined = `${randomUUID()}:authorize`;
+  await authorize('tok_decline', declined);
+  assert.deepEqual((await call('GET', `/authorizations?idempotencyKey=${encodeURIComponent(declined)}`)).body, { items: [] });
+  assert.equal((await call('GET', `/authorizations?idempotencyKey=${encodeURIComponent('bad key')}`)).status, 400);
+});
+
+test('the answer arrives even if the client gave up during the latency: the authorization is found by its key', async () => {
+  await put('/control', { latencyMs: 300 });
+  const orderId = randomUUID();
+  const key = `${orderId}:authorize`;
+  const res = await fetch(`${base}/authorizations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify({ orderId, amountCents: 1999, currency: 'EUR', token: 'tok_ok' }),
+    signal: AbortSignal.timeout(50),
+  }).catch((e: Error) => e);
+  assert.ok(res instanceof Error, 'the client timed out');
+  const items = await eventually(async () => {
+    const found = (await call('GET', `/authorizations?idempotencyKey=${encodeURIComponent(key)}`)).body.items as Array<Record<string, unknown>>;
+    return found.length > 0 ? found : undefined;
+  }, 5000, 50, 'the late authorization recorded');
+  assert.deepEqual(items.map((x) => [x.orderId, x.status]), [[orderId, 'authorized']]);
+});
+
+test('a restart keeps authorizations and idempotency answers (journal): capture works and the key replays', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-sim-'));
+  const file = join(dir, 'state.jsonl');
+  const start = async () => {
+    const sim = await bootstrap(loadConfig(PaymentSimEnv, { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', SIM_STATE_FILE: file }));
+    return { sim, url: await sim.getUrl() };
+  };
+  const json = async (res: Response) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> });
+  const post = (url: string, path: string, key: string, body?: unknown) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'idempotency-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(json);
+  try {
+    let { sim, url } = await start();
+    const orderId = randomUUID();
+    const key = `${orderId}:authorize`;
+    const body = { orderId, amountCents: 4200, currency: 'EUR', token: 'tok_ok' };
+    const first = await post(url, '/authorizations', key, body);
+    const other = await post(url, '/authorizations', `${randomUUID()}:authorize`, { ...body, orderId: randomUUID() });
+    await post(url, `/authorizations/${String(other.body.id)}/void`, 'v');
+    await sim.close();
+    appendFileSync(file, '{"t":"auth","a":{"id":"torn'); // a write torn by a crash is skipped
+
+    ({ sim, url } = await start());
+    try {
+      const replay = await post(url, '/authorizations', key, body);
+      assert.equal(replay.status, 201);
+      assert.deepEqual(replay.body, first.body);
+      const captured = await post(url, `/authorizations/${String(first.body.id)}/capture`, 'c');
+      assert.equal(captured.status, 200);
+      assert.equal(captured.body.status, 'captured');
+      assert.equal((await post(url, `/authorizations/${String(other.body.id)}/capture`, 'c2')).status, 409, 'still voided');
+    } finally {
+      await sim.close();
+    }
+
+    ({ sim, url } = await start());
+    try {
+      const all = ((await (await fetch(`${url}/authorizations`)).json()) as { items: Array<Record<string, unknown>> }).items;
+      assert.deepEqual(all.map((a) => [a.id, a.status]).sort(), [[first.body.id, 'captured'], [other.body.id, 'voided']].sort());
+      const byKey = ((await (await fetch(`${url}/authorizations?idempotencyKey=${encodeURIComponent(key)}`)).json()) as { items: Array<Record<string, unknown>> }).items;
+      assert.deepEqual(byKey.map((a) => a.status), ['captured']);
+    } finally {
+      await sim.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

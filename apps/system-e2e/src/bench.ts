@@ -1,30 +1,53 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { Api, orderBody, System } from './system';
+import { join } from 'node:path';
+import { TEST_RABBITMQ_URL } from '@orders/testing';
+import * as amqp from 'amqplib';
+import { Client } from 'pg';
+import { intakeRound, Round, startReference, summarize } from './bench/intake-compare';
+import { cpuMs, currentRssMiB, infraPids, peakRssMiB } from './proc-stats';
+import { Api, orderBody, ROOT, SERVICE_NAMES, ServiceName, System } from './system';
 
 /**
- * npm run bench: starts the whole system as processes (throw-away database
- * and queues, instant payment gateway) and measures
- *  1. intake: POST /orders throughput and latency at a fixed concurrency,
- *  2. how long the resulting backlog takes to drain to final states,
- *  3. accept-to-final latency of single orders (Prefer: wait), median and p99.
+ * npm run bench: the whole system as processes (throw-away database and
+ * queues, instant payment gateway), measuring
+ *  1. intake (order-receiving + its relay, order-processing stopped) against a
+ *     bare reference intake (bench/reference-intake.ts), alternating autocannon
+ *     rounds in the same run, and the ratio;
+ *  2. accept → final of one order at a time (Prefer: wait), p50/p99;
+ *  3. a flood: FLOOD_ORDERS orders of one tenant, first POST to all final
+ *     (orders/s end to end), CPU ms per order of every process (PostgreSQL and
+ *     RabbitMQ included) over it, and another tenant's accept → final during
+ *     it against the same tenant's idle figure, split by stage;
+ *  4. each service's RSS after the flood and its peak.
+ * Prints a table and writes apps/system-e2e/artifacts/bench.json.
  * Figures are for this machine with everything (load generator included) on it.
  */
-const INTAKE_ORDERS = Number(process.env.BENCH_INTAKE_ORDERS ?? 4000);
-const INTAKE_CONCURRENCY = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 64);
-const LATENCY_ORDERS = Number(process.env.BENCH_LATENCY_ORDERS ?? 300);
-const LATENCY_CONCURRENCY = Number(process.env.BENCH_LATENCY_CONCURRENCY ?? 4);
-const FLOOD_ORDERS = Number(process.env.BENCH_FLOOD_ORDERS ?? 3000);
+const num = (k: string, d: number) => Number(process.env[k] ?? d);
+const ROUND_SECONDS = num('BENCH_ROUND_SECONDS', 5);
+const ROUNDS = num('BENCH_ROUNDS', 3);
+const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
+const LATENCY_ORDERS = num('BENCH_LATENCY_ORDERS', 200);
+const FLOOD_ORDERS = num('BENCH_FLOOD_ORDERS', 3000);
+const FLOOD_CONCURRENCY = num('BENCH_FLOOD_CONCURRENCY', 64);
+const SMALL_ORDERS = num('BENCH_SMALL_ORDERS', 20);
+const FINAL = ['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'];
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
 
-function post(agent: Agent, port: number, body: string, key: string, extra: Record<string, string> = {}, apiKey = 'demo-key'): Promise<{ status: number; ms: number; body: string }> {
+interface Answer { status: number; ms: number; body: string }
+function post(agent: Agent, port: number, body: unknown, key: string, extra: Record<string, string> = {}, apiKey = 'demo-key'): Promise<Answer> {
+  const raw = JSON.stringify(body);
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1', port, path: '/orders', method: 'POST', agent,
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': key, 'content-length': Buffer.byteLength(body), ...extra },
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': key, 'content-length': Buffer.byteLength(raw), ...extra },
       },
       (res) => {
         let data = '';
@@ -34,7 +57,7 @@ function post(agent: Agent, port: number, body: string, key: string, extra: Reco
       },
     );
     req.on('error', reject);
-    req.end(body);
+    req.end(raw);
   });
 }
 
@@ -50,82 +73,158 @@ async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promis
   return out;
 }
 
+interface FinalOrder { status: string; history: Array<{ status: string; at: string }> }
+/** Milliseconds of an order spent waiting for admission (PENDING → PROCESSING) and in the saga (PROCESSING → final). */
+function stages(a: Answer): { total: number; admission: number; saga: number; rest: number } | undefined {
+  if (a.status !== 200) return undefined;
+  const o = JSON.parse(a.body) as FinalOrder;
+  const at = (s: string) => Date.parse(o.history.find((h) => h.status === s)?.at ?? '');
+  const pending = at('PENDING');
+  const processing = at('PROCESSING');
+  const final = Date.parse(o.history[o.history.length - 1].at);
+  if (!FINAL.includes(o.status) || Number.isNaN(processing)) return undefined;
+  return { total: a.ms, admission: processing - pending, saga: final - processing, rest: a.ms - (final - pending) };
+}
+
 async function main(): Promise<void> {
   const sys = await System.start({ env: { LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' } });
+  const db = new Client({ connectionString: sys.databaseUrl });
+  await db.connect();
+  const results: Record<string, unknown> = { machine: '2 cores shared by every process, PostgreSQL, RabbitMQ and the load generator' };
   try {
     const api = new Api(sys);
-    await api.putProduct('SKU-BENCH', { name: 'Bench item', priceCents: 1000, currency: 'EUR', stock: 1_000_000 });
+    await api.putProduct('SKU-BENCH', { name: 'Bench item', priceCents: 1000, currency: 'EUR', stock: 100_000_000 });
     const port = sys.ports['order-receiving'];
-    const agent = new Agent({ keepAlive: true, maxSockets: INTAKE_CONCURRENCY });
     const run = Date.now().toString(36);
-    // 1. intake, measured like the reference "bare intake" (intake + outbox relay, no consumers competing for
-    //    the two cores): order-processing is stopped, so accepted orders (warm-up included) queue durably in RabbitMQ.
+    const body = JSON.stringify(orderBody({ sku: 'SKU-BENCH' }));
+
+    // 1. intake against the bare reference, order-processing stopped (accepted orders wait in the broker,
+    //    and are purged afterwards: they are not part of the later figures)
     await sys.kill('order-processing', 'SIGTERM');
-
-    // warm-up (JIT, connection pools, prepared statements): steady state is what is measured
-    await pool(2000, INTAKE_CONCURRENCY, (i) => post(agent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `w${i}@example.com` })), `warm-${run}-${i}`));
-
-    const t0 = Date.now();
-    const intake = await pool(INTAKE_ORDERS, INTAKE_CONCURRENCY, (i) =>
-      post(agent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `b${i}@example.com` })), `bench-${run}-${i}`),
-    );
-    const intakeSecs = (Date.now() - t0) / 1000;
-    const accepted = intake.filter((r) => r.status === 202);
-    const lat = intake.map((r) => r.ms).sort((a, b) => a - b);
-    console.log(`intake (order-processing stopped): ${accepted.length}/${INTAKE_ORDERS} accepted (202) in ${intakeSecs.toFixed(2)} s = ${(INTAKE_ORDERS / intakeSecs).toFixed(0)} req/s at concurrency ${INTAKE_CONCURRENCY}; latency p50 ${fmt(pct(lat, 50))}, p99 ${fmt(pct(lat, 99))}, max ${fmt(lat[lat.length - 1])}`);
-    const others = intake.filter((r) => r.status !== 202);
-    if (others.length) console.log(`  non-202 answers: ${JSON.stringify(others.slice(0, 3))}`);
-
-    // 2. drain: order-processing starts and works off the backlog
-    const ids = accepted.map((r) => (JSON.parse(r.body) as { id: string }).id);
-    const tDrain = Date.now();
+    const ref = await startReference();
+    const rounds: Round[] = [];
+    try {
+      await intakeRound('reference', ref.port, body, 3, CONNECTIONS, `wref-${run}`); // warm-up (JIT, pools, plans)
+      await intakeRound('order-receiving', port, body, 3, CONNECTIONS, `wour-${run}`);
+      for (let i = 0; i < ROUNDS; i++) {
+        const pair = [
+          () => intakeRound('reference', ref.port, body, ROUND_SECONDS, CONNECTIONS, `ref-${run}-${i}`),
+          () => intakeRound('order-receiving', port, body, ROUND_SECONDS, CONNECTIONS, `our-${run}-${i}`),
+        ];
+        if (i % 2) pair.reverse();
+        for (const go of pair) rounds.push(await go());
+      }
+    } finally {
+      await ref.stop();
+    }
+    const ours = summarize(rounds, 'order-receiving');
+    const bare = summarize(rounds, 'reference');
+    results.intake = { connections: CONNECTIONS, roundSeconds: ROUND_SECONDS, rounds, orderReceiving: ours, reference: bare, ratio: Math.round((ours.reqPerSec / bare.reqPerSec) * 100) / 100 };
+    const conn = await amqp.connect(TEST_RABBITMQ_URL);
+    const ch = await conn.createChannel();
+    await ch.purgeQueue(`${sys.prefix}.order-processing.placed`);
+    await conn.close();
+    // the intake rounds left tens of thousands of rows and deleted outbox rows behind: settle them now, not
+    // in autovacuum runs that would take CPU from the measurements that follow
+    await db.query('VACUUM ANALYZE');
     await sys.launch('order-processing');
     await sys.waitReady('order-processing');
-    const last = ids[ids.length - 1];
-    for (;;) {
-      const o = await api.order(last);
-      if (['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'].includes(o.status)) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const drainSecs = (Date.now() - tDrain) / 1000;
-    console.log(`backlog: order-processing started with ${ids.length + 2000} orders queued (warm-up included); the last was final after ${drainSecs.toFixed(1)} s (${((ids.length + 2000) / drainSecs).toFixed(0)} orders/s through all four services)`);
 
-    // 3. accept-to-final
-    const waitAgent = new Agent({ keepAlive: true, maxSockets: LATENCY_CONCURRENCY });
-    const single = await pool(LATENCY_ORDERS, LATENCY_CONCURRENCY, (i) =>
-      post(waitAgent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `l${i}@example.com` })), `lat-${run}-${i}`, { prefer: 'wait=10' }),
-    );
-    const confirmed = single.filter((r) => r.status === 200 && (JSON.parse(r.body) as { status: string }).status === 'CONFIRMED');
-    const fin = confirmed.map((r) => r.ms).sort((a, b) => a - b);
-    console.log(`accept-to-final (POST with Prefer: wait=10 until CONFIRMED, concurrency ${LATENCY_CONCURRENCY}): ${confirmed.length}/${LATENCY_ORDERS} confirmed; median ${fmt(pct(fin, 50))}, p90 ${fmt(pct(fin, 90))}, p99 ${fmt(pct(fin, 99))}, max ${fmt(fin[fin.length - 1])}`);
+    // 2. accept → final, one at a time, idle; the small tenant's idle figure too
+    const waitAgent = new Agent({ keepAlive: true, maxSockets: 4 });
+    await pool(50, 1, (i) => post(waitAgent, port, orderBody({ sku: 'SKU-BENCH' }), `lwarm-${run}-${i}`, { prefer: 'wait=10' }));
+    const single = await pool(LATENCY_ORDERS, 1, (i) => post(waitAgent, port, orderBody({ sku: 'SKU-BENCH' }), `lat-${run}-${i}`, { prefer: 'wait=10' }));
+    const fin = single.filter((a) => a.status === 200 && (JSON.parse(a.body) as FinalOrder).status === 'CONFIRMED').map((a) => a.ms);
+    results.acceptToFinal = { orders: LATENCY_ORDERS, confirmed: fin.length, p50Ms: r1(pct(fin, 50)), p90Ms: r1(pct(fin, 90)), p99Ms: r1(pct(fin, 99)) };
+    const smallIdleAnswers = await pool(SMALL_ORDERS, 1, (i) => post(waitAgent, port, orderBody({ sku: 'SKU-BENCH' }), `sidle-${run}-${i}`, { prefer: 'wait=30' }, 'acme-key'));
+    const smallIdle = smallIdleAnswers.filter((a) => a.status === 200).map((a) => a.ms);
+    const idleSplit = smallIdleAnswers.map(stages).filter((x): x is NonNullable<typeof x> => !!x);
 
-    // 4. fairness: another tenant's orders while one tenant floods
-    const floodStart = Date.now();
-    const flood = pool(FLOOD_ORDERS, INTAKE_CONCURRENCY, (i) =>
-      post(agent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `f${i}@example.com` })), `flood-${run}-${i}`),
-    );
-    await new Promise((r) => setTimeout(r, 1000));
-    const small: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const r = await post(waitAgent, port, JSON.stringify(orderBody({ sku: 'SKU-BENCH', email: `s${i}@example.com` })), `small-${run}-${i}`, { prefer: 'wait=30' }, 'acme-key');
-      if (r.status === 200) small.push(r.ms);
-      await new Promise((res) => setTimeout(res, 300));
+    // 3. the flood, with the small tenant's orders during it
+    const pidsOf = (): Array<[string, number[]]> => [
+      ...SERVICE_NAMES.map((n: ServiceName): [string, number[]] => [n, [sys.pid(n) ?? 0].filter(Boolean)]),
+      ['postgresql', infraPids().postgres],
+      ['rabbitmq', infraPids().rabbitmq],
+    ];
+    const floodAgent = new Agent({ keepAlive: true, maxSockets: FLOOD_CONCURRENCY });
+    const cpuBefore = new Map(pidsOf().map(([n, pids]) => [n, cpuMs(pids)]));
+    const t0 = Date.now();
+    let floodDone = false;
+    const flood = pool(FLOOD_ORDERS, FLOOD_CONCURRENCY, (i) => post(floodAgent, port, orderBody({ sku: 'SKU-BENCH' }), `flood-${run}-${i}`)).then((r) => {
+      floodDone = true;
+      return r;
+    });
+    const smallDuring: Answer[] = [];
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < SMALL_ORDERS; i++) {
+      smallDuring.push(await post(waitAgent, port, orderBody({ sku: 'SKU-BENCH' }), `small-${run}-${i}`, { prefer: 'wait=30' }, 'acme-key'));
+      await new Promise((r) => setTimeout(r, 200));
     }
-    const flooded = await flood;
-    const floodIds = flooded.filter((r) => r.status === 202).map((r) => (JSON.parse(r.body) as { id: string }).id);
-    const lastFlood = floodIds[floodIds.length - 1];
+    const floodIds = (await flood).filter((a) => a.status === 202).map((a) => (JSON.parse(a.body) as { id: string }).id);
+    const intakeSecs = (Date.now() - t0) / 1000;
     for (;;) {
-      const o = await api.order(lastFlood);
-      if (['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'].includes(o.status)) break;
-      await new Promise((r) => setTimeout(r, 250));
+      const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM receiving.orders WHERE id = ANY($1) AND status <> ALL($2)`, [floodIds, FINAL]);
+      if (Number(rows[0].n) === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    small.sort((a, b) => a - b);
-    console.log(`fairness: while tenant demo flooded ${FLOOD_ORDERS} orders (drained in ${((Date.now() - floodStart) / 1000).toFixed(1)} s), tenant acme's 10 orders went from POST to final in median ${fmt(pct(small, 50))}, max ${fmt(small[small.length - 1] ?? NaN)} (${small.length}/10 final within 30 s)`);
-    agent.destroy();
+    const floodSecs = (Date.now() - t0) / 1000;
+    const cpuPerOrder = Object.fromEntries(pidsOf().map(([n, pids]) => [n, r1((cpuMs(pids) - (cpuBefore.get(n) ?? 0)) / (floodIds.length + SMALL_ORDERS))]));
+    const cpuTotal = r1(Object.values(cpuPerOrder).reduce((a, b) => a + b, 0));
+    const during = smallDuring.filter((a) => a.status === 200).map((a) => a.ms);
+    const split = smallDuring.map(stages).filter((s): s is NonNullable<typeof s> => !!s);
+    const med = (f: (s: (typeof split)[number]) => number) => r1(pct(split.map(f), 50));
+    results.flood = {
+      orders: floodIds.length, concurrency: FLOOD_CONCURRENCY, intakeSeconds: r1(intakeSecs), secondsToAllFinal: r1(floodSecs),
+      ordersPerSec: Math.round(floodIds.length / floodSecs), cpuMsPerOrder: cpuPerOrder, cpuMsPerOrderTotal: cpuTotal,
+      smallDuringFlood: floodDone ? 'the flood intake ended before the small tenant finished' : 'every small order was placed while the flood was being posted or drained',
+    };
+    results.fairness = {
+      smallTenantIdle: {
+        orders: smallIdle.length, p50Ms: r1(pct(smallIdle, 50)), p99Ms: r1(pct(smallIdle, 99)),
+        medianStagesMs: { admission: r1(pct(idleSplit.map((x) => x.admission), 50)), saga: r1(pct(idleSplit.map((x) => x.saga), 50)), intakeAndPush: r1(pct(idleSplit.map((x) => x.rest), 50)) },
+      },
+      smallTenantDuringFlood: { orders: during.length, p50Ms: r1(pct(during, 50)), p99Ms: r1(pct(during, 99)) },
+      ratioP99: Math.round((pct(during, 99) / pct(smallIdle, 99)) * 10) / 10,
+      medianStagesMs: { total: med((s) => s.total), admission: med((s) => s.admission), saga: med((s) => s.saga), intakeAndPush: med((s) => s.rest) },
+      slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest) })),
+    };
+
+    // 4. memory
+    results.rssMiB = Object.fromEntries(SERVICE_NAMES.map((n) => [n, { afterFlood: Math.round(currentRssMiB(sys.pid(n) ?? 0)), peak: Math.round(peakRssMiB(sys.pid(n) ?? 0)) }]));
+    floodAgent.destroy();
     waitAgent.destroy();
   } finally {
+    await db.end();
     await sys.stop();
   }
+  report(results);
+}
+
+function report(results: Record<string, unknown>): void {
+  const i = results.intake as { orderReceiving: ReturnType<typeof summarize>; reference: ReturnType<typeof summarize>; ratio: number; connections: number };
+  const a = results.acceptToFinal as { p50Ms: number; p99Ms: number; confirmed: number; orders: number };
+  const f = results.flood as { orders: number; secondsToAllFinal: number; ordersPerSec: number; cpuMsPerOrder: Record<string, number>; cpuMsPerOrderTotal: number };
+  const fa = results.fairness as { smallTenantIdle: { p99Ms: number; p50Ms: number; medianStagesMs: Record<string, number> }; smallTenantDuringFlood: { p99Ms: number; p50Ms: number; orders: number }; ratioP99: number; medianStagesMs: Record<string, number>; slowestStagesMs: Array<Record<string, number>> };
+  const rss = results.rssMiB as Record<string, { afterFlood: number; peak: number }>;
+  const rows: Array<[string, string]> = [
+    [`intake, autocannon c=${i.connections} (order-receiving + relay)`, `${i.orderReceiving.reqPerSec} req/s, p50 ${i.orderReceiving.p50Ms} ms, p99 ${i.orderReceiving.p99Ms} ms, non-2xx ${i.orderReceiving.non2xx}`],
+    ['intake, bare reference, same run', `${i.reference.reqPerSec} req/s, p50 ${i.reference.p50Ms} ms, p99 ${i.reference.p99Ms} ms`],
+    ['intake ratio (ours ÷ reference)', `${i.ratio}`],
+    ['accept → final, one at a time (Prefer: wait)', `p50 ${a.p50Ms} ms, p99 ${a.p99Ms} ms (${a.confirmed}/${a.orders} confirmed)`],
+    [`flood of ${f.orders} orders, first POST → all final`, `${f.secondsToAllFinal} s = ${f.ordersPerSec} orders/s`],
+    ['CPU ms per order during the flood', `${f.cpuMsPerOrderTotal} (${Object.entries(f.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')})`],
+    ['small tenant accept → final, idle', `p50 ${fa.smallTenantIdle.p50Ms} ms, p99 ${fa.smallTenantIdle.p99Ms} ms; median stages ${Object.entries(fa.smallTenantIdle.medianStagesMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}`],
+    ['small tenant during the flood', `p50 ${fa.smallTenantDuringFlood.p50Ms} ms, p99 ${fa.smallTenantDuringFlood.p99Ms} ms (${fa.smallTenantDuringFlood.orders} orders); ratio of p99s ${fa.ratioP99}`],
+    ['  its median stages', Object.entries(fa.medianStagesMs).map(([k, v]) => `${k} ${v} ms`).join(', ')],
+    ...fa.slowestStagesMs.map((st, n): [string, string] => [`  ${n === 0 ? 'its slowest three' : ''}`, Object.entries(st).map(([k, v]) => `${k} ${v} ms`).join(', ')]),
+    ['RSS after the flood / peak (MiB)', Object.entries(rss).map(([n, v]) => `${n} ${v.afterFlood}/${v.peak}`).join(', ')],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  const out = join(ROOT, 'apps', 'system-e2e', 'artifacts');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'bench.json'), `${JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2)}\n`);
+  console.log(`written: ${join(out, 'bench.json')}`);
 }
 
 main().catch((e) => {

@@ -1,13 +1,15 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { createTestDatabase, deleteBrokerTopology, TestDatabase, uniqueName } from '@orders/testing';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createTestDatabase, deleteBrokerTopology, TEST_RABBITMQ_URL, TestDatabase, uniqueName } from '@orders/testing';
 
 /**
  * The whole system as separate processes, exactly as deployed: used by the
  * end-to-end tests, the benchmark and `npm start` (tools/dev-start.mjs).
  */
-export const SERVICE_NAMES = ['mail-catcher', 'payment-gateway-sim', 'inventory', 'order-processing', 'notification', 'order-receiving'] as const;
+export const SERVICE_NAMES = ['mail-catcher', 'payment-gateway-sim', 'inventory', 'order-processing', 'notification', 'order-receiving', 'storefront-demo'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
@@ -17,10 +19,23 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   'order-processing': 3003,
   notification: 3002,
   'order-receiving': 3000,
+  'storefront-demo': 8080,
 };
 
-export const ROOT = join(__dirname, '..', '..', '..');
+/** The workspace root (this file runs from dist/ or, in tests, from dist-test/src/). */
+export const ROOT = ((): string => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'nx.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const ADMIN_TOKEN = 'dev-admin-token';
+
+/**
+ * V8 heap bounds every service runs with (the Dockerfile's CMD says the same):
+ * a small young generation and a capped old one keep a service's RSS near
+ * 150 MiB under a flood instead of letting the heap grow because it may.
+ */
+export const SERVICE_HEAP_FLAGS = ['--max-old-space-size=128', '--max-semi-space-size=2'];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,6 +62,11 @@ export interface SystemOptions {
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   onLine?: (service: ServiceName, line: string) => void;
   readyTimeoutMs?: number;
+  /**
+   * Run the services in their own process group (npm start), so a terminal's Ctrl-C reaches only the
+   * supervisor, which then stops them in order; they are killed if the supervisor exits.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export class System {
@@ -54,14 +74,20 @@ export class System {
   smtpPort = 0;
   prefix = '';
   databaseUrl = '';
+  /** The gateway simulator's journal of a throw-away run (removed by stop()); npm start keeps the simulator's default. */
+  simStateFile?: string;
   private db?: TestDatabase;
   private readonly procs = new Map<ServiceName, ChildProcess>();
-  private readonly replicas: ChildProcess[] = [];
+  private readonly replicas: Array<{ name: ServiceName; child: ChildProcess; url: string }> = [];
   private readonly logs = new Map<ServiceName, string[]>();
   private stopping = false;
   onUnexpectedExit?: (service: ServiceName, code: number | null, signal: string | null) => void;
 
-  constructor(private readonly o: SystemOptions = {}) {}
+  private readonly spawned = new Set<ChildProcess>();
+
+  constructor(private readonly o: SystemOptions = {}) {
+    if (o.ownProcessGroup) process.once('exit', () => this.spawned.forEach((c) => c.kill('SIGKILL')));
+  }
 
   static async start(o: SystemOptions = {}): Promise<System> {
     const s = new System(o);
@@ -80,6 +106,7 @@ export class System {
     else {
       this.db = await createTestDatabase('e2e');
       this.databaseUrl = this.db.url;
+      this.simStateFile = join(tmpdir(), `${this.prefix}-gateway-sim.jsonl`);
     }
   }
 
@@ -95,9 +122,23 @@ export class System {
       SMTP_PORT: String(this.smtpPort),
       SMTP_HOST: '127.0.0.1',
       PAYMENT_GATEWAY_URL: this.url('payment-gateway-sim'),
+      // a throw-away run talks to the broker the tests use (TEST_RABBITMQ_URL)
+      ...(this.db ? { RABBITMQ_URL: TEST_RABBITMQ_URL } : {}),
+      ...(this.simStateFile ? { SIM_STATE_FILE: this.simStateFile } : {}),
+      ...this.serviceDefaults(n),
       ...(this.o.env ?? {}),
       ...(this.o.serviceEnv?.[n] ?? {}),
     };
+  }
+
+  /** What one service needs to find the others: the demo shop its APIs, order-receiving the demo's origin (CORS). */
+  private serviceDefaults(n: ServiceName): Record<string, string> {
+    const demo = this.ports['storefront-demo'];
+    if (n === 'order-receiving') return { CORS_ORIGINS: `http://127.0.0.1:${demo},http://localhost:${demo}` };
+    if (n === 'storefront-demo') {
+      return { API_KEY: 'demo-key', ORDERS_API_URL: this.url('order-receiving'), GATEWAY_URL: this.url('payment-gateway-sim'), MAIL_URL: this.url('mail-catcher') };
+    }
+    return {};
   }
 
   /** Starts one service process (again). */
@@ -110,21 +151,40 @@ export class System {
     });
   }
 
-  /** A second (third, …) instance of a service on its own port, sharing the database and broker; returns its URL. */
-  async launchReplica(n: ServiceName): Promise<string> {
-    const port = await freePort();
-    const child = this.spawnService(n, { ...this.env(n), PORT: String(port) });
-    this.replicas.push(child);
-    const url = `http://127.0.0.1:${port}`;
-    await this.waitUrlReady(url, () => child.exitCode === null, n);
+  /** A second (third, …) instance of a service on its own port (a free one unless given), sharing the database and broker; returns its URL once ready. */
+  async launchReplica(n: ServiceName, port?: number): Promise<string> {
+    const { url, ready } = await this.startReplica(n, port);
+    await ready;
     return url;
   }
 
+  /** Starts another instance of a service without waiting: its URL, and a promise that settles when it is ready. */
+  async startReplica(n: ServiceName, port?: number): Promise<{ url: string; ready: Promise<void> }> {
+    const p = port ?? (await freePort());
+    const child = this.spawnService(n, { ...this.env(n), PORT: String(p) });
+    const url = `http://127.0.0.1:${p}`;
+    this.replicas.push({ name: n, child, url });
+    child.on('exit', (code, signal) => {
+      if (!this.stopping && signal !== 'SIGKILL') this.onUnexpectedExit?.(n, code, signal);
+    });
+    return { url, ready: this.waitUrlReady(url, () => child.exitCode === null, n) };
+  }
+
+  /** The URLs of every running instance of a service, the first one first. */
+  instanceUrls(n: ServiceName): string[] {
+    return [this.url(n), ...this.replicas.filter((r) => r.name === n && r.child.exitCode === null).map((r) => r.url)];
+  }
+
   private spawnService(n: ServiceName, env: Record<string, string>): ChildProcess {
-    const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'apps', n, 'dist', 'main.js')], {
+    // SERVICE_NODE_ARGS: extra node flags for every service (e.g. --cpu-prof --cpu-prof-dir=… for a profile)
+    const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, ['--enable-source-maps', ...SERVICE_HEAP_FLAGS, ...nodeArgs, join(ROOT, 'apps', n, 'dist', 'main.js')], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: this.o.ownProcessGroup ?? false,
     });
+    this.spawned.add(child);
+    child.once('exit', () => this.spawned.delete(child));
     const log = this.logs.get(n) ?? [];
     this.logs.set(n, log);
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -143,6 +203,11 @@ export class System {
       });
     }
     return child;
+  }
+
+  /** The process id of a service's first instance, if it runs. */
+  pid(n: ServiceName): number | undefined {
+    return this.procs.get(n)?.pid;
   }
 
   isRunning(n: ServiceName): boolean {
@@ -187,22 +252,49 @@ export class System {
     await this.waitReady(n);
   }
 
-  /** Stops every process gracefully and removes the throw-away database and queues. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every process gracefully (SIGTERM, then SIGKILL after `timeoutMs`) and removes the throw-away
+   * database and queues. `inOrder` (npm start) stops one service at a time in reverse start order
+   * (SERVICE_NAMES, each service's newest instance first), waiting for each to exit before the next;
+   * otherwise all at once (tests).
+   */
+  async stop(o: { inOrder?: boolean; timeoutMs?: number; onStopped?: (n: ServiceName, url: string) => void } = {}): Promise<void> {
     this.stopping = true;
-    const all = [...this.procs.values(), ...this.replicas];
-    const exits = all.map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r()))));
-    for (const c of all) c.kill('SIGTERM');
-    const timeout = new Promise<void>((r) => setTimeout(r, 15000).unref());
-    await Promise.race([Promise.all(exits), timeout]);
-    for (const c of all) if (c.exitCode === null) c.kill('SIGKILL');
+    const all: Array<{ name: ServiceName; child: ChildProcess; url: string }> = [];
+    for (const name of [...SERVICE_NAMES].reverse()) {
+      all.push(...this.replicas.filter((r) => r.name === name).reverse());
+      const child = this.procs.get(name);
+      if (child) all.push({ name, child, url: this.url(name) });
+    }
+    const timeoutMs = o.timeoutMs ?? 15000;
+    if (o.inOrder) {
+      for (const p of all) {
+        await stopProcess(p.child, timeoutMs);
+        o.onStopped?.(p.name, p.url);
+      }
+    } else await Promise.all(all.map((p) => stopProcess(p.child, timeoutMs)));
     if (this.db) {
       await this.db.drop();
       // retry tiers of every service, plus order-processing's payment wait (defer) tiers
       const delays = [this.o.env?.RETRY_DELAYS_MS ?? '1000,5000,30000', this.o.env?.PAYMENT_WAIT_DELAYS_MS ?? '1000,2000,5000,10000,20000,30000'];
       await deleteBrokerTopology(this.prefix, delays.join(',').split(',').map(Number));
     }
+    if (this.simStateFile) rmSync(this.simStateFile, { force: true });
   }
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited within timeoutMs; resolves once it has exited. */
+async function stopProcess(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), timeoutMs)));
+  if ((await Promise.race([exited, late])) === 'late') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  clearTimeout(timer);
 }
 
 /** Small client helpers for the storefront and admin APIs. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEnvelope, InvalidMessageError, parseEnvelope } from './envelope';
-import { InventoryReserveV1 } from './messages/inventory.v1';
+import { InventoryReserveV1 } from './messages/inventory-reserve.v1';
 import { MESSAGES, QUEUES } from './registry';
 
 const orderId = '0b7f5b8e-4d7a-4c43-9a53-5a1c1e0b6f11';

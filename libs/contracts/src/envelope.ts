@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isMessageName, MESSAGES, MessageName, PayloadOf } from './registry';
+import { isSafeText, UNSAFE_TEXT_MESSAGE, unsafeTextPaths } from './safe-text';
 
 /** What travels on the wire: a self-describing JSON envelope around the payload. */
 export interface Envelope<N extends MessageName = MessageName> {
@@ -65,7 +66,9 @@ export function parseEnvelope(raw: Buffer | string): Envelope {
   if (typeof env.id !== 'string' || !UUID_RE.test(env.id)) throw new InvalidMessageError('envelope id must be a UUID');
   if (typeof env.name !== 'string' || !isMessageName(env.name)) throw new InvalidMessageError(`unknown message name ${String(env.name)}`);
   if (typeof env.occurredAt !== 'string' || Number.isNaN(Date.parse(env.occurredAt))) throw new InvalidMessageError('occurredAt must be a date');
-  if (env.correlationId !== undefined && typeof env.correlationId !== 'string') throw new InvalidMessageError('correlationId must be a string');
+  if (env.correlationId !== undefined && (typeof env.correlationId !== 'string' || !isSafeText(env.correlationId))) {
+    throw new InvalidMessageError('correlationId must be a string without control characters');
+  }
   const payload = validatePayload(env.name, env.payload);
   return {
     id: env.id,
@@ -80,6 +83,9 @@ export function validatePayload<N extends MessageName>(name: N, payload: unknown
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new InvalidMessageError(`${name}: payload is not an object`);
   }
+  // Control characters and lone surrogates: refused in every text field, so a crafted message is dead-lettered at once.
+  const unsafe = unsafeTextPaths(payload);
+  if (unsafe.length) throw new InvalidMessageError(`${name}: invalid payload`, unsafe.map((p) => `${p}: ${UNSAFE_TEXT_MESSAGE}`));
   const cls = MESSAGES[name] as unknown as new () => PayloadOf<N>;
   const instance = plainToInstance(cls, payload);
   const errors = validateSync(instance as object, { whitelist: true, forbidUnknownValues: true });

@@ -2,11 +2,17 @@ import 'reflect-metadata';
 import { OrderPlacedV1 } from './messages/order-placed.v1';
 import { OrderStatusChangedV1 } from './messages/order-status-changed.v1';
 import { OrderCancelRequestedV1 } from './messages/order-cancel-requested.v1';
-import {
-  InventoryCommitFailedV1, InventoryCommittedV1, InventoryCommitV1, InventoryReleaseV1,
-  InventoryReservationRejectedV1, InventoryReservedV1, InventoryReserveV1,
-} from './messages/inventory.v1';
-import { PaymentAuthorizeV1, PaymentCaptureV1, PaymentVoidV1 } from './messages/payment.v1';
+import { InventoryReserveV1 } from './messages/inventory-reserve.v1';
+import { InventoryReservedV1 } from './messages/inventory-reserved.v1';
+import { InventoryReservationRejectedV1 } from './messages/inventory-reservation-rejected.v1';
+import { InventoryCommitV1 } from './messages/inventory-commit.v1';
+import { InventoryCommittedV1 } from './messages/inventory-committed.v1';
+import { InventoryCommitFailedV1 } from './messages/inventory-commit-failed.v1';
+import { InventoryReleaseV1 } from './messages/inventory-release.v1';
+import { PaymentAuthorizeV1 } from './messages/payment-authorize.v1';
+import { PaymentCaptureV1 } from './messages/payment-capture.v1';
+import { PaymentVoidV1 } from './messages/payment-void.v1';
+import { MessageDeadLetteredV1 } from './messages/message-dead-lettered.v1';
 
 /**
  * The one map from message name (= AMQP routing key) to payload class.
@@ -27,6 +33,7 @@ export const MESSAGES = {
   'payment.authorize.v1': PaymentAuthorizeV1,
   'payment.capture.v1': PaymentCaptureV1,
   'payment.void.v1': PaymentVoidV1,
+  'message.dead-lettered.v1': MessageDeadLetteredV1,
 } as const;
 
 export type MessageName = keyof typeof MESSAGES;
@@ -41,11 +48,15 @@ export const isMessageName = (s: string): s is MessageName => Object.prototype.h
 export const QUEUES = {
   'order-receiving.status': ['order.status-changed.v1'],
   // New orders wait in their own queue, so the next step of an order already
-  // in flight never queues behind a backlog of new ones.
-  'order-processing.placed': ['order.placed.v1'],
+  // in flight never queues behind a backlog of new ones. A cancel travels with
+  // them (at the highest priority): it can overtake its order's placement
+  // (remembered as an early cancel) but never trail the order's own saga
+  // steps, which a backlog in the saga queue would let happen.
+  'order-processing.placed': ['order.placed.v1', 'order.cancel-requested.v1'],
   'order-processing.saga': [
-    'order.cancel-requested.v1', 'inventory.reserved.v1',
+    'inventory.reserved.v1',
     'inventory.reservation-rejected.v1', 'inventory.committed.v1', 'inventory.commit-failed.v1',
+    'message.dead-lettered.v1',
   ],
   'order-processing.payments': ['payment.authorize.v1', 'payment.capture.v1', 'payment.void.v1'],
   'inventory.commands': ['inventory.reserve.v1', 'inventory.commit.v1', 'inventory.release.v1'],
@@ -63,3 +74,20 @@ export type QueueName = keyof typeof QUEUES;
 export const QUEUE_MAX_PRIORITY = {
   'order-processing.placed': 9,
 } as const satisfies Partial<Record<QueueName, number>>;
+
+/**
+ * In order-processing.placed a cancel outranks every placement, its own
+ * included: a cancel for an order whose placement still waits there is
+ * handled first (and remembered), so a cancel accepted while PENDING wins
+ * even after a backlog (a broker outage) released both at once.
+ */
+export const CANCEL_PRIORITY = QUEUE_MAX_PRIORITY['order-processing.placed'];
+export const PLACEMENT_MAX_PRIORITY = CANCEL_PRIORITY - 1;
+
+/**
+ * Bindings an earlier version made and this one no longer wants: removed when
+ * the topology is declared, so an upgraded broker stops routing there.
+ */
+export const RETIRED_BINDINGS = {
+  'order-processing.saga': ['order.cancel-requested.v1'],
+} as const satisfies Partial<Record<QueueName, readonly MessageName[]>>;

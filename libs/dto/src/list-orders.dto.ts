@@ -20,8 +20,8 @@ export class ListOrdersQueryDto {
 
 /** Query of `GET /orders/{id}/events`. */
 export class OrderEventsQueryDto {
-  @ApiPropertyOptional({ description: 'the token from links.events (instead of an Authorization header)' })
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,100}$/, { message: 'token is malformed' })
+  @ApiPropertyOptional({ description: 'the token from links.events (instead of an Authorization header); it expires (EVENTS_TOKEN_TTL_SECONDS)' })
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,100}$/, { message: 'token is malformed' })
   token?: string;
 
   @ApiPropertyOptional({ description: 'resume after this sequence (like the Last-Event-ID header)' })

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import * as amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import type { Envelope, QueueName } from '@orders/contracts';
-import { assertTopology, BrokerNames } from './topology';
+import { assertQueueOf, assertTopology, BrokerNames, QueueType } from './topology';
+import { PUBLISHED_AT_HEADER } from './queue-metrics';
 
 export interface AmqpConnectionOptions {
   url: string;
@@ -14,6 +15,8 @@ export interface AmqpConnectionOptions {
   retryDelaysMs: readonly number[];
   /** Delay tiers for deferred messages (declared like retry tiers); default: retryDelaysMs. */
   deferDelaysMs?: readonly number[];
+  /** Kind of the consumer and dead-letter queues (QUEUE_TYPE); default classic. */
+  queueType?: QueueType;
 }
 
 type SetupHook = (model: ChannelModel) => Promise<void>;
@@ -34,7 +37,7 @@ export class AmqpConnection {
   private readonly hooks: SetupHook[] = [];
 
   constructor(readonly options: AmqpConnectionOptions) {
-    this.names = new BrokerNames(options.prefix);
+    this.names = new BrokerNames(options.prefix, options.queueType);
   }
 
   /** The delay tiers a deferred message goes through (the last one repeats). */
@@ -44,6 +47,25 @@ export class AmqpConnection {
 
   get isConnected(): boolean {
     return this.connected && !!this.pub;
+  }
+
+  private consumerCheck?: { queues: readonly QueueName[]; live: (q: QueueName) => boolean };
+
+  /** The transport says which queues it consumes and how to tell whether each has a live consumer. */
+  expectConsumers(queues: readonly QueueName[], live: (q: QueueName) => boolean): void {
+    this.consumerCheck = { queues, live };
+  }
+
+  /** This service's queues without a live consumer right now (readiness: none may be left unconsumed). */
+  unconsumedQueues(): QueueName[] {
+    const c = this.consumerCheck;
+    if (!c) return [];
+    return c.queues.filter((q) => !c.live(q));
+  }
+
+  /** Declares one consumer queue again (after the broker lost or deleted it). */
+  async ensureQueue(q: QueueName): Promise<void> {
+    await assertQueueOf(this.requirePublisher(), this.names, q);
   }
 
   /** Registers a hook run after every successful (re)connect, and at once if already connected. */
@@ -61,6 +83,8 @@ export class AmqpConnection {
   async connect(): Promise<void> {
     const conn = await amqp.connect(this.options.url, {
       clientProperties: { connection_name: this.options.connectionName },
+      // Small AMQP frames must not wait for the peer's delayed ACK (Nagle): one hop cost ~40 ms without it.
+      noDelay: true,
       recovery: {
         initialDelay: 200,
         maxDelay: 5000,
@@ -94,7 +118,7 @@ export class AmqpConnection {
     this.pub = ch;
     this.connected = true;
     this.logger.log(`connected to broker as ${this.options.connectionName}`);
-    for (const hook of this.hooks) {
+    for (const hook of [...this.hooks]) { // a hook registered meanwhile already ran on its own (onConnected)
       try {
         await hook(model);
       } catch (e) {
@@ -105,15 +129,18 @@ export class AmqpConnection {
   }
 
   /** Publishes every envelope to the exchange (routing key = message name) and resolves once the broker confirmed all of them. */
-  async publishConfirmed(envelopes: ReadonlyArray<{ raw: string; id: string; name: string; priority?: number }>): Promise<void> {
+  async publishConfirmed(envelopes: ReadonlyArray<{ raw: string; id: string; name: string; priority?: number; headers?: Record<string, string> }>): Promise<void> {
     const ch = this.requirePublisher();
+    const publishedAt = { [PUBLISHED_AT_HEADER]: Date.now() }; // consumers measure queue lag from it
     for (const e of envelopes) {
+      const headers = e.headers ? { ...e.headers, ...publishedAt } : publishedAt;
       ch.publish(this.names.exchange, e.name, Buffer.from(e.raw), {
         persistent: true,
         mandatory: true,
         messageId: e.id,
         type: e.name,
         contentType: 'application/json',
+        headers,
         ...(e.priority !== undefined ? { priority: e.priority } : {}),
       });
     }

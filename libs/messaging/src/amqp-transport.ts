@@ -1,11 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { Envelope, parseEnvelope, QUEUES, QueueName } from '@orders/contracts';
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { AmqpConnection } from './amqp-connection';
+import { deadLetterEvent } from './dead-letter-event';
 import { dispositionOf, errorText } from './errors';
+import { currentMessage } from './message-context';
 import { messageHandlingSeconds, messagesHandled } from './metrics';
+import type { OnMessageExtras } from './on-message';
+import { observeMessageWait } from './queue-metrics';
+import { withConsumerSpan } from './tracing';
 
 export interface AmqpTransportOptions {
   /** Messages in flight per queue (channel prefetch): the service's bounded concurrency. */
@@ -32,20 +37,44 @@ const ATTEMPT_HEADER = 'x-attempt';
 const FIRST_ATTEMPT_HEADER = 'x-first-attempt-at';
 const DEFERRALS_HEADER = 'x-deferrals';
 
+interface Subscription {
+  queue: QueueName;
+  handlers: Map<string, MessageHandler>;
+  ch?: Channel;
+  tag?: string;
+  /** Consecutive failed (re)subscriptions: the backoff before the next. */
+  failures: number;
+  timer?: NodeJS.Timeout;
+  /** Paused by an operator: the channel stays open, without a consumer. */
+  paused?: boolean;
+}
+
 /**
  * A @nestjs/microservices transport over amqplib that keeps the platform's
- * guarantees, which the stock RMQ transport does not: a message is acked
- * only after its handler (and so its transaction) succeeded; a failing one
- * is re-queued through growing delay tiers and, after the last, moved to the
- * queue's dead-letter queue with the reason; a deferred one ('defer') goes
- * through the defer tiers without using up an attempt; a message that cannot be parsed
- * or validated is dead-lettered at once and never blocks the queue.
+ * guarantees, which the stock RMQ transport does not:
+ * - one consumer per queue, and per queue one handler per message name
+ *   (@OnMessage registers `queue#name`), so two queues bound to the same
+ *   message are consumed, failed, retried and acked independently;
+ * - a message is acked only after its handler (and so its transaction) succeeded;
+ * - a failure of the message's own making is re-queued through growing delay
+ *   tiers and, after the last, moved to the queue's dead-letter queue with the
+ *   reason (announced as message.dead-lettered.v1, so the order it belongs to
+ *   can end); a message that cannot be parsed or validated is dead-lettered at once;
+ * - a dependency being unavailable (database, broker, SMTP, gateway) or an
+ *   explicit 'defer' never uses up an attempt: the message goes through the
+ *   defer tiers (the last repeating) for as long as the outage lasts;
+ * - retries and deferrals keep the message's AMQP priority;
+ * - a consumer channel closed or cancelled by the broker is reopened, with
+ *   backoff, and the service reports not ready while any of its queues has
+ *   no live consumer (AmqpConnection.unconsumedQueues).
  */
 export class AmqpTransport extends Server implements CustomTransportStrategy {
   protected override readonly logger = new Logger('AmqpTransport');
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly consumers: Array<{ ch: Channel; tag: string }> = [];
+  private readonly subs: Subscription[] = [];
   private stopping = false;
+  /** The connection the consumers belong to; a reopen scheduled on an older one is dropped. */
+  private model?: ChannelModel;
 
   constructor(private readonly amqp: AmqpConnection, private readonly opts: AmqpTransportOptions) {
     super();
@@ -62,28 +91,111 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
   async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
     const byQueue = new Map<QueueName, Map<string, MessageHandler>>();
     for (const [pattern, handler] of this.messageHandlers) {
-      const queue = handler.extras?.queue as QueueName | undefined;
-      if (!queue || !(queue in QUEUES)) throw new Error(`handler for ${pattern} names no known queue (use @OnMessage)`);
+      const extras = handler.extras as Partial<OnMessageExtras> | undefined;
+      const queue = extras?.queue;
+      if (!queue || !(queue in QUEUES) || !extras?.message) throw new Error(`handler for ${pattern} names no known queue (use @OnMessage)`);
+      if (handler.next) throw new Error(`two handlers for ${extras.message} on ${queue}`);
       if (!byQueue.has(queue)) byQueue.set(queue, new Map());
-      byQueue.get(queue)!.set(pattern, handler);
+      byQueue.get(queue)!.set(extras.message, handler);
     }
+    for (const [queue, handlers] of byQueue) this.subs.push({ queue, handlers, failures: 0, paused: this.pausedQueues.has(queue) });
+    this.amqp.expectConsumers(this.subs.map((s) => s.queue), (q) => this.subs.some((s) => s.queue === q && (s.tag !== undefined || (!!s.paused && !!s.ch))));
     await this.amqp.onConnected(async (model) => {
-      this.consumers.length = 0;
       if (this.stopping) return;
-      for (const [queue, handlers] of byQueue) {
-        const ch = await model.createChannel();
-        ch.on('error', (err: Error) => this.logger.warn(`channel for ${queue}: ${err.message}`));
-        ch.on('handler-error', (err: Error) => this.logger.error(`channel listener for ${queue}: ${err.message}`));
-        await ch.prefetch(this.opts.prefetch[queue] ?? this.opts.defaultPrefetch);
-        const { consumerTag } = await ch.consume(this.amqp.names.queue(queue), (msg) => {
-          if (!msg) return;
-          const p = this.handle(ch, queue, handlers, msg).finally(() => this.inFlight.delete(p));
-          this.inFlight.add(p);
-        });
-        this.consumers.push({ ch, tag: consumerTag });
+      this.model = model;
+      for (const s of this.subs) {
+        clearTimeout(s.timer);
+        s.ch = undefined;
+        s.tag = undefined;
+        s.failures = 0;
+        await this.subscribe(model, s);
       }
     });
     callback();
+  }
+
+  /** Opens the queue's channel and consumer; when the broker closes or cancels it, comes back after a backoff. */
+  private async subscribe(model: ChannelModel, s: Subscription): Promise<void> {
+    const ch = await model.createChannel();
+    if (model !== this.model || s.ch || this.stopping) {
+      // a newer connection (or another reopen) took over meanwhile
+      await ch.close().catch(() => undefined);
+      return;
+    }
+    s.ch = ch;
+    ch.on('error', (err: Error) => this.logger.warn(`channel for ${s.queue}: ${err.message}`));
+    ch.on('handler-error', (err: Error) => this.logger.error(`channel listener for ${s.queue}: ${err.message}`));
+    ch.on('close', () => {
+      if (s.ch !== ch) return;
+      s.ch = undefined;
+      s.tag = undefined;
+      this.resubscribeLater(model, s);
+    });
+    await ch.prefetch(this.opts.prefetch[s.queue] ?? this.opts.defaultPrefetch);
+    if (!s.paused) await this.consume(ch, s);
+    s.failures = 0;
+  }
+
+  private async consume(ch: Channel, s: Subscription): Promise<void> {
+    const { consumerTag } = await ch.consume(this.amqp.names.queue(s.queue), (msg) => {
+      if (!msg) {
+        // Cancelled by the broker (queue deleted, node going away): close this channel; its close handler resubscribes.
+        this.logger.warn(`consumer of ${s.queue} was cancelled by the broker`);
+        s.tag = undefined;
+        ch.close().catch(() => undefined);
+        return;
+      }
+      const p = this.handle(ch, s.queue, s.handlers, msg).finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+    });
+    s.tag = consumerTag;
+  }
+
+  /**
+   * Pauses consumption of exactly these of the own queues (the others resume):
+   * a paused queue keeps its channel and loses its consumer, so its messages
+   * wait in the broker; readiness does not count it as missing.
+   */
+  private pausedQueues: ReadonlySet<string> = new Set();
+
+  async setPaused(paused: ReadonlySet<string>): Promise<void> {
+    this.pausedQueues = paused; // for subscriptions not made yet (set before listen)
+    for (const s of this.subs) {
+      const want = paused.has(s.queue);
+      if (want === !!s.paused) continue;
+      s.paused = want;
+      this.logger.log(`consumption of ${s.queue} ${want ? 'paused' : 'resumed'}`);
+      if (want && s.ch && s.tag) {
+        const tag = s.tag;
+        s.tag = undefined;
+        await s.ch.cancel(tag).catch(() => undefined);
+      } else if (!want && s.ch && !s.tag && !this.stopping) {
+        await this.consume(s.ch, s).catch((e: Error) => this.logger.warn(`resuming ${s.queue} failed: ${e.message}`));
+      }
+    }
+  }
+
+  /** The own queues and whether each is paused. */
+  queues(): Array<{ queue: QueueName; paused: boolean }> {
+    return this.subs.map((s) => ({ queue: s.queue, paused: !!s.paused }));
+  }
+
+  private resubscribeLater(model: ChannelModel, s: Subscription): void {
+    if (this.stopping || !this.amqp.isConnected || model !== this.model) return; // a lost connection resubscribes through onConnected
+    const delay = Math.min(5000, 200 * 2 ** s.failures++);
+    this.logger.warn(`consumer channel of ${s.queue} closed; reopening in ${delay} ms`);
+    clearTimeout(s.timer);
+    s.timer = setTimeout(() => {
+      if (this.stopping || s.ch || model !== this.model) return;
+      this.amqp
+        .ensureQueue(s.queue)
+        .then(() => this.subscribe(model, s))
+        .catch((e: Error) => {
+          this.logger.warn(`reopening the consumer of ${s.queue} failed: ${e.message}`);
+          this.resubscribeLater(model, s);
+        });
+    }, delay);
+    s.timer.unref();
   }
 
   private async handle(ch: Channel, queue: QueueName, handlers: Map<string, MessageHandler>, msg: ConsumeMessage): Promise<void> {
@@ -92,40 +204,61 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     const firstAttemptAt = Number.isNaN(first.getTime()) ? new Date() : first;
     const deferrals = Number(msg.properties.headers?.[DEFERRALS_HEADER] ?? 0) || 0;
     const started = process.hrtime.bigint();
+    observeMessageWait(queue, msg);
     let name = msg.properties.type ?? msg.fields.routingKey;
+    let env: Envelope | undefined;
     try {
-      const env: Envelope = parseEnvelope(msg.content);
+      env = parseEnvelope(msg.content);
       name = env.name;
       const handler = handlers.get(env.name);
       if (!handler) throw Object.assign(new Error(`no handler for ${env.name} on ${queue}`), { disposition: 'dead-letter' });
-      const result = await handler(env, new AmqpMessageContext(queue, attempt, msg, firstAttemptAt, deferrals));
-      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+      const p = env.payload as { orderId?: unknown; tenantId?: unknown };
+      const current = {
+        queue, messageId: env.id, name: env.name,
+        ...(typeof p.orderId === 'string' ? { orderId: p.orderId } : {}),
+        ...(typeof p.tenantId === 'string' ? { tenantId: p.tenantId } : {}),
+      };
+      const ctx = new AmqpMessageContext(queue, attempt, msg, firstAttemptAt, deferrals);
+      const parsed = env;
+      await withConsumerSpan(queue, name, msg.properties.headers, async () => {
+        const result = await currentMessage.run(current, () => handler(parsed, ctx));
+        await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+      });
       ch.ack(msg);
       messagesHandled.inc({ queue, message: name, outcome: 'ack' });
     } catch (err) {
-      await this.fail(ch, queue, msg, name, attempt, err, firstAttemptAt, deferrals);
+      await this.fail(ch, queue, msg, name, env, attempt, err, firstAttemptAt, deferrals);
     } finally {
       messageHandlingSeconds.observe({ queue, message: name }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
-  private async fail(ch: Channel, queue: QueueName, msg: ConsumeMessage, name: string, attempt: number, err: unknown, firstAttemptAt: Date, deferrals: number): Promise<void> {
+  private async fail(
+    ch: Channel, queue: QueueName, msg: ConsumeMessage, name: string, env: Envelope | undefined,
+    attempt: number, err: unknown, firstAttemptAt: Date, deferrals: number,
+  ): Promise<void> {
     const disposition = dispositionOf(err);
     const reason = errorText(err);
+    const id = msg.properties.messageId ?? '';
     try {
       if (disposition === 'drop') {
-        this.logger.warn(`${name} ${msg.properties.messageId ?? ''} dropped: ${reason}`);
+        this.logger.warn(`${name} ${id} dropped: ${reason}`);
         ch.ack(msg);
         messagesHandled.inc({ queue, message: name, outcome: 'drop' });
         return;
       }
       const delays = this.opts.retryDelaysMs;
       const headers = { ...(msg.properties.headers ?? {}), 'x-last-error': reason, [FIRST_ATTEMPT_HEADER]: firstAttemptAt.toISOString() };
-      const props = { messageId: msg.properties.messageId, type: msg.properties.type, contentType: msg.properties.contentType };
+      const props = {
+        messageId: msg.properties.messageId,
+        type: msg.properties.type,
+        contentType: msg.properties.contentType,
+        ...(msg.properties.priority !== undefined ? { priority: msg.properties.priority as number } : {}),
+      };
       if (disposition === 'defer') {
         const tiers = this.amqp.deferDelaysMs;
         const delay = tiers[Math.min(deferrals, tiers.length - 1)];
-        this.logger.log(`${name} ${props.messageId ?? ''} deferred (${deferrals + 1}), back in ${delay} ms: ${reason}`);
+        this.logger.log(`${name} ${id} deferred (${deferrals + 1}), back in ${delay} ms: ${reason}`);
         await this.amqp.sendToQueueConfirmed(this.amqp.names.retryQueue(queue, delay), msg.content, {
           ...props,
           headers: { ...headers, [DEFERRALS_HEADER]: deferrals + 1 },
@@ -133,14 +266,17 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
         messagesHandled.inc({ queue, message: name, outcome: 'defer' });
       } else if (disposition === 'retry' && attempt <= delays.length) {
         const delay = delays[attempt - 1];
-        this.logger.warn(`${name} ${props.messageId ?? ''} failed (attempt ${attempt}), retry in ${delay} ms: ${reason}`);
+        this.logger.warn(`${name} ${id} failed (attempt ${attempt}), retry in ${delay} ms: ${reason}`);
         await this.amqp.sendToQueueConfirmed(this.amqp.names.retryQueue(queue, delay), msg.content, {
           ...props,
           headers: { ...headers, [ATTEMPT_HEADER]: attempt + 1 },
         });
         messagesHandled.inc({ queue, message: name, outcome: 'retry' });
       } else {
-        this.logger.error(`${name} ${props.messageId ?? ''} dead-lettered after ${attempt} attempt(s): ${reason}`);
+        this.logger.error(`${name} ${id} dead-lettered after ${attempt} attempt(s): ${reason}`);
+        // Announce it first (idempotent by id): the order it belongs to must still end.
+        const announcement = deadLetterEvent(queue, env, reason);
+        if (announcement) await this.amqp.publishConfirmed([announcement]);
         await this.amqp.sendToQueueConfirmed(this.amqp.names.deadLetterQueue(queue), msg.content, {
           ...props,
           headers: {
@@ -169,9 +305,17 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
   async close(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const { ch, tag } of this.consumers) await ch.cancel(tag).catch(() => undefined);
+    for (const s of this.subs) {
+      clearTimeout(s.timer);
+      if (s.ch && s.tag) await s.ch.cancel(s.tag).catch(() => undefined);
+    }
     const deadline = new Promise((r) => setTimeout(r, 10000).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
-    for (const { ch } of this.consumers) await ch.close().catch(() => undefined);
+    for (const s of this.subs) {
+      const ch = s.ch;
+      s.ch = undefined;
+      s.tag = undefined;
+      await ch?.close().catch(() => undefined);
+    }
   }
 }

@@ -7,6 +7,10 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { migrateService, serviceDataSourceOptions } from '@orders/persistence';
 import { createTestDatabase, deleteBrokerTopology, eventually, TcpProxy, TestBus, TestDatabase, uniqueName } from '@orders/testing';
+import { QueueType } from './topology';
+
+/** The messaging suite runs on both kinds of queue (tools/test-all.sh sets TEST_QUEUE_TYPE=quorum for the second run). */
+const TEST_QUEUE_TYPE: QueueType = process.env.TEST_QUEUE_TYPE === 'quorum' ? 'quorum' : 'classic';
 import { MessagingModule } from './messaging.module';
 import { MESSAGING_MIGRATIONS } from './outbox';
 import { UnitOfWork } from './unit-of-work';
@@ -32,6 +36,7 @@ before(async () => {
     imports: [
       TypeOrmModule.forRoot(serviceDataSourceOptions({ url: url.toString(), schema: SCHEMA, migrations })),
       MessagingModule.forRoot({
+        queueType: TEST_QUEUE_TYPE,
         rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672',
         prefix,
         serviceName: 'pg-drop-test',

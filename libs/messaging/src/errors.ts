@@ -1,4 +1,5 @@
 import { InvalidMessageError } from '@orders/contracts';
+import { isInfrastructureError } from '@orders/persistence';
 
 /**
  * What the transport does with a message whose handler failed. 'defer': the
@@ -9,7 +10,12 @@ import { InvalidMessageError } from '@orders/contracts';
  */
 export type Disposition = 'retry' | 'dead-letter' | 'drop' | 'defer';
 
-/** Module errors that know their disposition implement this; anything else is retried. */
+/**
+ * Module errors that know their disposition implement this. Anything else is
+ * retried, except a dependency being unavailable (database, broker, SMTP,
+ * network: isInfrastructureError), which is deferred: an outage never uses up
+ * a message's attempts, however long it lasts.
+ */
 export interface HasDisposition {
   disposition: Disposition;
 }
@@ -17,7 +23,8 @@ export interface HasDisposition {
 export function dispositionOf(err: unknown): Disposition {
   if (err instanceof InvalidMessageError) return 'dead-letter';
   const d = (err as Partial<HasDisposition> | null)?.disposition;
-  return d === 'dead-letter' || d === 'drop' || d === 'retry' || d === 'defer' ? d : 'retry';
+  if (d === 'dead-letter' || d === 'drop' || d === 'defer') return d;
+  return isInfrastructureError(err) ? 'defer' : 'retry';
 }
 
 export function errorText(err: unknown): string {

@@ -10,14 +10,19 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Envelope } from '@orders/contracts';
 import { migrateService, serviceDataSourceOptions } from '@orders/persistence';
 import { createTestDatabase, deleteBrokerTopology, eventually, TcpProxy, TestBus, TestDatabase, uniqueName } from '@orders/testing';
+import { QueueType } from './topology';
+
+/** The messaging suite runs on both kinds of queue (tools/test-all.sh sets TEST_QUEUE_TYPE=quorum for the second run). */
+const TEST_QUEUE_TYPE: QueueType = process.env.TEST_QUEUE_TYPE === 'quorum' ? 'quorum' : 'classic';
 import { DataSource } from 'typeorm';
 import { AmqpConnection } from './amqp-connection';
 import { AmqpMessageContext, AmqpTransport } from './amqp-transport';
 import { MessagingModule } from './messaging.module';
-import { MESSAGING_MIGRATIONS } from './outbox';
+import { DIRECT_PUBLISH_GRACE_MS, MESSAGING_MIGRATIONS, toOutboxRow, writeOutbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
 import { OnMessage } from './on-message';
 import { DUPLICATE, UnitOfWork } from './unit-of-work';
+import { currentMessage } from './message-context';
 
 /**
  * The plumbing every service relies on, against the real broker and database:
@@ -97,6 +102,7 @@ before(async () => {
     imports: [
       TypeOrmModule.forRoot(serviceDataSourceOptions({ url: db.url, schema: SCHEMA, migrations })),
       MessagingModule.forRoot({
+        queueType: TEST_QUEUE_TYPE,
         rabbitmqUrl: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
         prefix,
         serviceName: 'plumbing-test',
@@ -135,7 +141,8 @@ test('a consumed message has its effect once and its reply is relayed from the o
   await reserve(orderId, 3);
   await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId);
   assert.equal(await count(orderId), 1);
-  assert.equal(Number((await app.get(DataSource).query('SELECT count(*)::int AS n FROM outbox'))[0].n), 0, 'outbox drained');
+  // the relay deletes the row when it commits, just after the broker confirmed the publish
+  await eventually(async () => Number((await app.get(DataSource).query('SELECT count(*)::int AS n FROM outbox'))[0].n) === 0, 5000, 20, 'outbox drained');
 });
 
 test('a redelivered message (same id) has no second effect and publishes nothing twice', async () => {
@@ -222,4 +229,45 @@ test('the outbox relay survives a broker connection drop: messages written meanw
   await reserve(orderId);
   await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId, 10000);
   await app.get(OutboxRelay).flush();
+});
+
+test('handleOnceInOneStatement: the effect and the inbox row commit together once; a failed gate records nothing', async () => {
+  const uow = app.get(UnitOfWork);
+  const orderId = randomUUID();
+  const env = { id: randomUUID(), name: 'inventory.reserve.v1', occurredAt: new Date().toISOString(), payload: { orderId, tenantId: 't1', items: [{ sku: 'SKU-1', quantity: 3 }] } } as unknown as Envelope<'inventory.reserve.v1'>;
+  const effect = (gate = '') => currentMessage.run({ queue: 'inventory.commands', messageId: env.id, name: env.name }, () =>
+    uow.handleOnceInOneStatement<{ n: number }>(env, 'ins AS (INSERT INTO effects (order_id, qty) SELECT $3::uuid, $4::int FROM inbox_row RETURNING 1)', 'SELECT (SELECT count(*) FROM ins)::int AS n', [orderId, 3], gate));
+  // a gate that does not hold: neither the effect nor the inbox row
+  assert.deepEqual(await effect('WHERE false'), [{ n: 0 }]);
+  assert.equal(await count(orderId), 0);
+  // the first delivery has its effect, a redelivery none
+  assert.deepEqual(await effect(), [{ n: 1 }]);
+  assert.deepEqual(await effect(), [{ n: 0 }]);
+  assert.equal(await count(orderId), 1);
+  const inbox = await app.get(DataSource).query('SELECT queue FROM inbox WHERE message_id = $1', [env.id]);
+  assert.deepEqual(inbox, [{ queue: 'inventory.commands' }]);
+});
+
+test('a transaction\'s messages are published right after its commit, without waiting for the relay, and leave the outbox', async () => {
+  const uow = app.get(UnitOfWork);
+  const relay = app.get(OutboxRelay);
+  assert.equal(relay.canPublishDirectly, true);
+  const orderId = randomUUID();
+  await uow.transaction(async (tx) => tx.publish('inventory.committed.v1', { orderId, tenantId: 't1' }));
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId, 5000);
+  await relay.flush();
+  assert.equal(Number((await app.get(DataSource).query('SELECT count(*)::int AS n FROM outbox'))[0].n), 0);
+});
+
+test('rows whose writer died between commit and publish are published by the relay once their grace has passed', async () => {
+  const ds = app.get(DataSource);
+  const orderId = randomUUID();
+  // what a writer leaves behind when it is killed right after commit: a direct row, never published
+  await ds.transaction((m) => writeOutbox(m, SCHEMA, [toOutboxRow('inventory.committed.v1', { orderId, tenantId: 't1' })], true));
+  app.get(OutboxRelay).wake();
+  await app.get(OutboxRelay).flush();
+  assert.equal(bus.messages('inventory.committed.v1', (p) => p.orderId === orderId).length, 0, 'left to its writer during the grace');
+  await eventually(async () => (await ds.query('SELECT 1 FROM outbox WHERE relay_after <= now()')).length > 0, DIRECT_PUBLISH_GRACE_MS + 2000, 100, 'grace passed');
+  app.get(OutboxRelay).wake(); // the relay's sweep does this every few seconds
+  await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId, 5000);
 });

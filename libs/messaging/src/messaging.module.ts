@@ -2,7 +2,11 @@ import { BeforeApplicationShutdown, DynamicModule, Global, Inject, Injectable, M
 import type { QueueName } from '@orders/contracts';
 import { DataSource } from 'typeorm';
 import { AmqpConnection } from './amqp-connection';
+import { ConsumptionControl } from './consumption-control';
+import { InboxPruner } from './inbox-pruner';
 import { OutboxRelay } from './outbox-relay';
+import { QueueMetrics } from './queue-metrics';
+import type { QueueType } from './topology';
 import { UnitOfWork } from './unit-of-work';
 
 export interface MessagingOptions {
@@ -17,6 +21,12 @@ export interface MessagingOptions {
   deferDelaysMs?: readonly number[];
   /** false for a service that never writes to an outbox. */
   relay?: boolean;
+  /** Inbox rows older than this are deleted (the de-duplication window; default 168 h). */
+  inboxRetentionHours?: number;
+  /** QUEUE_TYPE: classic (default) or quorum. */
+  queueType?: QueueType;
+  /** How long one broker/outbox look-up serves /metrics scrapes (default 1000 ms). */
+  metricsCacheMs?: number;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
@@ -26,6 +36,9 @@ class MessagingLifecycle implements OnModuleInit, OnApplicationBootstrap, Before
   constructor(
     private readonly amqp: AmqpConnection,
     private readonly relay: OutboxRelay,
+    private readonly metrics: QueueMetrics,
+    private readonly pruner: InboxPruner,
+    private readonly consumption: ConsumptionControl,
     @Inject(MESSAGING_OPTIONS) private readonly o: MessagingOptions,
   ) {}
   async onModuleInit(): Promise<void> {
@@ -33,16 +46,21 @@ class MessagingLifecycle implements OnModuleInit, OnApplicationBootstrap, Before
   }
   async onApplicationBootstrap(): Promise<void> {
     if (this.o.relay !== false) await this.relay.start();
+    await this.metrics.start();
+    this.pruner.start();
   }
   async beforeApplicationShutdown(): Promise<void> {
+    this.metrics.stop();
     if (this.o.relay !== false) await this.relay.stop();
+    await this.pruner.stop();
+    await this.consumption.stop();
   }
   async onApplicationShutdown(): Promise<void> {
     await this.amqp.close();
   }
 }
 
-/** Broker connection, outbox relay and unit of work for one service. Needs TypeOrmModule's DataSource. */
+/** Broker connection, outbox relay, unit of work and queue/outbox gauges for one service. Needs TypeOrmModule's DataSource. */
 @Global()
 @Module({})
 export class MessagingModule {
@@ -61,17 +79,34 @@ export class MessagingModule {
               ownQueues: o.ownQueues,
               retryDelaysMs: o.retryDelaysMs,
               deferDelaysMs: o.deferDelaysMs,
+              queueType: o.queueType,
             }),
         },
-        { provide: UnitOfWork, useFactory: (ds: DataSource) => new UnitOfWork(ds, o.schema), inject: [DataSource] },
+        { provide: UnitOfWork, useFactory: (ds: DataSource, relay: OutboxRelay) => new UnitOfWork(ds, o.schema, relay), inject: [DataSource, OutboxRelay] },
         {
           provide: OutboxRelay,
           useFactory: (ds: DataSource, amqp: AmqpConnection) => new OutboxRelay(ds, amqp, { databaseUrl: o.databaseUrl, schema: o.schema }),
           inject: [DataSource, AmqpConnection],
         },
+        {
+          provide: QueueMetrics,
+          useFactory: (ds: DataSource, amqp: AmqpConnection) =>
+            new QueueMetrics(amqp, ds, { ownQueues: o.ownQueues, outbox: o.relay !== false, cacheMs: o.metricsCacheMs }),
+          inject: [DataSource, AmqpConnection],
+        },
+        {
+          provide: InboxPruner,
+          useFactory: (ds: DataSource) => new InboxPruner(ds, { retentionHours: o.inboxRetentionHours ?? 168, intervalMs: 15 * 60 * 1000 }),
+          inject: [DataSource],
+        },
+        {
+          provide: ConsumptionControl,
+          useFactory: (ds: DataSource) => new ConsumptionControl(ds, { databaseUrl: o.databaseUrl, schema: o.schema, ownQueues: o.ownQueues }),
+          inject: [DataSource],
+        },
         MessagingLifecycle,
       ],
-      exports: [AmqpConnection, UnitOfWork, OutboxRelay, MESSAGING_OPTIONS],
+      exports: [AmqpConnection, UnitOfWork, OutboxRelay, InboxPruner, QueueMetrics, ConsumptionControl, MESSAGING_OPTIONS],
     };
   }
 }

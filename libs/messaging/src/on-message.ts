@@ -1,6 +1,6 @@
 import { applyDecorators, ArgumentsHost, Catch, RpcExceptionFilter, UseFilters } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
-import type { QUEUES, QueueName } from '@orders/contracts';
+import type { Envelope, QUEUES, QueueName } from '@orders/contracts';
 import { Observable, throwError } from 'rxjs';
 
 /** Hands the handler's own error to the transport (Nest's default filter would replace it with a generic object). */
@@ -11,11 +11,25 @@ export class RethrowToTransportFilter implements RpcExceptionFilter<unknown> {
   }
 }
 
+/** The pattern a handler is registered under: one per (queue, message), so two queues carrying one message never share a handler. */
+export const handlerPattern = (queue: QueueName, name: string): string => `${queue}#${name}`;
+
+/** What @OnMessage stores with the handler for the transport. */
+export interface OnMessageExtras {
+  queue: QueueName;
+  message: string;
+}
+
 /**
  * Marks a method as the handler of one message on one of this service's
- * queues. Both are checked against the contracts' topology at compile time;
- * the handler receives the validated `Envelope<name>` as its @Payload().
+ * queues. Both are checked against the contracts' topology at compile time,
+ * and so is the handler's first parameter: it receives the validated
+ * `Envelope<name>` (a handler declaring another payload does not compile).
  */
-export function OnMessage<Q extends QueueName, N extends (typeof QUEUES)[Q][number]>(queue: Q, name: N): MethodDecorator {
-  return applyDecorators(EventPattern(name, { queue }), UseFilters(new RethrowToTransportFilter()));
+export function OnMessage<Q extends QueueName, N extends (typeof QUEUES)[Q][number]>(
+  queue: Q,
+  name: N,
+): <F extends (env: Envelope<N>, ...rest: never[]) => unknown>(target: object, key: string | symbol, d: TypedPropertyDescriptor<F>) => void {
+  const extras: OnMessageExtras = { queue, message: name };
+  return applyDecorators(EventPattern(handlerPattern(queue, name), extras), UseFilters(new RethrowToTransportFilter())) as never;
 }

@@ -1,5 +1,7 @@
 import { createEnvelope, Envelope, MessageName, PayloadOf } from '@orders/contracts';
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { PausedQueues1732320000004 } from './consumption-control';
+import { captureTraceContext } from './tracing';
 
 /** Rows waiting in the outbox table: the serialized envelope and its routing key. */
 export interface OutboxRow {
@@ -8,6 +10,8 @@ export interface OutboxRow {
   raw: string;
   /** AMQP priority (0-9) for queues declared with one (QUEUE_MAX_PRIORITY); undefined = none. */
   priority?: number;
+  /** W3C trace context of the transaction that wrote it (JSON), when tracing is on. */
+  traceContext?: string | null;
 }
 
 export const outboxChannel = (schema: string): string => `outbox_${schema}`;
@@ -18,29 +22,51 @@ export function toOutboxRow<N extends MessageName>(
   meta: { id?: string; correlationId?: string; priority?: number } = {},
 ): OutboxRow {
   const env: Envelope<N> = createEnvelope(name, payload, meta);
-  return { id: env.id, name, raw: JSON.stringify(env), priority: meta.priority };
+  return { id: env.id, name, raw: JSON.stringify(env), priority: meta.priority, traceContext: captureTraceContext() };
 }
 
 type Queryable = { query(sql: string, params?: unknown[]): Promise<unknown> };
 
 /**
  * Inserts rows into the outbox inside the caller's transaction, with one
- * statement, and raises the NOTIFY that wakes the relay. PostgreSQL delivers
- * the notification only when the transaction commits, so the relay never
- * sees a message whose write was rolled back.
+ * statement. For the relay (`direct` false) it raises the NOTIFY that wakes
+ * it: PostgreSQL delivers the notification only when the transaction
+ * commits, so the relay never sees a message whose write was rolled back.
+ * Rows the writer publishes itself right after commit (`direct`) get no
+ * NOTIFY and a `relay_after` a few seconds ahead: the relay leaves them alone
+ * unless the writer fails to publish them by then (see OutboxRelay.publishNow).
+ * Returns the rows' seq numbers.
  */
-export async function writeOutbox(q: Queryable, schema: string, rows: readonly OutboxRow[]): Promise<void> {
-  if (rows.length === 0) return;
+export async function writeOutbox(q: Queryable, schema: string, rows: readonly OutboxRow[], direct = false): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const values = [rows.map((r) => r.id), rows.map((r) => r.name), rows.map((r) => r.raw), rows.map((r) => r.priority ?? null), rows.map((r) => r.traceContext ?? null)];
+  if (direct) {
+    const inserted = (await q.query(
+      `WITH ins AS (
+         INSERT INTO outbox (id, routing_key, body, priority, trace_context, relay_after)
+         SELECT u.*, now() + make_interval(secs => $6::double precision / 1000)
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::text[]) u
+         RETURNING seq
+       )
+       SELECT seq FROM ins`,
+      [...values, DIRECT_PUBLISH_GRACE_MS],
+    )) as Array<{ seq: string }>;
+    return inserted.map((r) => r.seq);
+  }
   await q.query(
     `WITH ins AS (
-       INSERT INTO outbox (id, routing_key, body, priority)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $5::smallint[])
+       INSERT INTO outbox (id, routing_key, body, priority, trace_context)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::text[])
        RETURNING 1
      )
-     SELECT pg_notify($4, '') FROM (SELECT count(*) FROM ins) c`,
-    [rows.map((r) => r.id), rows.map((r) => r.name), rows.map((r) => r.raw), outboxChannel(schema), rows.map((r) => r.priority ?? null)],
+     SELECT pg_notify($6, '') FROM (SELECT count(*) FROM ins) c`,
+    [...values, outboxChannel(schema)],
   );
+  return [];
 }
+
+/** How long the relay leaves a row alone that its writer publishes itself after commit. */
+export const DIRECT_PUBLISH_GRACE_MS = 5000;
 
 /** The outbox and inbox tables every service needs; each service lists this migration first. */
 export class MessagingTables1732320000000 implements MigrationInterface {
@@ -76,5 +102,45 @@ export class OutboxPriority1732320000001 implements MigrationInterface {
   }
 }
 
+/** The inbox de-duplicates per (message, consuming queue): one service may consume one message on two queues (email, webhooks). */
+export class InboxPerQueue1732320000002 implements MigrationInterface {
+  name = 'InboxPerQueue1732320000002';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE inbox ADD COLUMN queue text NOT NULL DEFAULT ''`);
+    await q.query('ALTER TABLE inbox DROP CONSTRAINT inbox_pkey');
+    await q.query('ALTER TABLE inbox ADD PRIMARY KEY (message_id, queue)');
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE inbox DROP CONSTRAINT inbox_pkey');
+    await q.query('ALTER TABLE inbox DROP COLUMN queue');
+    await q.query('ALTER TABLE inbox ADD PRIMARY KEY (message_id)');
+  }
+}
+
+/** An outbox row carries the W3C trace context of the transaction that wrote it (tracing on). */
+export class OutboxTraceContext1732320000003 implements MigrationInterface {
+  name = 'OutboxTraceContext1732320000003';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE outbox ADD COLUMN trace_context text');
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE outbox DROP COLUMN trace_context');
+  }
+}
+
+/** A row its writer publishes right after commit waits for the relay only from `relay_after` on. */
+export class OutboxRelayAfter1732320000005 implements MigrationInterface {
+  name = 'OutboxRelayAfter1732320000005';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE outbox ADD COLUMN relay_after timestamptz');
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE outbox DROP COLUMN relay_after');
+  }
+}
+
 /** The messaging tables' migrations, in order: every service lists these first. */
-export const MESSAGING_MIGRATIONS = [MessagingTables1732320000000, OutboxPriority1732320000001];
+export const MESSAGING_MIGRATIONS = [
+  MessagingTables1732320000000, OutboxPriority1732320000001, InboxPerQueue1732320000002, OutboxTraceContext1732320000003, PausedQueues1732320000004,
+  OutboxRelayAfter1732320000005,
+];

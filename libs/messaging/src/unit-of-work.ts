@@ -1,12 +1,16 @@
 import { Envelope, MessageName, PayloadOf } from '@orders/contracts';
 import { DataSource, EntityManager } from 'typeorm';
+import { currentMessage } from './message-context';
 import { OutboxRow, toOutboxRow, writeOutbox } from './outbox';
+import type { OutboxRelay } from './outbox-relay';
 
 /** What a transactional step sees: the transaction's EntityManager and an outbox to publish through. */
 export interface Tx {
   manager: EntityManager;
   /** Queues a message; it is written to the outbox in this transaction and published after commit. */
   publish<N extends MessageName>(name: N, payload: PayloadOf<N>, opts?: { correlationId?: string; id?: string; priority?: number }): void;
+  /** Runs `fn` once the transaction has committed (metrics of what it did); never if it rolls back. */
+  afterCommit(fn: () => void): void;
 }
 
 export const DUPLICATE = Symbol('duplicate message');
@@ -18,44 +22,79 @@ export type Outcome<T> = T | typeof DUPLICATE;
  * that makes redelivery a no-op.
  */
 export class UnitOfWork {
-  constructor(private readonly ds: DataSource, private readonly schema: string) {}
+  /** `relay`: publishes a transaction's messages right after its commit (else only the relay, woken by NOTIFY, does). */
+  constructor(private readonly ds: DataSource, private readonly schema: string, private readonly relay?: OutboxRelay) {}
 
-  /** Runs `fn` in a transaction; messages it publishes are committed with it. */
+  /**
+   * Runs `fn` in a transaction; messages it publishes are committed with it
+   * and, while the relay runs and the broker is connected, published straight
+   * after the commit (one hop less than NOTIFY → relay transaction); the relay
+   * takes over any the writer could not publish.
+   */
   async transaction<T>(fn: (tx: Tx) => Promise<T>, correlationId?: string): Promise<T> {
-    return this.ds.transaction(async (manager) => {
-      const rows: OutboxRow[] = [];
+    const committed: Array<() => void> = [];
+    let rows: OutboxRow[] = [];
+    let seqs: string[] = [];
+    const direct = this.relay?.canPublishDirectly ?? false;
+    const result = await this.ds.transaction(async (manager) => {
+      rows = [];
       const tx: Tx = {
+        afterCommit: (fn) => committed.push(fn),
         manager,
         publish: (name, payload, opts) => {
           rows.push(toOutboxRow(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id, priority: opts?.priority }));
         },
       };
       const result = await fn(tx);
-      await writeOutbox(manager, this.schema, rows);
+      seqs = await writeOutbox(manager, this.schema, rows, direct);
       return result;
     });
+    for (const fn of committed) fn();
+    if (direct && seqs.length > 0) this.relay!.publishNow(rows, seqs);
+    return result;
   }
 
   /**
-   * Handles a consumed message exactly once: records its id in the inbox in
-   * the same transaction as its effects. A message already recorded returns
+   * Handles a consumed message exactly once per consuming queue: records its
+   * id (with the queue being consumed, so two queues of one service carrying
+   * the same message each handle it) in the inbox in the same transaction as
+   * its effects. A message already recorded returns
    * DUPLICATE without running `fn`; a concurrent duplicate waits on the
    * inbox row and then sees it.
    */
   async handleOnce<N extends MessageName, T>(env: Envelope<N>, fn: (tx: Tx) => Promise<T>): Promise<Outcome<T>> {
     return this.transaction(async (tx) => {
       const inserted: unknown[] = await tx.manager.query(
-        'INSERT INTO inbox (message_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING message_id',
-        [env.id],
+        'INSERT INTO inbox (message_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING message_id',
+        [env.id, currentMessage.getStore()?.queue ?? ''],
       );
       if (inserted.length === 0) return DUPLICATE;
       return fn(tx);
     }, env.correlationId ?? (env.payload as { orderId?: string }).orderId);
   }
 
+  /**
+   * handleOnce in one statement, for a handler whose whole effect is one SQL
+   * statement that publishes nothing: `sql` may use the CTE `inbox_row`
+   * (one row when the message is new, none for a redelivery) to gate every
+   * write, and its parameters start at $3 ($1, $2 are the message id and the
+   * consuming queue). `inboxGate` (a `FROM … WHERE …` over parameters) makes
+   * the inbox row itself conditional, e.g. on the order being known, so a
+   * message the handler rejects is not recorded as handled. One statement is
+   * one transaction: the effects and the inbox row commit together, in one
+   * round trip instead of four (BEGIN, inbox, effect, COMMIT).
+   */
+  async handleOnceInOneStatement<R>(env: Envelope, ctes: string, select: string, params: unknown[], inboxGate = ''): Promise<R[]> {
+    const sql = `WITH inbox_row AS (
+        INSERT INTO inbox (message_id, queue) SELECT $1::uuid, $2::text ${inboxGate} ON CONFLICT DO NOTHING RETURNING 1
+      )${ctes ? `, ${ctes}` : ''}
+      ${select}`;
+    return (await this.ds.query(sql, [env.id, currentMessage.getStore()?.queue ?? '', ...params])) as R[];
+  }
+
   /** True when this message was already handled (cheap check before a slow external call). */
   async seen(messageId: string): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query('SELECT 1 FROM inbox WHERE message_id = $1', [messageId]);
+    const rows: unknown[] = await this.ds.query('SELECT 1 FROM inbox WHERE message_id = $1 AND queue = $2', [messageId, currentMessage.getStore()?.queue ?? '']);
     return rows.length > 0;
   }
 }

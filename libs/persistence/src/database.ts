@@ -1,5 +1,7 @@
+import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions, MigrationInterface } from 'typeorm';
+import { isInfrastructureError } from './infra-errors';
 
 export const IDENTIFIER_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -69,7 +71,22 @@ export function serviceDataSourceOptions(o: ServiceDataSourceOptions): DataSourc
  * serialized across replicas by an advisory lock. Used at start-up and by
  * each app's `db:migrate` target.
  */
-export async function migrateService(o: ServiceDataSourceOptions): Promise<string[]> {
+export async function migrateService(o: ServiceDataSourceOptions, patienceMs = 120000): Promise<string[]> {
+  // A database that is down, restarting or out of connections at start-up is waited for (bounded), not a crash.
+  const deadline = Date.now() + patienceMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await migrateOnce(o);
+    } catch (e) {
+      if (!isInfrastructureError(e) || Date.now() >= deadline) throw e;
+      const delay = Math.min(5000, 200 * 2 ** attempt);
+      new Logger('Migrations').warn(`database not available at start-up (${(e as Error).message}); trying again in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+async function migrateOnce(o: ServiceDataSourceOptions): Promise<string[]> {
   await ensureDatabase(o.url);
   const ds = new DataSource({ ...serviceDataSourceOptions(o), extra: { max: 2, options: `-c search_path=${o.schema}` } });
   await ds.initialize();

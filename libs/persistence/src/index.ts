@@ -1,2 +1,3 @@
 export * from './database';
 export * from './pg-listener';
+export * from './infra-errors';

@@ -1,36 +1,49 @@
-import { DynamicModule, INestApplication, Logger, LogLevel, Type } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DynamicModule, INestApplication, Logger, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AmqpConnection, AmqpTransport, AmqpTransportOptions } from '@orders/messaging';
+import { AmqpConnection, AmqpTransport, AmqpTransportOptions, ConsumptionControl } from '@orders/messaging';
+import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { ConfigError } from './config';
 import { HttpErrorFilter, strictValidationPipe } from './http-errors';
+import { LogContextInterceptor, loggingModule } from './logging';
 import { httpDuration, httpRequests } from './metrics';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+import { flushTracing, setupTracing, TraceInterceptor } from './tracing';
 
 export interface HttpAppOptions {
+  /** The service's name, as its spans and the broker know it. */
+  serviceName: string;
   logLevel?: string;
   bodyLimit?: number;
   /** Fastify's limit on header size, in bytes. */
   maxHeaderSize?: number;
+  /** JSON log lines (default: when NODE_ENV=production) or readable ones. */
+  logJson?: boolean;
+  /** Where log lines go (default stdout). */
+  logDestination?: DestinationStream;
 }
 
-/** A NestJS application on Fastify with the platform's validation, error shape, metrics and shutdown hooks. */
-export async function createHttpApp(module: Type | DynamicModule, o: HttpAppOptions = {}): Promise<NestFastifyApplication> {
-  const level = LEVELS.indexOf((o.logLevel ?? 'log') as LogLevel);
+/** A NestJS application on Fastify with the platform's structured logs, validation, error shape, metrics and shutdown hooks. */
+export async function createHttpApp(module: Type | DynamicModule, o: HttpAppOptions): Promise<NestFastifyApplication> {
+  @Module({ imports: [loggingModule({ level: o.logLevel, json: o.logJson, destination: o.logDestination }), module] })
+  class LoggedApp {}
   const adapter = new FastifyAdapter({
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
     maxParamLength: 200,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
     ...(o.maxHeaderSize ? { http: { maxHeaderSize: o.maxHeaderSize } } : {}),
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
-    logger: LEVELS.slice(0, level < 0 ? 4 : level + 1),
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(LoggedApp, adapter, { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(PinoNestLogger));
+  if (setupTracing(o.serviceName)) app.useGlobalInterceptors(new TraceInterceptor());
+  app.useGlobalInterceptors(new LogContextInterceptor(await app.resolve(PinoLogger)));
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
   app.enableShutdownHooks();
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onClose', async () => flushTracing());
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions?.url ?? 'unmatched';
     httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
@@ -42,6 +55,7 @@ export async function createHttpApp(module: Type | DynamicModule, o: HttpAppOpti
 /** Connects the platform's AMQP transport so @OnMessage handlers start consuming. */
 export async function startConsumers(app: INestApplication, o: AmqpTransportOptions): Promise<AmqpTransport> {
   const transport = new AmqpTransport(app.get(AmqpConnection), o);
+  await app.get(ConsumptionControl).attach(transport); // queues an operator paused stay paused
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: false });
   await app.startAllMicroservices();
   return transport;

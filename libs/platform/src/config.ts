@@ -28,6 +28,10 @@ export class BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(200)
   DB_POOL_SIZE: number = 10;
 
+  /** Kind of RabbitMQ queue: classic (priorities honoured) or quorum (replicated, broker-side delivery limit). Every instance of a deployment must agree. */
+  @IsIn(['classic', 'quorum'])
+  QUEUE_TYPE: 'classic' | 'quorum' = 'classic';
+
   /** The service's own schema in the database; no other service reads it. */
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
   DB_SCHEMA: string = 'public';
@@ -47,6 +51,27 @@ export class BaseEnv {
   }
 }
 
+const SECRETS = new WeakMap<object, Set<string>>();
+
+/**
+ * Marks a setting as a secret: with `NODE_ENV=production` a service refuses
+ * to start while it still has its development default.
+ */
+export const Secret = (): PropertyDecorator => (target, key) => {
+  const own = SECRETS.get(target) ?? new Set<string>();
+  own.add(String(key));
+  SECRETS.set(target, own);
+};
+
+/** The secret settings of a config class, its base classes' included. */
+export function secretNames(cls: new () => object): string[] {
+  const names = new Set<string>();
+  for (let p: object | null = cls.prototype as object; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const n of SECRETS.get(p) ?? []) names.add(n);
+  }
+  return [...names].sort();
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -56,7 +81,10 @@ export class ConfigError extends Error {
 
 /**
  * Builds the typed settings object from the environment, validating every
- * variable and reporting all bad ones at once, by name.
+ * variable and reporting all bad ones at once, by name and rule, never by
+ * value (a malformed secret must not end up in a log). With
+ * `NODE_ENV=production`, every `@Secret()` still at its development default
+ * is a problem too.
  */
 export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {
   const defaults = new cls() as Record<string, unknown>;
@@ -64,12 +92,12 @@ export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.Proce
   for (const key of Object.keys(defaults)) raw[key] = env[key] !== undefined && env[key] !== '' ? env[key] : defaults[key];
   const cfg = plainToInstance(cls, raw, { enableImplicitConversion: true, exposeDefaultValues: true });
   const errors = validateSync(cfg, { forbidUnknownValues: true });
-  if (errors.length) {
-    const problems = flattenValidationErrors(errors).map((p) => {
-      const name = p.split(':')[0];
-      return `${p} (got ${JSON.stringify(env[name] ?? defaults[name])})`;
-    });
-    throw new ConfigError(problems);
+  const problems = flattenValidationErrors(errors);
+  if (env.NODE_ENV === 'production') {
+    for (const name of secretNames(cls)) {
+      if (raw[name] === defaults[name]) problems.push(`${name}: still has its development default; set a secret of your own in production`);
+    }
   }
+  if (problems.length) throw new ConfigError(problems);
   return cfg;
 }

@@ -26,7 +26,7 @@ class HealthController {
     return this.health.check([]);
   }
 
-  /** The service can do its work: its database and the broker answer. */
+  /** The service can do its work: its database and the broker answer, and every queue it owns has a live consumer. */
   @Get('ready')
   @HealthCheck()
   ready() {
@@ -36,7 +36,9 @@ class HealthController {
       const amqp = this.moduleRef.get(AmqpConnection, { strict: false });
       checks.push(async () => {
         const s = this.indicators.check('broker');
-        return amqp.isConnected ? s.up() : s.down('not connected');
+        if (!amqp.isConnected) return s.down('not connected');
+        const unconsumed = amqp.unconsumedQueues();
+        return unconsumed.length ? s.down(`no live consumer on ${unconsumed.join(', ')}`) : s.up();
       });
     }
     return this.health.check(checks);

@@ -5,3 +5,6 @@ export * from './metrics';
 export * from './bootstrap';
 export * from './admin.guard';
 export * from './api-keys';
+export * from './safe-text-check';
+export * from './logging';
+export * from './tracing';

@@ -2,6 +2,8 @@ import * as amqp from 'amqplib';
 import { createEnvelope, Envelope, MessageName, parseEnvelope, PayloadOf } from '@orders/contracts';
 import { TEST_RABBITMQ_URL } from './names';
 
+const SYNC_MARKER = 'test-bus.sync';
+
 /**
  * A test's view of the broker under one MQ_PREFIX: publish any contract
  * message as a producer would, and record every message of given names that
@@ -10,6 +12,8 @@ import { TEST_RABBITMQ_URL } from './names';
  */
 export class TestBus {
   private readonly seen: Envelope[] = [];
+  private watchQueue?: string;
+  private readonly markers = new Set<string>();
   private constructor(private readonly conn: amqp.ChannelModel, private readonly ch: amqp.ConfirmChannel, readonly prefix: string) {}
 
   static async connect(prefix: string, watch: MessageName[] = [], url = TEST_RABBITMQ_URL): Promise<TestBus> {
@@ -20,10 +24,12 @@ export class TestBus {
     const bus = new TestBus(conn, ch, prefix);
     if (watch.length) {
       const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+      bus.watchQueue = queue;
       for (const name of watch) await ch.bindQueue(queue, exchange, name);
       await ch.consume(queue, (msg) => {
         if (!msg) return;
-        bus.seen.push(parseEnvelope(msg.content));
+        if (msg.properties.type === SYNC_MARKER) bus.markers.add(String(msg.properties.messageId));
+        else bus.seen.push(parseEnvelope(msg.content));
         ch.ack(msg);
       });
     }
@@ -59,6 +65,23 @@ export class TestBus {
       if (found) return found;
       if (Date.now() > deadline) throw new Error(`no ${name} matching within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /**
+   * Resolves once every message routed to this bus before the call has been
+   * recorded: a marker sent to the bus's own queue arrives after them (one
+   * queue, one consumer, in order).
+   */
+  async sync(timeoutMs = 10000): Promise<void> {
+    if (!this.watchQueue) return;
+    const id = `sync-${Date.now()}-${Math.random()}`;
+    this.ch.sendToQueue(this.watchQueue, Buffer.from('{}'), { messageId: id, type: SYNC_MARKER });
+    await this.ch.waitForConfirms();
+    const deadline = Date.now() + timeoutMs;
+    while (!this.markers.delete(id)) {
+      if (Date.now() > deadline) throw new Error(`the test bus did not catch up within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, TestApp } from '../test-app';
+import { ADMIN, TestApp } from '../../test/test-app';
 
 let t: TestApp;
 before(async () => {

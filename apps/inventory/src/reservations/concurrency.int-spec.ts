@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { eventually } from '@orders/testing';
 import { DataSource } from 'typeorm';
-import { TestApp } from '../test-app';
+import { TestApp } from '../../test/test-app';
 
 /** Many reserve commands at once against scarce stock: all or nothing, never oversold. */
 let t: TestApp;

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { eventually, sleep } from '@orders/testing';
-import { TestApp } from '../test-app';
+import { TestApp } from '../../test/test-app';
 
 /**
  * Reservations live 1 s. The periodic sweep is set to a minute, so stock

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { OrderLineV1 } from '@orders/contracts';
 import { eventually, sleep } from '@orders/testing';
-import { TestApp } from '../test-app';
+import { TestApp } from '../../test/test-app';
 
 const TENANT = 'demo';
 let t: TestApp;
@@ -136,11 +136,20 @@ test('commit sells the reserved units once; committing again only re-confirms', 
   await eventually(() => t.bus.messages('inventory.committed.v1', forOrder(r.orderId)).length === 2, 5000, 20, 'second committed');
   assert.deepEqual(await stockOf('R-A'), [start.stock - 3, start.reserved, start.available - 3]);
 
-  // Releasing a committed order gives nothing back.
-  await t.bus.publish('inventory.release.v1', { orderId: r.orderId, tenantId: TENANT, reason: 'late cancel' });
+});
+
+test('a release after the commit (a cancel that lost the race) puts the sold units back in stock, once', async () => {
+  const start = await t.product('R-A');
+  const r = await reserved([{ sku: 'R-A', quantity: 2 }]);
+  await t.bus.publish('inventory.commit.v1', { orderId: r.orderId, tenantId: TENANT });
+  await t.bus.waitFor('inventory.committed.v1', forOrder(r.orderId));
+  assert.deepEqual(await stockOf('R-A'), [start.stock - 2, start.reserved, start.available - 2]);
+  await t.bus.publish('inventory.release.v1', { orderId: r.orderId, tenantId: TENANT, reason: 'cancelled_by_customer' });
+  await eventually(async () => (await t.reservationStatus(r.orderId)) === 'returned', 5000, 50, 'returned');
+  assert.deepEqual(await stockOf('R-A'), [start.stock, start.reserved, start.available]);
+  await t.bus.publish('inventory.release.v1', { orderId: r.orderId, tenantId: TENANT, reason: 'again' });
   await sleep(300);
-  assert.deepEqual(await stockOf('R-A'), [start.stock - 3, start.reserved, start.available - 3]);
-  assert.equal(await t.reservationStatus(r.orderId), 'committed');
+  assert.deepEqual(await stockOf('R-A'), [start.stock, start.reserved, start.available], 'a second release returns nothing more');
 });
 
 test('release returns the units once; a later commit fails with reservation_missing', async () => {

@@ -59,11 +59,20 @@ export class ReservationsService {
     });
   }
 
-  /** Returns reserved units to stock; anything but an open reservation is left as it is. */
+  /**
+   * Returns the order's units: reserved ones to availability, and sold ones
+   * (a cancel or failure that lost the race with the commit) back to stock.
+   * Anything else is left as it is.
+   */
   async release(env: Envelope<'inventory.release.v1'>): Promise<void> {
     const { orderId } = env.payload;
     await this.uow.handleOnce(env, async (tx) => {
       const r = await lockReservation(tx.manager, orderId);
+      if (r?.status === 'committed') {
+        await moveStock(tx.manager, sumBySku(r.lines), 'restock');
+        await setStatus(tx.manager, orderId, 'returned');
+        return;
+      }
       if (r?.status !== 'reserved') return;
       await moveStock(tx.manager, sumBySku(r.lines), 'release');
       await setStatus(tx.manager, orderId, r.overdue ? 'expired' : 'released');

@@ -9,7 +9,7 @@ import type { Quantities, StockRow } from './reservation-rules';
  * concurrent commands queue behind each other instead of deadlocking.
  */
 
-export type ReservationStatus = 'reserved' | 'rejected' | 'committed' | 'released' | 'expired';
+export type ReservationStatus = 'reserved' | 'rejected' | 'committed' | 'released' | 'expired' | 'returned';
 
 export interface ReservationRow {
   tenantId: string;
@@ -41,6 +41,8 @@ const MOVES = {
   release: { set: 'reserved = p.reserved - w.qty', guard: 'p.reserved >= w.qty' },
   /** Held units leave the warehouse. */
   sell: { set: 'stock = p.stock - w.qty, reserved = p.reserved - w.qty', guard: 'p.reserved >= w.qty' },
+  /** Sold units come back (the order was cancelled or failed after its commit). */
+  restock: { set: 'stock = p.stock + w.qty', guard: 'true' },
 } as const;
 
 /**

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { PayloadOf } from '@orders/contracts';
+import { InboxPruner } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, eventually, sleep, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { simpleParser } from 'mailparser';
@@ -92,7 +93,7 @@ const statusEvent = (over: Partial<PayloadOf<'order.status-changed.v1'>> = {}): 
 });
 
 async function handledIds(ids: string[]): Promise<number> {
-  const r = await pg.query('SELECT count(*)::int AS n FROM notification.inbox WHERE message_id = ANY($1::uuid[])', [ids]);
+  const r = await pg.query("SELECT count(*)::int AS n FROM notification.inbox WHERE message_id = ANY($1::uuid[]) AND queue = 'notification.email'", [ids]);
   return r.rows[0].n as number;
 }
 
@@ -140,11 +141,13 @@ test('non-final statuses are acknowledged without an email', async () => {
   assert.equal(await bus.queueDepth(`${cfg.MQ_PREFIX}.notification.email`), 0);
 });
 
-test('while SMTP is down the event is retried, and the email goes out once SMTP is back', async () => {
+test('while SMTP is down the event waits (deferred, however many tries: no dead letter), and the email goes out once SMTP is back', async () => {
   await smtp.stop();
   const e = statusEvent({ status: 'FAILED' });
   await bus.publish('order.status-changed.v1', e);
-  await eventually(async () => ((await emailRow(e.orderId))?.attempts ?? 0) >= 2, 10000, 50, 'two failed attempts');
+  // more tries than RETRY_DELAYS_MS allows attempts: an outage must not use them up
+  await eventually(async () => ((await emailRow(e.orderId))?.attempts ?? 0) >= 7, 20000, 50, 'seven failed tries');
+  assert.equal(await bus.queueDepth(`${cfg.MQ_PREFIX}.notification.email.dlq`), 0, 'not dead-lettered during the outage');
   const row = await emailRow(e.orderId);
   assert.equal(row?.sent_at, null);
   assert.equal(smtp.for(e.orderId).length, 0);
@@ -174,4 +177,24 @@ test('an email recorded but left unsent by a crash is sent at start-up, with its
 test('ready once its database and the broker answer', async () => {
   const res = await fetch(`${await app.getUrl()}/health/ready`);
   assert.equal(res.status, 200);
+});
+
+test('/metrics shows a consumer on each of its queues (email and webhooks)', async () => {
+  const base = await app.getUrl();
+  await eventually(async () => {
+    const t = await (await fetch(`${base}/metrics`)).text();
+    return /^orders_queue_consumers\{queue="notification.email"\} 1$/m.test(t) && /^orders_queue_consumers\{queue="notification.webhooks"\} 1$/m.test(t);
+  }, 5000, 100, 'a consumer on both queues');
+});
+
+test('the inbox is pruned past its de-duplication window (notification publishes nothing, yet prunes)', async () => {
+  const old = randomUUID();
+  const recent = randomUUID();
+  await pg.query(
+    `INSERT INTO notification.inbox (message_id, queue, processed_at) VALUES ($1, 'notification.email', now() - interval '200 hours'), ($2, 'notification.email', now())`,
+    [old, recent],
+  );
+  assert.ok((await app.get(InboxPruner).prune()) >= 1);
+  const left = await pg.query('SELECT message_id FROM notification.inbox WHERE message_id = ANY($1::uuid[])', [[old, recent]]);
+  assert.deepEqual(left.rows.map((r: { message_id: string }) => r.message_id), [recent]);
 });

@@ -15,7 +15,7 @@ interface PendingEmail {
   message_id: string;
 }
 
-type SendResult = 'sent' | 'nothing' | { failed: unknown };
+type SendResult = 'sent' | 'nothing' | { failed: Error };
 
 export const messageIdFor = (orderId: string, status: string) => `<${orderId}.${status}@orders.local>`;
 
@@ -28,6 +28,13 @@ export const messageIdFor = (orderId: string, status: string) => `<${orderId}.${
 @Injectable()
 export class EmailService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('EmailService');
+  /**
+   * Message-IDs this process handed to SMTP lately. When the database went
+   * away between the send and recording it, the retry only records it: the
+   * customer does not get the email twice. (A crash in that window still
+   * sends it again, with the same Message-ID: SMTP cannot be made idempotent.)
+   */
+  private readonly handedToSmtp = new Set<string>();
   private sweep: Promise<number> = Promise.resolve(0);
 
   constructor(
@@ -49,7 +56,7 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
     });
     // Also on a duplicate: the first delivery may have recorded the email and then failed to send it.
     const result = await this.sendPending('order_id = $1 AND status = $2', [e.orderId, e.status], 'wait');
-    if (typeof result === 'object') throw new NotificationError('send_failed', `email for order ${e.orderId} ${e.status} not sent: ${String(result.failed)}`);
+    if (typeof result === 'object') throw new NotificationError('send_failed', `email for order ${e.orderId} ${e.status} not sent: ${result.failed.message}`, result.failed);
   }
 
   /** Sends every email left unsent (by a crash, or while SMTP was down); stops at the first failure. */
@@ -64,7 +71,7 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
       if (ids.length === 0) return sent;
       for (const { id } of ids) {
         const r = await this.sendPending('id = $1', [id], 'skip-locked');
-        if (typeof r === 'object') throw new NotificationError('send_failed', `resend of email ${id} failed: ${String(r.failed)}`);
+        if (typeof r === 'object') throw new NotificationError('send_failed', `resend of email ${id} failed: ${r.failed.message}`, r.failed);
         if (r === 'sent') sent++;
         after = id;
       }
@@ -103,11 +110,15 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
       const row = rows[0];
       if (!row) return 'nothing';
       try {
-        await this.transport.send({ to: row.recipient, subject: row.subject, text: row.text_body, html: row.html_body, messageId: row.message_id });
+        if (!this.handedToSmtp.has(row.message_id)) {
+          await this.transport.send({ to: row.recipient, subject: row.subject, text: row.text_body, html: row.html_body, messageId: row.message_id });
+          this.handedToSmtp.add(row.message_id);
+          if (this.handedToSmtp.size > 10000) this.handedToSmtp.delete(this.handedToSmtp.values().next().value as string);
+        }
       } catch (err) {
-        const text = err instanceof Error ? err.message : String(err);
-        await m.query('UPDATE emails SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, text.slice(0, 1000)]);
-        return { failed: text };
+        const failed = err instanceof Error ? err : new Error(String(err));
+        await m.query('UPDATE emails SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, failed.message.slice(0, 1000)]);
+        return { failed };
       }
       await m.query('UPDATE emails SET attempts = attempts + 1, last_error = NULL, sent_at = now() WHERE id = $1', [row.id]);
       return 'sent';

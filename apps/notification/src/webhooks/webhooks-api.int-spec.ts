@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { auth, startApp, TestApp } from './test-kit';
+import { auth, startApp, TestApp } from '../../test/test-kit';
 import type { WebhookView } from './webhook.dto';
 
 /** Any answer of the API under test (success or error shape), loosely typed for assertions. */

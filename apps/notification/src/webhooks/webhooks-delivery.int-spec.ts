@@ -7,9 +7,8 @@ import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { auth, Receiver, startApp, TestApp } from './test-kit';
+import { auth, Receiver, startApp, TestApp } from '../../test/test-kit';
 import type { DeliveryView, WebhookView } from './webhook.dto';
-import { webhookInboxId } from './webhooks.service';
 
 let t: TestApp;
 let bus: TestBus;
@@ -184,7 +183,7 @@ test('410 Gone disables the endpoint at once; later events are not delivered to 
   assert.equal(d.state, 'failed');
   assert.deepEqual(d.attempts.map((a) => [a.statusCode, a.outcome]), [[410, 'failed']]);
   const later = await bus.publish('order.status-changed.v1', statusEvent('t5'));
-  await eventually(async () => (await pg.query('SELECT 1 FROM notification.inbox WHERE message_id = $1', [webhookInboxId(later.id)])).rowCount, 5000, 20, 'handled');
+  await eventually(async () => (await pg.query("SELECT 1 FROM notification.inbox WHERE message_id = $1 AND queue = 'notification.webhooks'", [later.id])).rowCount, 5000, 20, 'handled');
   await sleep(300);
   assert.equal(rx.to('/t5').length, 1);
   assert.equal((await deliveries('t5', w.id)).length, 1);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Envelope } from '@orders/contracts';
 import { UnitOfWork } from '@orders/messaging';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { NotificationEnv } from '../config';
 import { AddressRefused, resolveTarget } from './address-guard';
@@ -13,19 +13,6 @@ const MAX_ENDPOINTS_PER_TENANT = 50;
 
 /** A new signing secret in the Standard Webhooks form: `whsec_` + base64 of 32 random bytes. */
 export const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
-
-/**
- * The inbox key of this consumer for a message: the email consumer records
- * the message id itself in the same inbox, so webhooks use a name-based
- * UUID derived from it (stable, so a redelivery is still recognised).
- */
-export function webhookInboxId(messageId: string): string {
-  const h = createHash('sha1').update(`notification.webhooks:${messageId}`).digest();
-  h[6] = (h[6] & 0x0f) | 0x50;
-  h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
 
 interface EndpointRow {
   id: string;
@@ -58,7 +45,8 @@ export class WebhooksService {
 
   /**
    * One delivery per matching enabled endpoint of the tenant, written with
-   * the inbox row; the NOTIFY is sent on commit and wakes the dispatchers.
+   * the inbox row in one statement; the NOTIFY is sent on commit and wakes
+   * the dispatchers.
    */
   async onStatusChanged(env: Envelope<'order.status-changed.v1'>): Promise<void> {
     const e = env.payload;
@@ -70,18 +58,20 @@ export class WebhooksService {
         at: e.at, totals: e.totals, couponCode: e.couponCode, items: e.items, customer: e.customer,
       },
     });
-    await this.uow.handleOnce({ ...env, id: webhookInboxId(env.id) }, async (tx) => {
-      const inserted: unknown[] = await tx.manager.query(
-        `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, next_attempt_at)
-         SELECT gen_random_uuid(), w.id, w.tenant_id, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision / 1000)
-         FROM webhook_endpoints w
-         WHERE w.tenant_id = $1 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR $4 = ANY (w.events))
+    // one statement: the inbox row, one delivery per matching endpoint, and the NOTIFY (sent on commit)
+    await this.uow.handleOnceInOneStatement(
+      env,
+      `ins AS (
+         INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, next_attempt_at)
+         SELECT gen_random_uuid(), w.id, w.tenant_id, $4, $5, $6, $7, now() + make_interval(secs => $8::double precision / 1000)
+         FROM webhook_endpoints w, inbox_row
+         WHERE w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR $6 = ANY (w.events))
          ON CONFLICT (endpoint_id, event_id) DO NOTHING
-         RETURNING id`,
-        [e.tenantId, env.id, e.orderId, e.status, body, this.cfg.webhookSchedule[0]],
-      );
-      if (inserted.length > 0) await tx.manager.query('SELECT pg_notify($1, $2)', [this.channel, '']);
-    });
+         RETURNING id
+       )`,
+      'SELECT pg_notify($9, \'\') FROM (SELECT 1 FROM ins LIMIT 1) woken',
+      [e.tenantId, env.id, e.orderId, e.status, body, this.cfg.webhookSchedule[0], this.channel],
+    );
   }
 
   async register(tenantId: string, body: CreateWebhookBody): Promise<WebhookView & { secret: string }> {

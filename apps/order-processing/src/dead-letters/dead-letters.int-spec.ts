@@ -4,8 +4,9 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { eventually } from '@orders/testing';
-import { ADMIN, placeOrder, Rig, startRig, statusOf } from '../testing/harness';
+import * as amqp from 'amqplib';
+import { eventually, TEST_RABBITMQ_URL } from '@orders/testing';
+import { ADMIN, placeOrder, Rig, startRig, statusOf } from '../../test/harness';
 
 /** Operators inspect and replay dead letters; a replayed message is handled like a fresh one. */
 let rig: Rig;
@@ -90,6 +91,41 @@ test('one dead letter is replayed by message id (HTTP, then the CLI); the others
   assert.equal(await rig.bus.queueDepth(dlq), 0);
   const summary = (await cli('list')) as { queues: Array<{ queue: string; messages: number }> };
   assert.equal(summary.queues.find((q) => q.queue === 'order-processing.saga')?.messages, 0);
+});
+
+test("another service's dead letters are shown one by one and discarded (one by HTTP, the rest by the CLI)", async () => {
+  const dlq = `${rig.cfg.MQ_PREFIX}.inventory.commands.dlq`;
+  const ids = [randomUUID(), randomUUID(), randomUUID()];
+  const conn = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const ch = await conn.createConfirmChannel();
+    for (const id of ids) {
+      const body = { id, name: 'inventory.reserve.v1', occurredAt: new Date().toISOString(), payload: { orderId: randomUUID() } };
+      ch.sendToQueue(dlq, Buffer.from(JSON.stringify(body)), { messageId: id, persistent: true, headers: { 'x-last-error': `broken ${id}`, 'x-attempts': 4 } });
+    }
+    await ch.waitForConfirms();
+  } finally {
+    await conn.close();
+  }
+  const [x, y] = ids;
+
+  const shown = await admin(`/dead-letters/inventory.commands/${y}`);
+  assert.equal(shown.status, 200);
+  const one = (await shown.json()) as { queue: string; message: { messageId: string; lastError: string; attempts: number; name: string } };
+  assert.deepEqual([one.queue, one.message.messageId, one.message.lastError, one.message.attempts, one.message.name], ['inventory.commands', y, `broken ${y}`, 4, 'inventory.reserve.v1']);
+  assert.equal((await admin(`/dead-letters/inventory.commands/${randomUUID()}`)).status, 404);
+  assert.equal(await rig.bus.queueDepth(dlq), 3, 'showing takes nothing');
+
+  const dropped = await admin(`/dead-letters/inventory.commands/discard?id=${y}`, 'POST');
+  assert.equal(dropped.status, 200);
+  assert.deepEqual(await dropped.json(), { queue: 'inventory.commands', discarded: 1, messageId: y });
+  const left = (await cli('list', '--queue', 'inventory.commands')) as { messages: Array<{ messageId: string }> };
+  assert.deepEqual(left.messages.map((m) => m.messageId), [x, ids[2]], 'the others stay, in order');
+
+  assert.equal(((await cli('show', '--queue', 'inventory.commands', '--id', x)) as { message: { messageId: string } }).message.messageId, x);
+  await assert.rejects(cli('discard', '--queue', 'inventory.commands'), (e: { code?: number; stderr?: string }) => e.code === 2 && /--id or --all/.test(e.stderr ?? ''));
+  assert.deepEqual(await cli('discard', '--queue', 'inventory.commands', '--all'), { queue: 'inventory.commands', discarded: 2 });
+  assert.equal(await rig.bus.queueDepth(dlq), 0);
 });
 
 test('the CLI names a bad command or an unknown message and exits non-zero', async () => {

@@ -3,9 +3,10 @@ import { CustomerV1, OrderStatus, PayloadOf, PricedLineV1, StatusLineV1 } from '
 import type { Tx } from '@orders/messaging';
 import { Counter } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
-import type { Totals } from '../promotions/coupon';
+import type { Totals } from './totals';
 import { OrderError } from './order.error';
-import { canTransition } from './state-machine';
+import { observeFinal } from './order-metrics';
+import { canTransition, isFinal } from './state-machine';
 
 /** An order as order-processing keeps it. */
 export interface Order {
@@ -22,6 +23,11 @@ export interface Order {
   totals: Totals | null;
   reserved: boolean;
   authorizationId: string | null;
+  /** When payment.authorize.v1 was published: from then on an authorization may exist at the gateway. */
+  authorizeRequestedAt: Date | null;
+  /** When the gateway was last asked to authorize (its answer may still be on its way). */
+  authorizeAttemptedAt: Date | null;
+  placedAt: Date;
 }
 
 interface Row {
@@ -35,15 +41,19 @@ interface Row {
   coupon_code: string | null;
   payment_token: string;
   currency: string | null;
-  subtotal_cents: number | null;
-  discount_cents: number | null;
-  total_cents: number | null;
+  /** bigint columns arrive as strings */
+  subtotal_cents: string | null;
+  discount_cents: string | null;
+  total_cents: string | null;
   reserved: boolean;
   authorization_id: string | null;
+  authorize_requested_at: Date | null;
+  authorize_attempted_at: Date | null;
+  placed_at: Date;
 }
 
 const COLUMNS = `id, tenant_id, status, sequence, reason, customer, items, coupon_code, payment_token, currency,
-  subtotal_cents, discount_cents, total_cents, reserved, authorization_id`;
+  subtotal_cents, discount_cents, total_cents, reserved, authorization_id, authorize_requested_at, authorize_attempted_at, placed_at`;
 
 function toOrder(r: Row): Order {
   return {
@@ -58,9 +68,17 @@ function toOrder(r: Row): Order {
     paymentToken: r.payment_token,
     totals: r.subtotal_cents === null
       ? null
-      : { subtotalCents: r.subtotal_cents, discountCents: r.discount_cents ?? 0, totalCents: r.total_cents ?? r.subtotal_cents, currency: r.currency! },
+      : {
+          subtotalCents: Number(r.subtotal_cents),
+          discountCents: Number(r.discount_cents ?? 0),
+          totalCents: Number(r.total_cents ?? r.subtotal_cents),
+          currency: r.currency!,
+        },
     reserved: r.reserved,
     authorizationId: r.authorization_id,
+    authorizeRequestedAt: r.authorize_requested_at,
+    authorizeAttemptedAt: r.authorize_attempted_at,
+    placedAt: r.placed_at,
   };
 }
 
@@ -110,6 +128,12 @@ export class OrderStore {
     return toOrder(rows[0]);
   }
 
+  /** Like lock(), but an unknown order is undefined (its placement has not arrived). */
+  async lockIfKnown(m: EntityManager, orderId: string): Promise<Order | undefined> {
+    const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [orderId]);
+    return rows[0] ? toOrder(rows[0]) : undefined;
+  }
+
   /** Reads without a lock, outside any transaction (before a slow gateway call). */
   async find(orderId: string): Promise<Order | undefined> {
     const rows: Row[] = await this.ds.query(`SELECT ${COLUMNS} FROM orders WHERE id = $1`, [orderId]);
@@ -124,6 +148,62 @@ export class OrderStore {
       [order.id, JSON.stringify(items), totals.currency, totals.subtotalCents, totals.discountCents, totals.totalCents],
     );
     Object.assign(order, { items, totals, reserved: true });
+  }
+
+  /** The authorize step is requested (in the caller's transaction): from now on the order may hold an authorization. */
+  async setAuthorizeRequested(m: EntityManager, order: Order): Promise<void> {
+    await m.query('UPDATE orders SET authorize_requested_at = coalesce(authorize_requested_at, now()), updated_at = now() WHERE id = $1', [order.id]);
+    order.authorizeRequestedAt ??= new Date();
+  }
+
+  /** Just before a gateway authorize call (outside any transaction): its answer may come back late, or not at all. */
+  async markAuthorizeAttempt(orderId: string): Promise<void> {
+    await this.ds.query('UPDATE orders SET authorize_attempted_at = now() WHERE id = $1', [orderId]);
+  }
+
+  /**
+   * Serializes, per order, a placement and a cancel handled at the same
+   * moment (they come on different queues): without it, a cancel could look
+   * for the order before the placement commits, and the placement for the
+   * remembered cancel before the cancel commits, and the cancel would be lost.
+   */
+  async serializeArrival(m: EntityManager, orderId: string): Promise<void> {
+    await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`order-arrival:${orderId}`]);
+  }
+
+  /** Remembers a cancel for an order whose order.placed has not arrived yet; false if one is already remembered. */
+  async rememberEarlyCancel(m: EntityManager, orderId: string, tenantId: string, requestedAt: string): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      'INSERT INTO early_cancels (order_id, tenant_id, requested_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING order_id',
+      [orderId, tenantId, requestedAt],
+    );
+    return rows.length > 0;
+  }
+
+  /** Takes (deletes and returns) a cancel that arrived before this order's placement. */
+  async takeEarlyCancel(m: EntityManager, orderId: string): Promise<boolean> {
+    // a SELECT around the DELETE, so TypeORM hands back plain rows (not [rows, count])
+    const rows: unknown[] = await m.query('WITH gone AS (DELETE FROM early_cancels WHERE order_id = $1 RETURNING order_id) SELECT order_id FROM gone', [orderId]);
+    return rows.length > 0;
+  }
+
+  /** Up to `limit` orders not final and placed before `olderThanMs` ago, locked (skipping those a step holds right now). */
+  async lockOverdue(m: EntityManager, olderThanMs: number, limit: number): Promise<Order[]> {
+    const rows: Row[] = await m.query(
+      `SELECT ${COLUMNS} FROM orders WHERE status IN ('PENDING', 'PROCESSING') AND placed_at < now() - make_interval(secs => $1::double precision / 1000)
+       ORDER BY placed_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [olderThanMs, limit],
+    );
+    return rows.map(toOrder);
+  }
+
+  /**
+   * A cancel that came after the order was confirmed: the order stays
+   * CONFIRMED, and its history (here and, through the status event, in the
+   * read model) records the refused cancel as a new entry.
+   */
+  async recordRefusedCancel(tx: Tx, order: Order): Promise<void> {
+    await this.insertHistoryAndPublish(tx, order, order.status, 'cancel_refused');
   }
 
   async setReserved(m: EntityManager, order: Order, reserved: boolean): Promise<void> {
@@ -153,28 +233,42 @@ export class OrderStore {
       refusedTransitions.inc({ from: order.status, to });
       return false;
     }
-    const rows: Array<{ sequence: number; updated_at: Date }> = await tx.manager.query(
+    await this.insertHistoryAndPublish(tx, order, to, reason);
+    return true;
+  }
+
+  /** Bumps the sequence, writes the history entry (same statement) and publishes the status event. */
+  private async insertHistoryAndPublish(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<void> {
+    const moving = to !== order.status;
+    const rows: Array<{ sequence: number; updated_at: Date; placed_at: Date }> = await tx.manager.query(
       `WITH moved AS (
-         UPDATE orders SET status = $2, reason = $3, sequence = sequence + 1, updated_at = now() WHERE id = $1 RETURNING id, status, reason, sequence, updated_at
+         UPDATE orders SET status = $2, reason = CASE WHEN $4 THEN $3 ELSE reason END, sequence = sequence + 1, updated_at = now()
+         WHERE id = $1 RETURNING id, status, sequence, updated_at, placed_at
        ), history AS (
-         INSERT INTO order_history (order_id, sequence, status, reason, at) SELECT id, sequence, status, reason, updated_at FROM moved
-       ) SELECT sequence, updated_at FROM moved`, // a SELECT, so TypeORM hands back plain rows
-      [order.id, to, reason ?? null],
+         INSERT INTO order_history (order_id, sequence, status, reason, at) SELECT id, sequence, status, $3, updated_at FROM moved
+       ) SELECT sequence, updated_at, placed_at FROM moved`, // a SELECT, so TypeORM hands back plain rows
+      [order.id, to, reason ?? null, moving],
     );
-    Object.assign(order, { status: to, reason: reason ?? null, sequence: rows[0].sequence });
+    Object.assign(order, { status: to, sequence: rows[0].sequence, ...(moving ? { reason: reason ?? null } : {}) });
+    const placedAt = new Date(rows[0].placed_at);
+    if (moving && isFinal(to)) tx.afterCommit(() => observeFinal(to, placedAt));
+    this.publishStatus(tx, order, new Date(rows[0].updated_at), reason);
+  }
+
+  /** Publishes the order's current status, with the full snapshot, as order.status-changed.v1. */
+  publishStatus(tx: Tx, order: Order, at: Date, reason?: string): void {
     tx.publish('order.status-changed.v1', {
       orderId: order.id,
       tenantId: order.tenantId,
-      status: to,
+      status: order.status,
       ...(reason ? { reason } : {}),
       sequence: order.sequence,
-      at: new Date(rows[0].updated_at).toISOString(),
+      at: at.toISOString(),
       customer: order.customer,
       items: order.items,
       ...(order.totals ? { totals: order.totals } : {}),
       ...(order.couponCode ? { couponCode: order.couponCode } : {}),
     });
-    return true;
   }
 
   async history(orderId: string): Promise<HistoryEntry[]> {

@@ -1,15 +1,18 @@
 import { Module } from '@nestjs/common';
+import { PaymentsModule } from '../payments/payments.module';
 import { PromotionsModule } from '../promotions/promotions.module';
 import { TenantAdmission } from './admission';
 import { AdmissionReconciler } from './admission-reconciler';
-import { OrderStore } from './order-store';
+import { OrderMetrics } from './order-metrics';
+import { OrderStoreModule } from './order-store.module';
 import { SagaConsumer } from './saga.consumer';
 import { SagaService } from './saga.service';
+import { OrderWatchdog } from './watchdog';
 
 @Module({
-  imports: [PromotionsModule],
+  imports: [PromotionsModule, OrderStoreModule, PaymentsModule],
   controllers: [SagaConsumer],
-  providers: [OrderStore, SagaService, TenantAdmission, AdmissionReconciler],
-  exports: [OrderStore, SagaService],
+  providers: [SagaService, TenantAdmission, AdmissionReconciler, OrderWatchdog, OrderMetrics],
+  exports: [SagaService],
 })
 export class OrdersModule {}

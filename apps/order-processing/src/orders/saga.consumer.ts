@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { Envelope } from '@orders/contracts';
-import { OnMessage } from '@orders/messaging';
+import { AmqpMessageContext, OnMessage } from '@orders/messaging';
 import { SagaService } from './saga.service';
 
 /** The saga's inbound messages; each handler calls one step. */
@@ -34,7 +34,17 @@ export class SagaConsumer {
     return this.saga.commitFailed(env);
   }
 
-  @OnMessage('order-processing.saga', 'order.cancel-requested.v1')
+  @OnMessage('order-processing.payments', 'payment.authorize.v1')
+  authorize(@Payload() env: Envelope<'payment.authorize.v1'>, @Ctx() ctx: AmqpMessageContext) {
+    return this.saga.authorize(env, ctx.firstAttemptAt);
+  }
+
+  @OnMessage('order-processing.saga', 'message.dead-lettered.v1')
+  deadLettered(@Payload() env: Envelope<'message.dead-lettered.v1'>) {
+    return this.saga.deadLettered(env);
+  }
+
+  @OnMessage('order-processing.placed', 'order.cancel-requested.v1')
   cancelRequested(@Payload() env: Envelope<'order.cancel-requested.v1'>) {
     return this.saga.cancelRequested(env);
   }

@@ -1,24 +1,30 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Envelope } from '@orders/contracts';
+import { Envelope, MessageName, PayloadOf } from '@orders/contracts';
 import { Tx, UnitOfWork } from '@orders/messaging';
-import { subtotalOf, totalsOf } from '../promotions/coupon';
+import { OrderProcessingEnv } from '../config';
+import { AuthorizationOutcome, PaymentsService } from '../payments/payments.service';
 import { PromotionsService } from '../promotions/promotions.service';
 import { TenantAdmission } from './admission';
 import { Order, OrderStore } from './order-store';
 import { isFinal } from './state-machine';
+import { subtotalOf, totalsOf } from './totals';
 
-export type AuthorizationOutcome =
-  | { outcome: 'authorized'; authorizationId: string }
-  | { outcome: 'declined'; reason: string }
-  | { outcome: 'invalid'; message: string }
-  /** The gateway stayed unavailable through every retry, or answered something unusable. */
-  | { outcome: 'failed'; reason: 'payment_unavailable' | 'payment_error' };
+/** Messages whose loss (dead-lettered) leaves their order unable to complete: the order is failed instead. */
+const SAGA_STEPS: ReadonlySet<MessageName> = new Set<MessageName>([
+  'order.placed.v1', 'inventory.reserve.v1', 'inventory.reserved.v1', 'inventory.reservation-rejected.v1',
+  'inventory.commit.v1', 'inventory.committed.v1', 'inventory.commit-failed.v1', 'payment.authorize.v1',
+]);
+
+type FinalStatus = 'CONFIRMED' | 'REJECTED' | 'FAILED' | 'CANCELLED';
 
 /**
  * The order saga. Every step runs once per message (inbox), locks the order
  * row, moves it through the state machine and publishes what comes next
  * through the outbox, in one transaction. Steps arriving after the order left
  * PROCESSING change nothing and compensate what they would leave open.
+ * Every accepted order ends: a cancel that overtakes its order's placement is
+ * remembered, a dead-lettered step fails its order, and the watchdog fails
+ * any order older than ORDER_MAX_AGE_MS — each with full compensation.
  */
 @Injectable()
 export class SagaService {
@@ -29,16 +35,27 @@ export class SagaService {
     private readonly orders: OrderStore,
     private readonly promotions: PromotionsService,
     private readonly admission: TenantAdmission,
+    private readonly payments: PaymentsService,
+    private readonly cfg: OrderProcessingEnv,
   ) {}
 
   async placed(env: Envelope<'order.placed.v1'>): Promise<void> {
     const p = env.payload;
     await this.uow.handleOnce(env, async (tx) => {
+      await this.orders.serializeArrival(tx.manager, p.orderId);
       if (!(await this.orders.insertPlaced(tx.manager, p))) {
         this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
         return;
       }
-      if ((await this.admission.room(tx.manager, p.tenantId)) > 0) await this.start(tx, await this.orders.lock(tx.manager, p.orderId));
+      const order = await this.orders.lock(tx.manager, p.orderId);
+      // PENDING (sequence 1) for every consumer of status events (webhooks); order-receiving wrote it already
+      this.orders.publishStatus(tx, order, new Date(p.placedAt));
+      if (await this.orders.takeEarlyCancel(tx.manager, p.orderId)) {
+        // cancelled while its placement waited in a backlog: it ends before reserving anything
+        await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
+        return;
+      }
+      if ((await this.admission.room(tx.manager, p.tenantId)) > 0) await this.start(tx, order);
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its maximum of orders in flight`);
     });
   }
@@ -63,7 +80,7 @@ export class SagaService {
     await this.uow.handleOnce(env, async (tx) => {
       const order = await this.orders.lock(tx.manager, p.orderId);
       if (order.status !== 'PROCESSING') {
-        // Cancelled while inventory was reserving: give the stock back (unless it was already given back or sold).
+        // Ended while inventory was reserving: give the stock back (unless it was already given back or sold).
         this.late(order, env.name);
         if (!order.reserved && order.status !== 'CONFIRMED') {
           tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: `order_${order.status.toLowerCase()}` });
@@ -84,18 +101,37 @@ export class SagaService {
         discount = r.discountCents;
       }
       await this.orders.setPriced(tx.manager, order, p.lines, totalsOf(subtotal, discount, p.currency));
+      await this.orders.setAuthorizeRequested(tx.manager, order);
       tx.publish('payment.authorize.v1', { orderId: order.id, tenantId: order.tenantId });
     });
   }
 
-  /** Records the gateway's answer to payment.authorize.v1 (the call itself happened outside any transaction). */
-  async authorizationResult(tx: Tx, orderId: string, r: AuthorizationOutcome): Promise<void> {
+  /**
+   * The authorize step: the gateway call happens outside any transaction
+   * (after a cheap inbox check); its outcome is then recorded once. While the
+   * gateway is unavailable the step is deferred (PaymentsService).
+   */
+  async authorize(env: Envelope<'payment.authorize.v1'>, firstAttemptAt: Date): Promise<void> {
+    if (await this.uow.seen(env.id)) return;
+    const order = await this.orders.find(env.payload.orderId);
+    let result: AuthorizationOutcome | undefined;
+    if (order && order.status === 'PROCESSING' && !order.authorizationId && order.totals) {
+      result = await this.payments.authorizeAtGateway({ ...order, totals: order.totals }, firstAttemptAt);
+    } else {
+      this.logger.log(`order ${env.payload.orderId}: nothing to authorize (${order ? order.status : 'unknown order'})`);
+    }
+    await this.uow.handleOnce(env, async (tx) => {
+      if (result) await this.authorizationResult(tx, env.payload.orderId, result);
+    });
+  }
+
+  private async authorizationResult(tx: Tx, orderId: string, r: AuthorizationOutcome): Promise<void> {
     const order = await this.orders.lock(tx.manager, orderId);
     if (r.outcome === 'authorized') {
       if (order.authorizationId === r.authorizationId) return;
       await this.orders.setAuthorization(tx.manager, order, r.authorizationId);
       if (order.status !== 'PROCESSING') {
-        // Cancelled while the gateway was authorizing: nothing may stay authorized.
+        // Ended while the gateway was authorizing: nothing may stay authorized.
         this.late(order, 'authorization');
         tx.publish('payment.void.v1', { orderId, tenantId: order.tenantId });
         return;
@@ -112,7 +148,7 @@ export class SagaService {
   async committed(env: Envelope<'inventory.committed.v1'>): Promise<void> {
     await this.uow.handleOnce(env, async (tx) => {
       const order = await this.orders.lock(tx.manager, env.payload.orderId);
-      if (order.status !== 'PROCESSING') return this.late(order, env.name);
+      if (order.status !== 'PROCESSING') return this.late(order, env.name); // its release (published when it ended) returns the units
       if (await this.finish(tx, order, 'CONFIRMED')) {
         tx.publish('payment.capture.v1', { orderId: order.id, tenantId: order.tenantId });
       }
@@ -128,11 +164,70 @@ export class SagaService {
     });
   }
 
+  /**
+   * A cancel wins unless the order is already final. One that overtakes its
+   * order's placement (a backlog of new orders) is remembered and applied when
+   * the placement arrives; one for a CONFIRMED order is refused and recorded.
+   */
   async cancelRequested(env: Envelope<'order.cancel-requested.v1'>): Promise<void> {
+    const p = env.payload;
     await this.uow.handleOnce(env, async (tx) => {
-      const order = await this.orders.lock(tx.manager, env.payload.orderId);
+      await this.orders.serializeArrival(tx.manager, p.orderId);
+      const order = await this.orders.lockIfKnown(tx.manager, p.orderId);
+      if (!order) {
+        await this.orders.rememberEarlyCancel(tx.manager, p.orderId, p.tenantId, p.requestedAt);
+        this.logger.log(`order ${p.orderId}: cancel arrived before the order; it ends CANCELLED when it arrives`);
+        return;
+      }
+      if (order.status === 'CONFIRMED') return this.orders.recordRefusedCancel(tx, order);
       if (isFinal(order.status)) return this.late(order, env.name);
       await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
+    });
+  }
+
+  /** A step of an order's saga was dead-lettered: the order cannot complete, so it fails with full compensation. */
+  async deadLettered(env: Envelope<'message.dead-lettered.v1'>): Promise<void> {
+    const p = env.payload;
+    await this.uow.handleOnce(env, async (tx) => {
+      if (!p.orderId || !SAGA_STEPS.has(p.name as MessageName)) return;
+      const order = await this.orders.lockIfKnown(tx.manager, p.orderId);
+      if (!order && p.name === 'order.placed.v1' && p.placedOrder) return this.placementDeadLettered(tx, p.placedOrder, p.queue, p.reason);
+      if (!order) return this.logger.error(`order ${p.orderId}: its ${p.name} was dead-lettered before the order was known (${p.reason})`);
+      if (isFinal(order.status)) return this.late(order, `dead-lettered ${p.name}`);
+      this.logger.error(`order ${order.id}: ${p.name} was dead-lettered on ${p.queue} (${p.reason}); failing the order`);
+      const heldNothingYet = !order.reserved;
+      await this.finish(tx, order, 'FAILED', 'processing_error');
+      // inventory may have reserved although this side never recorded it (e.g. inventory.reserved.v1 itself was lost): release is a no-op otherwise
+      if (heldNothingYet) tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: 'processing_error' });
+    });
+  }
+
+  /**
+   * The order's own placement was dead-lettered, so this service never knew
+   * the order: it is recorded from the announcement and ends FAILED
+   * (processing_error) at once, holding nothing. A later replay of that
+   * placement finds the order already placed and changes nothing.
+   */
+  private async placementDeadLettered(tx: Tx, placed: PayloadOf<'order.placed.v1'>, queue: string, reason: string): Promise<void> {
+    await this.orders.serializeArrival(tx.manager, placed.orderId);
+    if (!(await this.orders.insertPlaced(tx.manager, placed))) return;
+    const order = await this.orders.lock(tx.manager, placed.orderId);
+    this.logger.error(`order ${order.id}: its order.placed.v1 was dead-lettered on ${queue} (${reason}); failing the order`);
+    this.orders.publishStatus(tx, order, new Date(placed.placedAt)); // PENDING (sequence 1), as for every order
+    // a cancel accepted while it was PENDING still wins
+    if (await this.orders.takeEarlyCancel(tx.manager, order.id)) await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
+    else await this.finish(tx, order, 'FAILED', 'processing_error');
+  }
+
+  /** The watchdog: fails (with compensation) orders not final after ORDER_MAX_AGE_MS, a batch at a time. Returns how many. */
+  async failOverdue(limit = 100): Promise<number> {
+    return this.uow.transaction(async (tx) => {
+      const overdue = await this.orders.lockOverdue(tx.manager, this.cfg.ORDER_MAX_AGE_MS, limit);
+      for (const order of overdue) {
+        this.logger.error(`order ${order.id} is still ${order.status} after ${this.cfg.ORDER_MAX_AGE_MS} ms; failing it`);
+        await this.finish(tx, order, 'FAILED', 'processing_timeout');
+      }
+      return overdue.length;
     });
   }
 
@@ -140,7 +235,7 @@ export class SagaService {
    * Moves the order to a final state; unless confirmed, undoes what it holds.
    * If it was in flight, its tenant's oldest waiting order starts in its place.
    */
-  private async finish(tx: Tx, order: Order, to: 'CONFIRMED' | 'REJECTED' | 'FAILED' | 'CANCELLED', reason?: string): Promise<boolean> {
+  private async finish(tx: Tx, order: Order, to: FinalStatus, reason?: string): Promise<boolean> {
     const wasInFlight = order.status === 'PROCESSING';
     if (!(await this.orders.transition(tx, order, to, reason))) return false;
     if (to !== 'CONFIRMED') await this.compensate(tx, order);
@@ -165,11 +260,15 @@ export class SagaService {
     return started;
   }
 
-  /** Undoes what an order that did not complete holds: reserved stock, an authorization, a coupon redemption. */
+  /**
+   * Undoes what an order that did not complete holds: reserved (or already
+   * committed) stock, an authorization — also one whose answer never arrived,
+   * found by the void through the gateway idempotency key — and a coupon redemption.
+   */
   private async compensate(tx: Tx, order: Order): Promise<void> {
     const ref = { orderId: order.id, tenantId: order.tenantId };
     if (order.reserved) tx.publish('inventory.release.v1', { ...ref, reason: order.reason ?? order.status.toLowerCase() });
-    if (order.authorizationId) tx.publish('payment.void.v1', ref);
+    if (order.authorizationId || order.authorizeRequestedAt) tx.publish('payment.void.v1', ref);
     await this.promotions.giveBack(tx.manager, order.id);
   }
 

@@ -6,6 +6,7 @@ import { canTransition, isFinal } from './state-machine';
 test('the saga path and cancellation are allowed', () => {
   assert.ok(canTransition('PENDING', 'PROCESSING'));
   assert.ok(canTransition('PENDING', 'CANCELLED'));
+  assert.ok(canTransition('PENDING', 'FAILED'), 'an order that could not start still ends');
   for (const to of ['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'] as const) assert.ok(canTransition('PROCESSING', to), to);
 });
 

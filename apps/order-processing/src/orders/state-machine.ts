@@ -1,8 +1,12 @@
 import type { OrderStatus } from '@orders/contracts';
 
-/** The only moves an order can make; everything else is refused. */
+/**
+ * The only moves an order can make; everything else is refused. PENDING →
+ * FAILED is the watchdog's and a dead-lettered placement's: an order that
+ * could not even start still ends.
+ */
 const ALLOWED: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
-  PENDING: ['PROCESSING', 'CANCELLED'],
+  PENDING: ['PROCESSING', 'CANCELLED', 'FAILED'],
   PROCESSING: ['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'],
   CONFIRMED: [],
   REJECTED: [],

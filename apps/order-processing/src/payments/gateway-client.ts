@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
 import { Gauge } from 'prom-client';
+import { withClientSpan } from '@orders/messaging';
 import { backoffDelay } from './backoff';
 import { PaymentError } from './payment.error';
 
@@ -96,6 +97,20 @@ export class GatewayClient {
     await this.settle('void', orderId, authorizationId);
   }
 
+  /**
+   * The authorization the gateway created under an order's authorize
+   * idempotency key, if any: how an authorization whose answer never reached
+   * us (timeouts throughout) is found, so it can be voided.
+   */
+  async findAuthorization(orderId: string): Promise<{ id: string; status: string } | undefined> {
+    const key = `${orderId}:authorize`;
+    const res = await this.call('GET', `/authorizations?idempotencyKey=${encodeURIComponent(key)}`, undefined, `${orderId}:lookup`);
+    if (res.status !== 200) throw new PaymentError('gateway_refused', `authorization lookup answered ${res.status}: ${JSON.stringify(res.body)}`);
+    const items = Array.isArray(res.body.items) ? (res.body.items as Array<{ id?: unknown; status?: unknown }>) : [];
+    const found = items.find((a) => typeof a.id === 'string');
+    return found ? { id: String(found.id), status: String(found.status) } : undefined;
+  }
+
   shutdown(): void {
     this.breaker.shutdown();
   }
@@ -126,13 +141,15 @@ export class GatewayClient {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(new URL(path, this.o.baseUrl), {
-        method,
-        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.o.timeoutMs),
+      [res, text] = await withClientSpan(`payment-gateway ${method} ${path}`, async (trace) => {
+        const r = await fetch(new URL(path, this.o.baseUrl), {
+          method,
+          headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey, ...trace },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.o.timeoutMs),
+        });
+        return [r, await r.text()] as const;
       });
-      text = await res.text();
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
       const what = err.name === 'TimeoutError' ? `timed out after ${this.o.timeoutMs} ms` : `${err.message}${err.cause?.code ? ` (${err.cause.code})` : ''}`;

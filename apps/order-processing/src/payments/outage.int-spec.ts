@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, sleep } from '@orders/testing';
-import { placeOrder, Rig, startRig } from '../testing/harness';
+import { placeOrder, Rig, startRig } from '../../test/harness';
 
 /**
  * Batches of orders against the real gateway simulator when it goes down for

@@ -1,13 +1,13 @@
 import type { Disposition, HasDisposition } from '@orders/messaging';
 
-export type PaymentErrorCode = 'gateway_unavailable' | 'gateway_wait_exhausted' | 'gateway_refused' | 'gateway_protocol';
+export type PaymentErrorCode = 'gateway_unavailable' | 'authorization_unsettled' | 'gateway_refused' | 'gateway_protocol';
 
 /** What the transport does with a failed payment step. */
 const DISPOSITIONS: Record<PaymentErrorCode, Disposition> = {
   /** Timeout, 5xx, connection error or open breaker: the step waits in delayed retry (no attempt used up). */
   gateway_unavailable: 'defer',
-  /** A capture/void waited PAYMENT_MAX_WAIT_MS for the gateway: parked for an operator to replay. */
-  gateway_wait_exhausted: 'dead-letter',
+  /** A void found no authorization yet, but the last authorize attempt may still be answered: look again later. */
+  authorization_unsettled: 'defer',
   /** The gateway refused a capture/void (4xx): retrying will not help, an operator must look. */
   gateway_refused: 'dead-letter',
   /** The gateway answered something we cannot read. */

@@ -1,12 +1,12 @@
 import { Inject, Module, OnModuleDestroy } from '@nestjs/common';
 import { OrderProcessingEnv } from '../config';
-import { OrdersModule } from '../orders/orders.module';
+import { OrderStoreModule } from '../orders/order-store.module';
 import { GatewayClient } from './gateway-client';
 import { PaymentsConsumer } from './payments.consumer';
 import { PaymentsService } from './payments.service';
 
 @Module({
-  imports: [OrdersModule],
+  imports: [OrderStoreModule],
   controllers: [PaymentsConsumer],
   providers: [
     PaymentsService,
@@ -29,6 +29,7 @@ import { PaymentsService } from './payments.service';
       inject: [OrderProcessingEnv],
     },
   ],
+  exports: [PaymentsService],
 })
 export class PaymentsModule implements OnModuleDestroy {
   constructor(@Inject(GatewayClient) private readonly gateway: GatewayClient) {}

@@ -11,19 +11,8 @@ export interface Promotion {
   redemptions: number;
 }
 
-export interface Totals {
-  subtotalCents: number;
-  discountCents: number;
-  totalCents: number;
-  currency: string;
-}
-
 export type CouponProblem = 'unknown' | 'not_started' | 'expired' | 'exhausted' | 'below_minimum' | 'wrong_currency';
 export type CouponCheck = { ok: true; discountCents: number } | { ok: false; problem: CouponProblem };
-
-export function subtotalOf(lines: ReadonlyArray<{ quantity: number; unitPriceCents: number }>): number {
-  return lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
-}
 
 /** Discount in minor units: percent rounds half up; never more than the subtotal. */
 export function discountFor(p: Pick<Promotion, 'type' | 'value'>, subtotalCents: number): number {
@@ -40,8 +29,4 @@ export function checkCoupon(p: Promotion | undefined, subtotalCents: number, cur
   if (p.minSubtotalCents !== null && subtotalCents < p.minSubtotalCents) return { ok: false, problem: 'below_minimum' };
   if (p.maxRedemptions !== null && p.redemptions >= p.maxRedemptions) return { ok: false, problem: 'exhausted' };
   return { ok: true, discountCents: discountFor(p, subtotalCents) };
-}
-
-export function totalsOf(subtotalCents: number, discountCents: number, currency: string): Totals {
-  return { subtotalCents, discountCents, totalCents: subtotalCents - discountCents, currency };
 }

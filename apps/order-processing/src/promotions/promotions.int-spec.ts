@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '@orders/testing';
-import { ADMIN, placeOrder, putPromotion, Rig, startRig, statusOf } from '../testing/harness';
+import { ADMIN, placeOrder, putPromotion, Rig, startRig, statusOf } from '../../test/harness';
 
 /** The promotions admin API and the redemption cap, against the real database, broker and gateway simulator. */
 let rig: Rig;
@@ -82,7 +82,7 @@ test('the redemption cap holds under concurrency: 200 orders against a cap of 50
   const started = Date.now();
   const wanted = new Set(ids);
   const outcomes = await eventually(() => {
-    const final = new Map(rig.bus.messages('order.status-changed.v1', (p) => wanted.has(p.orderId) && p.status !== 'PROCESSING').map((e) => [e.payload.orderId, e]));
+    const final = new Map(rig.bus.messages('order.status-changed.v1', (p) => wanted.has(p.orderId) && (p.status === 'CONFIRMED' || p.status === 'REJECTED' || p.status === 'FAILED' || p.status === 'CANCELLED')).map((e) => [e.payload.orderId, e]));
     return final.size === ORDERS ? [...final.values()] : undefined;
   }, 90000, 100, `${ORDERS} final orders`);
   const confirmed = outcomes.filter((e) => e.payload.status === 'CONFIRMED');

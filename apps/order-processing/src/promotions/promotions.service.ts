@@ -7,9 +7,9 @@ import { PromotionError } from './promotion.error';
 interface Row {
   code: string;
   type: 'percent' | 'fixed';
-  value: number;
+  value: number | string;
   currency: string | null;
-  min_subtotal_cents: number | null;
+  min_subtotal_cents: number | string | null;
   starts_at: Date | null;
   ends_at: Date | null;
   max_redemptions: number | null;
@@ -18,8 +18,11 @@ interface Row {
   updated_at: Date;
 }
 
+/** bigint columns arrive as strings: money up to 10^12 is exact as a JS number. */
+const money = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
 const toPromotion = (r: Row): Promotion => ({
-  code: r.code, type: r.type, value: r.value, currency: r.currency, minSubtotalCents: r.min_subtotal_cents,
+  code: r.code, type: r.type, value: Number(r.value), currency: r.currency, minSubtotalCents: money(r.min_subtotal_cents),
   startsAt: r.starts_at, endsAt: r.ends_at, maxRedemptions: r.max_redemptions, redemptions: r.redemptions,
 });
 

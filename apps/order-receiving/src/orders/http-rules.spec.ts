@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { plainToInstance } from 'class-transformer';
 import { CreateOrderDto } from '@orders/dto';
 import {
-  canonicalOrder, checkIdempotencyKey, decodeCursor, encodeCursor, eventsToken, preferWaitSeconds, RateLimiter, requestHash, sseFrame, validEventsToken,
+  canonicalOrder, checkIdempotencyKey, decodeCursor, encodeCursor, eventsToken, preferWaitSeconds, RateLimiter, requestHash, sseFrame, checkEventsToken,
 } from './http-rules';
 import { OrdersError } from './orders.error';
 
@@ -40,19 +40,29 @@ test('the request hash ignores key order but not content', () => {
   assert.notEqual(h(a), h(b));
 });
 
-test('events tokens are bound to tenant and order', () => {
-  const t = eventsToken('secret-secret-secret', 'demo', 'order-1');
-  assert.ok(validEventsToken('secret-secret-secret', 'demo', 'order-1', t));
-  assert.ok(!validEventsToken('secret-secret-secret', 'acme', 'order-1', t));
-  assert.ok(!validEventsToken('secret-secret-secret', 'demo', 'order-2', t));
-  assert.ok(!validEventsToken('another-secret-xx', 'demo', 'order-1', t));
-  assert.ok(!validEventsToken('secret-secret-secret', 'demo', 'order-1', t.slice(1)));
+test('events tokens are bound to tenant, order and expiry, and expire', () => {
+  const S = 'secret-secret-secret';
+  const now = 1_800_000_000;
+  const t = eventsToken(S, 'demo', 'order-1', now + 60);
+  assert.equal(checkEventsToken(S, 'demo', 'order-1', t, now), 'valid');
+  assert.equal(checkEventsToken(S, 'demo', 'order-1', t, now + 60), 'expired');
+  assert.equal(checkEventsToken(S, 'acme', 'order-1', t, now), 'invalid');
+  assert.equal(checkEventsToken(S, 'demo', 'order-2', t, now), 'invalid');
+  assert.equal(checkEventsToken('another-secret-xx', 'demo', 'order-1', t, now), 'invalid');
+  assert.equal(checkEventsToken(S, 'demo', 'order-1', t.slice(0, -1), now), 'invalid');
+  const [, mac] = t.split('.');
+  assert.equal(checkEventsToken(S, 'demo', 'order-1', `${now + 999_999}.${mac}`, now), 'invalid', 'the expiry cannot be pushed out');
+  assert.equal(checkEventsToken(S, 'demo', 'order-1', mac, now), 'invalid', 'a token without expiry (the old format) no longer opens streams');
 });
 
 test('cursors round-trip and foreign cursors are 400', () => {
   const c = { at: '2026-01-01T00:00:00.123Z', id: '0b7f5b8e-4d7a-4c43-9a53-5a1c1e0b6f11' };
   assert.deepEqual(decodeCursor(encodeCursor(c)), c);
-  for (const bad of ['', 'abc', Buffer.from('2026-01-01T00:00:00Z|nope').toString('base64url'), Buffer.from(`yesterday|${c.id}`).toString('base64url'), Buffer.from(`${c.at}|${c.id}|x`).toString('base64url')]) {
+  const leap = { at: '2024-02-29T23:59:59.999999Z', id: c.id };
+  assert.deepEqual(decodeCursor(encodeCursor(leap)), leap);
+  for (const bad of ['', 'abc', Buffer.from('2026-01-01T00:00:00Z|nope').toString('base64url'), Buffer.from(`yesterday|${c.id}`).toString('base64url'), Buffer.from(`${c.at}|${c.id}|x`).toString('base64url'),
+    ...['2024-02-30T00:00:00Z', '2023-02-29T00:00:00Z', '2024-04-31T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:60:00Z', '0000-01-01T00:00:00Z']
+      .map((at) => Buffer.from(`${at}|${c.id}`).toString('base64url'))]) {
     assert.throws(() => decodeCursor(bad), (e: unknown) => e instanceof OrdersError && e.getStatus() === 400, bad);
   }
 });

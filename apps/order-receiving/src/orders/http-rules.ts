@@ -49,15 +49,23 @@ export function requestHash(canonicalJson: string): string {
   return createHash('sha256').update(canonicalJson).digest('base64url');
 }
 
-/** The token of links.events: an HMAC over tenant and order id, so it opens that one order's stream only. */
-export function eventsToken(secret: string, tenantId: string, orderId: string): string {
-  return createHmac('sha256', secret).update(`${tenantId}\n${orderId}`).digest('base64url');
+/**
+ * The token of links.events: `<expiry, unix seconds>.<HMAC over tenant, order
+ * id and expiry>`, so it opens that one order's stream only, until it expires.
+ */
+export function eventsToken(secret: string, tenantId: string, orderId: string, expiresAt: number): string {
+  const exp = String(Math.floor(expiresAt));
+  return `${exp}.${createHmac('sha256', secret).update(`${tenantId}\n${orderId}\n${exp}`).digest('base64url')}`;
 }
 
-export function validEventsToken(secret: string, tenantId: string, orderId: string, token: string): boolean {
-  const expected = Buffer.from(eventsToken(secret, tenantId, orderId));
+/** 'valid', 'expired' (a genuine token past its expiry) or 'invalid' (anything else). */
+export function checkEventsToken(secret: string, tenantId: string, orderId: string, token: string, nowSeconds = Date.now() / 1000): 'valid' | 'expired' | 'invalid' {
+  const m = /^(\d{1,12})\.[A-Za-z0-9_-]{43}$/.exec(token);
+  if (!m) return 'invalid';
+  const expected = Buffer.from(eventsToken(secret, tenantId, orderId, Number(m[1])));
   const given = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
+  return Number(m[1]) > nowSeconds ? 'valid' : 'expired';
 }
 
 /** Opaque keyset cursor over (created_at, id), newest first. */
@@ -74,10 +82,19 @@ export function encodeCursor(c: Cursor): string {
 
 export function decodeCursor(s: string): Cursor {
   const [at, id, extra] = Buffer.from(s, 'base64url').toString('utf8').split('|');
-  if (extra !== undefined || !id || !isUuid(id) || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(at) || Number.isNaN(Date.parse(at))) {
+  if (extra !== undefined || !id || !isUuid(id) || !isUtcTimestamp(at)) {
     throw new OrdersError('bad_cursor', 'cursor is not a cursor this API issued');
   }
   return { at, id };
+}
+
+/** `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` naming a real instant: no 30 February, no hour 24. */
+function isUtcTimestamp(s: string | undefined): boolean {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,6})?Z$/.exec(s ?? '');
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, sec));
+  return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === sec;
 }
 
 /** Per-tenant token buckets, refilled lazily on each request (no timers). */

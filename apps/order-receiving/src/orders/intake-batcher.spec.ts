@@ -16,7 +16,7 @@ function fakePool() {
 }
 const row = (orderId: string): IntakeRow => ({
   tenantId: 't', key: `k-${orderId}`, requestHash: 'h', orderId, response: '{}', holdSeconds: 0, customer: '{}', items: '[]', couponCode: null,
-  shippingAddress: '{}', placedAt: new Date().toISOString(), messageId: orderId, messageName: 'order.placed.v1', message: '{}', priority: 9,
+  shippingAddress: '{}', placedAt: new Date().toISOString(), messageId: orderId, messageName: 'order.placed.v1', message: '{}', priority: 9, traceContext: null,
 });
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -37,7 +37,9 @@ test('alone, an order runs at once; while the slots are busy, waiting orders sha
   assert.deepEqual(await Promise.all(rest), [true, false, true]);
 });
 
-test('a failed statement fails every order in it, and the next ones still run', async () => {
+const unreachable = (m: string) => Object.assign(new Error(m), { code: 'ECONNREFUSED' });
+
+test('a statement failed by the database being unreachable fails every order in it, and the next ones still run', async () => {
   const { pool, calls } = fakePool();
   const b = new IntakeBatcher(() => pool, 'outbox_x', 1, 2);
   const p1 = b.place(row('a'));
@@ -45,13 +47,33 @@ test('a failed statement fails every order in it, and the next ones still run', 
   const p3 = b.place(row('c'));
   const p4 = b.place(row('d'));
   await tick();
-  calls[0].fail(new Error('db down'));
+  calls[0].fail(unreachable('db down'));
   await assert.rejects(p1, /db down/);
   await tick();
   assert.deepEqual(calls[1].ids, ['b', 'c'], 'at most maxBatch per statement');
-  calls[1].fail(new Error('still down'));
+  calls[1].fail(unreachable('still down'));
   await assert.rejects(Promise.all([p2, p3]), /still down/);
   await tick();
   calls[2].answer(['d']);
   assert.equal(await p4, true);
+});
+
+test('a statement failed by one row is retried in halves: only that row fails', async () => {
+  const { pool, calls } = fakePool();
+  const b = new IntakeBatcher(() => pool, 'outbox_x', 1);
+  const first = b.place(row('a'));
+  const rest = Promise.allSettled(['b', 'c', 'd', 'e'].map((id) => b.place(row(id))));
+  await tick();
+  calls[0].answer(['a']);
+  await first;
+  const refuse = () => Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+  for (let i = 1; ; i++) {
+    await tick();
+    const c = calls[i];
+    if (!c) break;
+    if (c.ids.includes('d')) c.fail(refuse());
+    else c.answer(c.ids);
+  }
+  const results = await rest;
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
 });

@@ -1,3 +1,4 @@
+import { isInfrastructureError } from '@orders/persistence';
 import type { Pool } from 'pg';
 import { Histogram } from 'prom-client';
 
@@ -25,6 +26,8 @@ export interface IntakeRow {
   message: string;
   /** AMQP priority of the order.placed.v1 message (TenantPriority). */
   priority: number;
+  /** W3C trace context of the request (JSON), when tracing is on. */
+  traceContext?: string | null;
 }
 
 /**
@@ -39,8 +42,9 @@ export interface IntakeRow {
 const PLACE_ORDERS_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[],
-                       $10::jsonb[], $11::timestamptz[], $12::uuid[], $13::text[], $14::text[], $15::smallint[])
-    AS t(tenant_id, key, request_hash, order_id, response, hold, customer, items, coupon_code, shipping_address, placed_at, msg_id, routing_key, body, priority)
+                       $10::jsonb[], $11::timestamptz[], $12::uuid[], $13::text[], $14::text[], $15::smallint[], $17::text[])
+    AS t(tenant_id, key, request_hash, order_id, response, hold, customer, items, coupon_code, shipping_address, placed_at, msg_id, routing_key, body, priority,
+         trace_context)
 ), k AS (
   INSERT INTO idempotency_keys (tenant_id, key, request_hash, order_id, status_code, response, held_until)
   SELECT tenant_id, key, request_hash, order_id, 202, response, CASE WHEN hold > 0 THEN now() + make_interval(secs => hold) END
@@ -55,8 +59,8 @@ WITH input AS (
   INSERT INTO order_history (order_id, sequence, status, at)
   SELECT i.order_id, 1, 'PENDING', i.placed_at FROM input i JOIN k USING (order_id)
 ), ob AS (
-  INSERT INTO outbox (id, routing_key, body, priority)
-  SELECT i.msg_id, i.routing_key, i.body, i.priority FROM input i JOIN k USING (order_id)
+  INSERT INTO outbox (id, routing_key, body, priority, trace_context)
+  SELECT i.msg_id, i.routing_key, i.body, i.priority, i.trace_context FROM input i JOIN k USING (order_id)
   RETURNING 1
 )
 SELECT array(SELECT order_id::text FROM k) AS inserted,
@@ -102,21 +106,38 @@ export class IntakeBatcher {
     }
   }
 
+  /**
+   * One statement for the batch. If it fails for anything but the
+   * infrastructure (a row the database refuses), the halves are retried
+   * apart, down to single rows: only the offending order fails, never its
+   * neighbours. An infrastructure failure fails them all at once (503).
+   */
   private async run(batch: Pending[]): Promise<void> {
-    const col = <K extends keyof IntakeRow>(k: K) => batch.map((p) => p.row[k]);
     try {
-      const { rows } = await this.pool().query<{ inserted: string[] }>({
-        name: 'receiving_place_orders', // prepared once per connection: no parse and plan per batch
-        text: PLACE_ORDERS_SQL,
-        values: [
-          col('tenantId'), col('key'), col('requestHash'), col('orderId'), col('response'), col('holdSeconds'), col('customer'), col('items'),
-          col('couponCode'), col('shippingAddress'), col('placedAt'), col('messageId'), col('messageName'), col('message'), col('priority'), this.channel,
-        ],
-      });
-      const inserted = new Set(rows[0].inserted);
-      for (const p of batch) p.resolve(inserted.has(p.row.orderId));
+      await this.statement(batch);
     } catch (e) {
-      for (const p of batch) p.reject(e);
+      if (batch.length === 1 || isInfrastructureError(e)) {
+        for (const p of batch) p.reject(e);
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await this.run(batch.slice(0, half));
+      await this.run(batch.slice(half));
     }
+  }
+
+  private async statement(batch: Pending[]): Promise<void> {
+    const col = <K extends keyof IntakeRow>(k: K) => batch.map((p) => p.row[k]);
+    const { rows } = await this.pool().query<{ inserted: string[] }>({
+      name: 'receiving_place_orders', // prepared once per connection: no parse and plan per batch
+      text: PLACE_ORDERS_SQL,
+      values: [
+        col('tenantId'), col('key'), col('requestHash'), col('orderId'), col('response'), col('holdSeconds'), col('customer'), col('items'),
+        col('couponCode'), col('shippingAddress'), col('placedAt'), col('messageId'), col('messageName'), col('message'), col('priority'), this.channel,
+        col('traceContext'),
+      ],
+    });
+    const inserted = new Set(rows[0].inserted);
+    for (const p of batch) p.resolve(inserted.has(p.row.orderId));
   }
 }

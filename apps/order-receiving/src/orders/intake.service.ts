@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { PayloadOf } from '@orders/contracts';
+import { PLACEMENT_MAX_PRIORITY, type PayloadOf } from '@orders/contracts';
 import type { CreateOrderDto, OrderAcceptedDto } from '@orders/dto';
 import { outboxChannel, toOutboxRow } from '@orders/messaging';
 import type { Pool } from 'pg';
@@ -60,10 +60,11 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
     const hash = requestHash(JSON.stringify(order));
     for (let attempt = 0; attempt < 3; attempt++) {
       const orderId = randomUUID();
+      const token = eventsToken(this.cfg.EVENTS_TOKEN_SECRET, tenantId, orderId, Date.now() / 1000 + this.cfg.EVENTS_TOKEN_TTL_SECONDS);
       const body: OrderAcceptedDto = {
         id: orderId,
         status: 'PENDING',
-        links: { self: `/orders/${orderId}`, events: `/orders/${orderId}/events?token=${eventsToken(this.cfg.EVENTS_TOKEN_SECRET, tenantId, orderId)}` },
+        links: { self: `/orders/${orderId}`, events: `/orders/${orderId}/events?token=${token}` },
       };
       const placedAt = new Date().toISOString();
       const payload: PayloadOf<'order.placed.v1'> = { orderId, tenantId, ...order, placedAt };
@@ -71,7 +72,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
       const inserted = await this.batcher.place({
         tenantId, key, requestHash: hash, orderId, response: JSON.stringify(body), holdSeconds,
         customer: JSON.stringify(order.customer), items: JSON.stringify(order.items), couponCode: order.couponCode ?? null,
-        shippingAddress: JSON.stringify(order.shippingAddress), placedAt, messageId: row.id, messageName: row.name, message: row.raw, priority: row.priority ?? 9,
+        shippingAddress: JSON.stringify(order.shippingAddress), placedAt, messageId: row.id, messageName: row.name, message: row.raw, priority: row.priority ?? PLACEMENT_MAX_PRIORITY, traceContext: row.traceContext ?? null,
       });
       if (inserted) {
         ordersAccepted.inc({ result: 'created' });

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse, ApiBadRequestResponse, ApiBearerAuth, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse,
-  ApiOperation, ApiPayloadTooLargeResponse, ApiProduces, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse,
+  ApiOperation, ApiPayloadTooLargeResponse, ApiProduces, ApiServiceUnavailableResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse, ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import { isFinalStatus } from '@orders/contracts';
@@ -11,7 +11,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { OrderReceivingEnv } from '../config';
 import { AllowEventsToken, ApiKeyGuard, TenantRequest } from './auth.guard';
-import { checkIdempotencyKey, isUuid, preferWaitSeconds, validEventsToken } from './http-rules';
+import { checkEventsToken, checkIdempotencyKey, isUuid, preferWaitSeconds } from './http-rules';
 import { IntakeService } from './intake.service';
 import { OrderEventsHub } from './order-events.hub';
 import { OrderStream } from './order-stream';
@@ -24,6 +24,7 @@ const notFound = (id: string) => new OrdersError('order_not_found', `order ${id}
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'missing or invalid API key' })
 @ApiTooManyRequestsResponse({ description: 'tenant rate limit; see Retry-After' })
+@ApiServiceUnavailableResponse({ description: 'the database is unreachable; retry after Retry-After (POST: with the same Idempotency-Key)' })
 @UseGuards(ApiKeyGuard)
 @Controller('orders')
 export class OrdersController {
@@ -40,10 +41,10 @@ export class OrdersController {
   @ApiHeader({ name: 'Prefer', required: false, description: 'wait=N (N <= 30): hold the answer until the order is final or N seconds pass' })
   @ApiAcceptedResponse({ type: OrderAcceptedDto, description: 'accepted; Location: /orders/{id}' })
   @ApiOkResponse({ type: OrderDto, description: 'with Prefer: wait, the order reached a final state in time' })
-  @ApiBadRequestResponse({ description: 'invalid body (per-field details), malformed JSON or missing/invalid Idempotency-Key' })
+  @ApiBadRequestResponse({ description: 'invalid body (per-field details; control characters or unpaired surrogates in any text), malformed JSON or missing/invalid Idempotency-Key' })
   @ApiConflictResponse({ description: 'the same Idempotency-Key is still in flight' })
   @ApiUnprocessableEntityResponse({ description: 'the Idempotency-Key was used with a different body' })
-  @ApiPayloadTooLargeResponse({ description: 'body over the limit' })
+  @ApiPayloadTooLargeResponse({ description: 'body over the limit (BODY_LIMIT_BYTES)' })
   @ApiUnsupportedMediaTypeResponse({ description: 'not application/json' })
   async place(
     @Req() req: TenantRequest,
@@ -101,6 +102,7 @@ export class OrdersController {
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'resume after this sequence' })
   @ApiOkResponse({ type: OrderEventDto, description: 'text/event-stream; each event\'s data is this JSON' })
   @ApiNotFoundResponse({ description: "no such order for this tenant" })
+  @ApiUnauthorizedResponse({ description: 'no API key and no valid token, or the token has expired (EVENTS_TOKEN_TTL_SECONDS)' })
   async events(
     @Req() req: TenantRequest,
     @Param('id') id: string,
@@ -118,9 +120,9 @@ export class OrdersController {
       if (!found || found.tenantId !== req.tenantId) throw notFound(id);
     } else {
       found = isUuid(id) ? await this.orders.find(id) : undefined;
-      if (!found || !validEventsToken(this.cfg.EVENTS_TOKEN_SECRET, found.tenantId, id, q.token!)) {
-        throw new OrdersError('unauthorized', 'invalid events token for this order');
-      }
+      const verdict = found ? checkEventsToken(this.cfg.EVENTS_TOKEN_SECRET, found.tenantId, id, q.token!) : 'invalid';
+      if (verdict === 'expired') throw new OrdersError('unauthorized', 'the events token has expired: read the order with your API key');
+      if (!found || verdict !== 'valid') throw new OrdersError('unauthorized', 'invalid events token for this order');
     }
     const { order, sequence } = found;
     if (isFinalStatus(order.status) && last >= sequence) {

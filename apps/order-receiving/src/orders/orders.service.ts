@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Envelope, isFinalStatus, OrderStatus, PayloadOf } from '@orders/contracts';
+import { CANCEL_PRIORITY, Envelope, isFinalStatus, OrderStatus } from '@orders/contracts';
 import type { CustomerDto, HistoryEntryDto, OrderDto, OrderEventDto, OrderLineDto, OrderListDto, OrderSummaryDto, TotalsDto } from '@orders/dto';
 import { UnitOfWork } from '@orders/messaging';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { decodeCursor, encodeCursor } from './http-rules';
 import { ORDER_EVENTS_CHANNEL } from './order-events.hub';
 import { OrdersError } from './orders.error';
@@ -35,30 +35,28 @@ const ORDER_SQL = `SELECT o.*, (
     FROM order_history h WHERE h.order_id = o.id) AS history
   FROM orders o WHERE o.id = $1`;
 
-/**
- * Applies one status event in one statement: the history entry (any
- * sequence, once), the current state only when the sequence is newer than
- * the stored one (out-of-order safe), and the NOTIFY that wakes SSE streams
- * and `Prefer: wait` requests on every instance, sent on commit.
- */
-const APPLY_STATUS_SQL = `
-WITH ord AS (SELECT id FROM orders WHERE id = $1 AND tenant_id = $2),
+/** A status event's writes, gated on its inbox row (see onStatusChanged). */
+const APPLY_STATUS_CTES = `
+ord AS (SELECT id FROM orders WHERE id = $3 AND tenant_id = $4),
 h AS (
   INSERT INTO order_history (order_id, sequence, status, at, reason, totals)
-  SELECT id, $3::int, $4::text, $5::timestamptz, $6::text, $7::jsonb FROM ord
+  SELECT id, $5::int, $6::text, $7::timestamptz, $8::text, $9::jsonb FROM ord, inbox_row
   ON CONFLICT DO NOTHING RETURNING 1
 ), u AS (
-  UPDATE orders SET status = $4::text, sequence = $3::int, updated_at = $5::timestamptz,
-    items = CASE WHEN jsonb_array_length($8::jsonb) > 0 AND ($9::boolean OR NOT jsonb_path_exists(items, '$[*].unitPriceCents'))
-                 THEN $8::jsonb ELSE items END,
-    totals = coalesce($7::jsonb, totals),
-    rejection_reason = CASE WHEN $4::text IN ('REJECTED', 'FAILED') THEN $6::text END
-  WHERE id = $1::uuid AND tenant_id = $2::text AND sequence < $3::int
+  UPDATE orders SET status = $6::text, sequence = $5::int, updated_at = $7::timestamptz,
+    items = CASE WHEN jsonb_array_length($10::jsonb) > 0 AND ($11::boolean OR NOT jsonb_path_exists(items, '$[*].unitPriceCents'))
+                 THEN $10::jsonb ELSE items END,
+    totals = coalesce($9::jsonb, totals),
+    rejection_reason = CASE WHEN $6::text IN ('REJECTED', 'FAILED') THEN $8::text END
+  WHERE id = $3::uuid AND tenant_id = $4::text AND sequence < $5::int AND EXISTS (SELECT 1 FROM inbox_row)
   RETURNING 1
-)
+)`;
+const APPLY_STATUS_SELECT = `
 SELECT (SELECT count(*) FROM ord)::int AS found,
        (SELECT count(*) FROM u)::int AS applied,
-       (SELECT count(*) FROM (SELECT pg_notify('${ORDER_EVENTS_CHANNEL}', $10::text) FROM h) n)::int AS added`;
+       (SELECT count(*) FROM (SELECT pg_notify('${ORDER_EVENTS_CHANNEL}', $12::text) FROM h) n)::int AS added`;
+/** The inbox row is written only for a known order: an event for an unknown one is retried, then dead-lettered. */
+const APPLY_STATUS_INBOX_GATE = 'FROM orders WHERE id = $3::uuid AND tenant_id = $4::text';
 
 const iso = (d: Date | string): string => (d instanceof Date ? d : new Date(d)).toISOString();
 
@@ -119,18 +117,24 @@ export class OrdersService {
       const [row] = (await tx.manager.query('SELECT status FROM orders WHERE id = $1 AND tenant_id = $2', [id, tenantId])) as Array<{ status: OrderStatus }>;
       if (!row) throw new OrdersError('order_not_found', `order ${id} not found`);
       if (isFinalStatus(row.status)) throw new OrdersError('order_final', `order ${id} is already ${row.status} and cannot be cancelled`);
-      tx.publish('order.cancel-requested.v1', { orderId: id, tenantId, requestedAt: new Date().toISOString() });
+      // ahead of every waiting placement, its own included: a cancel accepted while PENDING must reach order-processing before the order can start
+      tx.publish('order.cancel-requested.v1', { orderId: id, tenantId, requestedAt: new Date().toISOString() }, { priority: CANCEL_PRIORITY });
       return row.status;
     }, id);
   }
 
-  /** A consumed status event, exactly once (a redelivery changes nothing). */
+  /**
+   * A consumed status event, exactly once (a redelivery changes nothing), in
+   * one statement: the history entry (any sequence, once), the current state
+   * only when the sequence is newer than the stored one (out-of-order safe),
+   * the inbox row, and the NOTIFY that wakes SSE streams and `Prefer: wait`
+   * requests on every instance, sent on commit.
+   */
   async onStatusChanged(env: Envelope<'order.status-changed.v1'>): Promise<void> {
-    await this.uow.handleOnce(env, (tx) => this.applyStatus(tx.manager, env.payload));
-  }
-
-  /** The read model's one write: a status event, applied inside the consumer's unit of work. */
-  async applyStatus(m: EntityManager, p: PayloadOf<'order.status-changed.v1'>): Promise<{ applied: boolean; added: boolean }> {
+    const p = env.payload;
+    // PENDING (sequence 1) is the entry intake wrote with the order: acknowledged without a transaction,
+    // so a flood's thousands of them never hold up another order's final status behind them
+    if (p.sequence === 1 && p.status === 'PENDING') return;
     const items = p.items.map((i) => ({
       sku: i.sku, quantity: i.quantity,
       ...(i.name !== undefined ? { name: i.name } : {}),
@@ -140,12 +144,11 @@ export class OrdersService {
     const totals = p.totals
       ? { subtotalCents: p.totals.subtotalCents, discountCents: p.totals.discountCents, totalCents: p.totals.totalCents, currency: p.totals.currency }
       : null;
-    const [r] = (await m.query(APPLY_STATUS_SQL, [
+    const [r] = await this.uow.handleOnceInOneStatement<{ found: number; applied: number; added: number }>(env, APPLY_STATUS_CTES, APPLY_STATUS_SELECT, [
       p.orderId, p.tenantId, p.sequence, p.status, p.at, p.reason ?? null, totals && JSON.stringify(totals),
       JSON.stringify(items), priced, JSON.stringify({ orderId: p.orderId, sequence: p.sequence, status: p.status }),
-    ])) as Array<{ found: number; applied: number; added: number }>;
+    ], APPLY_STATUS_INBOX_GATE);
     if (r.found === 0) throw new OrdersError('status_for_unknown_order', `status event for unknown order ${p.orderId} of tenant ${p.tenantId}`);
-    return { applied: r.applied === 1, added: r.added === 1 };
   }
 }
 

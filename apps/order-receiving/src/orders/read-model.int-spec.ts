@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { eventually } from '@orders/testing';
-import { ACME, call, DEMO, orderBody, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../test-app';
+import { ACME, call, DEMO, orderBody, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../../test/test-app';
 
 let t: TestApp;
 let base: string;
@@ -134,4 +135,27 @@ test('a status event for an order this service never accepted is dead-lettered, 
   const before = await t.bus.queueDepth(dlq);
   await t.bus.publish('order.status-changed.v1', statusEvent('0b7f5b8e-4d7a-4c43-9a53-5a1c1e0b6f11', 2, 'PROCESSING'));
   await eventually(async () => (await t.bus.queueDepth(dlq)) === before + 1, 10000, 50, 'dead-lettered');
+});
+
+test('a backlog of PENDING events (a flood placed elsewhere) is acknowledged without touching the read model: nothing dead-lettered, the next status applies', async () => {
+  const { body: { id } } = await placeOrder(base);
+  const dlq = `${t.cfg.MQ_PREFIX}.order-receiving.status.dlq`;
+  const before = await t.bus.queueDepth(dlq);
+  // order-processing announces PENDING (sequence 1) for every order it takes; intake wrote that entry already,
+  // so these are not even looked up: not those of this order, nor of orders this read model does not hold
+  await Promise.all(Array.from({ length: 200 }, () => t.bus.publish('order.status-changed.v1', statusEvent(randomUUID(), 1, 'PENDING'))));
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 1, 'PENDING', { at: new Date(Date.UTC(2020, 0, 1)).toISOString() }));
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING'));
+  const o = await untilHistory(id, 2);
+  assert.deepEqual(o.history.map((h) => h.status), ['PENDING', 'PROCESSING']);
+  assert.notEqual(o.history[0].at, new Date(Date.UTC(2020, 0, 1)).toISOString(), 'the PENDING entry is the one intake wrote');
+  // worked off: the queue and its retry tiers stay empty for a few probes (a retried event would reappear in them)
+  const queues = [`${t.cfg.MQ_PREFIX}.order-receiving.status`, ...t.cfg.retryDelaysMs.map((d) => `${t.cfg.MQ_PREFIX}.order-receiving.status.retry.${d}ms`)];
+  let quiet = 0;
+  await eventually(async () => {
+    const depth = (await Promise.all(queues.map((q) => t.bus.queueDepth(q)))).reduce((a, b) => a + b, 0);
+    quiet = depth === 0 ? quiet + 1 : 0;
+    return quiet >= 5;
+  }, 10000, 100, 'the backlog worked off');
+  assert.equal(await t.bus.queueDepth(dlq), before, 'no PENDING event dead-lettered');
 });

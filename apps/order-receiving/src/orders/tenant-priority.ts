@@ -1,3 +1,5 @@
+import { PLACEMENT_MAX_PRIORITY } from '@orders/contracts';
+
 /**
  * The AMQP priority of a new order (order.placed.v1), from its tenant's
  * recent volume on this instance: a tenant placing a handful of orders gets
@@ -15,7 +17,7 @@ export class TenantPriority {
     this.windowStart = now;
   }
 
-  /** Counts one more order for the tenant and returns its priority (9 highest … 1). */
+  /** Counts one more order for the tenant and returns its priority (PLACEMENT_MAX_PRIORITY, 8, highest … 1; 9 is for cancels). */
   next(tenantId: string, now = Date.now()): number {
     const elapsed = now - this.windowStart;
     if (elapsed >= this.windowMs) {
@@ -31,7 +33,7 @@ export class TenantPriority {
 
 /** Orders in the last one or two windows → priority. */
 export function priorityFor(recent: number): number {
-  if (recent <= 20) return 9;
+  if (recent <= 20) return PLACEMENT_MAX_PRIORITY;
   if (recent <= 100) return 7;
   if (recent <= 500) return 5;
   if (recent <= 2500) return 3;

@@ -40,8 +40,13 @@ export class AuthorizationsController {
     return this.auths.void(id);
   }
 
+  /** All authorizations, those of one order (`?orderId=`), or the one created under an idempotency key (`?idempotencyKey=`). */
   @Get()
   list(@Query() q: ListQueryDto): { items: Authorization[] } {
+    if (q.idempotencyKey !== undefined) {
+      const items = this.auths.byKey(q.idempotencyKey);
+      return { items: q.orderId === undefined ? items : items.filter((a) => a.orderId === q.orderId) };
+    }
     return { items: this.auths.list(q.orderId) };
   }
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { errorBody } from '@orders/platform';
 import { SimError } from '../sim.error';
 import { AuthorizeDto } from './authorization.dto';
+import { Journal, JournalEntry } from './journal';
 
 export type AuthorizationStatus = 'authorized' | 'captured' | 'voided';
 
@@ -23,16 +24,19 @@ export interface Answer {
 }
 
 /**
- * In-memory gateway: authorizations by id and the first answer given to each
- * idempotency key. Check-then-store runs without an await in between, so two
- * concurrent requests with one key can never both create an authorization.
+ * The gateway's books: authorizations by id and the first answer given to each
+ * idempotency key, kept in memory and in the journal (replayed on start, so a
+ * restart forgets nothing). Check-then-store runs without an await in between,
+ * so two concurrent requests with one key can never both create an authorization.
  */
 @Injectable()
 export class AuthorizationsService {
   private readonly byId = new Map<string, Authorization>();
   private readonly answers = new Map<string, Answer>();
 
-  constructor(private readonly maxEntries: number) {}
+  constructor(private readonly maxEntries: number, private readonly journal: Journal = new Journal(null)) {
+    journal.replay((e) => this.apply(e));
+  }
 
   /** The answer for this key: the stored one if the key was seen, otherwise a new decision (stored). */
   authorize(key: string, dto: AuthorizeDto): Answer & { replayed: boolean } {
@@ -40,6 +44,7 @@ export class AuthorizationsService {
     if (stored) return { ...stored, replayed: true };
     const answer = this.decide(dto);
     remember(this.answers, key, answer, this.maxEntries);
+    this.journal.append(Journal.answer(key, answer));
     return { ...answer, replayed: false };
   }
 
@@ -53,6 +58,13 @@ export class AuthorizationsService {
     const a = this.find(id);
     if (a.status === 'captured') throw new SimError('conflict', `authorization ${id} is captured and cannot be voided`);
     return this.transition(a, 'voided');
+  }
+
+  /** The authorization created under an idempotency key (none if the key is unknown or its answer was not an authorization). */
+  byKey(key: string): Authorization[] {
+    const id = (this.answers.get(key)?.body as { id?: unknown } | undefined)?.id;
+    const a = typeof id === 'string' ? this.byId.get(id) : undefined;
+    return a ? [{ ...a }] : [];
   }
 
   list(orderId?: string): Authorization[] {
@@ -74,6 +86,7 @@ export class AuthorizationsService {
           updatedAt: now,
         };
         remember(this.byId, a.id, a, this.maxEntries);
+        this.journal.append({ t: 'auth', a });
         return { status: 201, body: { ...a } };
       }
       case 'tok_decline':
@@ -96,8 +109,14 @@ export class AuthorizationsService {
     if (a.status !== to) {
       a.status = to;
       a.updatedAt = new Date().toISOString();
+      this.journal.append({ t: 'auth', a });
     }
     return { ...a };
+  }
+
+  private apply(e: JournalEntry): void {
+    if (e.t === 'auth') remember(this.byId, e.a.id, { ...e.a }, this.maxEntries);
+    else remember(this.answers, e.k, { status: e.s, body: e.b }, this.maxEntries);
   }
 }
 

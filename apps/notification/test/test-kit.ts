@@ -1,0 +1,89 @@
+// Helpers of the webhook integration tests: a real HTTP receiver and the app under test.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { loadConfig } from '@orders/platform';
+import { createTestDatabase, deleteBrokerTopology, TestDatabase, uniqueName } from '@orders/testing';
+import { bootstrap } from '../src/bootstrap';
+import { NotificationEnv } from '../src/config';
+
+export interface Received {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  at: number;
+}
+
+/** What a path answers to its n-th request (1-based): a status (and body), or 'stall' (never answers). */
+export type Behaviour = (n: number) => { status: number; body?: string } | 'stall';
+
+/** A local webhook receiver on 127.0.0.1: each path behaves as told and every request is kept. */
+export class Receiver {
+  readonly requests: Received[] = [];
+  private readonly behaviours = new Map<string, Behaviour>();
+  private readonly server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = req.url ?? '/';
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+      this.requests.push({ path, headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      const n = this.requests.filter((r) => r.path === path).length;
+      const behaviour: Behaviour = this.behaviours.get(path) ?? (() => ({ status: 204 }));
+      const answer = behaviour(n);
+      if (answer === 'stall') return;
+      res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body ?? '');
+    });
+  });
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  url(path: string, behaviour?: Behaviour): string {
+    if (behaviour) this.behaviours.set(path, behaviour);
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
+  }
+
+  to(path: string): Received[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export interface TestApp {
+  cfg: NotificationEnv;
+  app: NestFastifyApplication;
+  base: string;
+  db: TestDatabase;
+  close(): Promise<void>;
+}
+
+/** Tenants t1…t12 with keys `key-t1-secret`…; each test uses its own tenant so endpoints never mix. */
+export const TENANT_KEYS = Array.from({ length: 12 }, (_, i) => `t${i + 1}:key-t${i + 1}-secret`).join(',');
+export const auth = (tenant: string) => ({ authorization: `Bearer key-${tenant}-secret`, 'content-type': 'application/json' });
+
+/** The notification app on its own database and queue prefix, loopback webhooks allowed, a compressed retry schedule. */
+export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase('whk');
+  const cfg = loadConfig(NotificationEnv, {
+    DATABASE_URL: db.url, MQ_PREFIX: uniqueName('t').toLowerCase(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error',
+    RETRY_DELAYS_MS: '100,200', API_KEYS: `${TENANT_KEYS},demo:demo-key`, NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: 'true',
+    WEBHOOK_RETRY_SCHEDULE_MS: '0,100,200', WEBHOOK_TIMEOUT_MS: '1500', SMTP_PORT: '1', SMTP_TIMEOUT_MS: '500',
+    ...env,
+  });
+  const app = await bootstrap(cfg);
+  return {
+    cfg, app, db, base: await app.getUrl(),
+    async close() {
+      await app.close();
+      await db.drop();
+      await deleteBrokerTopology(cfg.MQ_PREFIX, cfg.retryDelaysMs);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { SERVICE_NAMES } from '../system';
+import { Ledger, OrderView } from './auditor';
+
+type Violations = Ledger['violations'];
+
+/**
+ * For a stock violation, which orders: read (never written) from inventory's
+ * own table, a test's privilege: reservations committed for an order that did
+ * not end CONFIRMED, or still held by a final one.
+ */
+export async function reservationDiagnostics(databaseUrl: string, views: Map<string, OrderView>): Promise<Violations> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const rows = (await c.query<{ order_id: string; status: string; lines: Array<{ sku: string; quantity: number }> }>('SELECT order_id, status, lines FROM inventory.reservations')).rows;
+    const out: Violations = [];
+    for (const r of rows) {
+      const v = views.get(r.order_id);
+      const st = v?.status ?? 'UNKNOWN';
+      const lines = r.lines.map((l) => `${l.quantity}×${l.sku}`).join(' ');
+      if (r.status === 'committed' && st !== 'CONFIRMED') out.push({ kind: `stock committed for a ${st} order`, orderId: r.order_id, text: `reservation committed (${lines}) but the order ended ${st}${v?.rejectionReason ? ` (${v.rejectionReason})` : ''}, history ${v?.history.map((h) => h.status).join('>') ?? '?'}` });
+      if (r.status === 'reserved') out.push({ kind: `stock still reserved for a ${st} order`, orderId: r.order_id, text: `reservation still held (${lines}), order ${st}` });
+    }
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+const INFRA_ERROR = /ECONNREFUSED|ECONNRESET|Connection terminated|database system is|terminating connection|connection (is )?closed|Channel closed|Connection closed|timeout exceeded when trying to connect/i;
+const ATTEMPT = /(\S+\.v\d+) (\S+) failed \(attempt (\d+)\)[^:]*: (.*)$/;
+
+/** "Only a message's own failure uses up its attempts": failed attempts whose error was an outage, from the services' logs. */
+export function attemptsUsedByOutages(logDir: string): Ledger {
+  let checks = 0;
+  const worst = new Map<string, { service: string; name: string; attempt: number; error: string }>();
+  for (const service of SERVICE_NAMES) {
+    let text = '';
+    try {
+      text = readFileSync(join(logDir, `${service}.log`), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const raw of text.split('\n')) {
+      const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+      const m = ATTEMPT.exec(line);
+      if (!m) continue;
+      checks++;
+      if (!INFRA_ERROR.test(m[4])) continue;
+      const attempt = Number(m[3]);
+      const key = `${service} ${m[2]}`;
+      if ((worst.get(key)?.attempt ?? 0) < attempt) worst.set(key, { service, name: m[1], attempt, error: m[4].slice(0, 120) });
+    }
+  }
+  const violations = [...worst].map(([key, w]) => ({
+    kind: `${w.service}: ${w.name} attempts used up by an outage`,
+    text: `message ${key.split(' ')[1]}: ${w.attempt} attempt(s) counted, last: ${w.error}`,
+  }));
+  return { name: 'attempts vs outages', checks, violations };
+}
+
+/** For orders that are not final in the read model: where order-processing's own table has them (read only). */
+export async function annotateWithProcessing(databaseUrl: string, ledger: Ledger): Promise<void> {
+  const ids = ledger.violations.map((v) => v.orderId).filter((x): x is string => !!x);
+  if (!ids.length) return;
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const rows = (await c.query<{ id: string; status: string; sequence: number; reason: string | null }>('SELECT id, status, sequence, reason FROM processing.orders WHERE id = ANY($1::uuid[])', [ids])).rows;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const v of ledger.violations) {
+      if (!v.orderId) continue;
+      const r = byId.get(v.orderId);
+      v.text += r ? `; order-processing has it ${r.status} #${r.sequence}${r.reason ? ` (${r.reason})` : ''}` : '; unknown to order-processing';
+    }
+  } finally {
+    await c.end();
+  }
+}

@@ -1,0 +1,4 @@
+import { OrderRefV1 } from './common';
+
+/** order-processing → its payments queue: void the order's authorization (also one whose id was never learned: found through the gateway idempotency key). */
+export class PaymentVoidV1 extends OrderRefV1 {}
