@@ -5,7 +5,8 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { AmqpConnection } from './amqp-connection';
 import { deadLetterEvent } from './dead-letter-event';
-import { dispositionOf, errorText } from './errors';
+import { isInfrastructureError } from '@orders/persistence';
+import { dispositionOf, errorText, HasDisposition } from './errors';
 import { currentMessage } from './message-context';
 import { messageHandlingSeconds, messagesHandled } from './metrics';
 import type { OnMessageExtras } from './on-message';
@@ -18,7 +19,22 @@ export interface AmqpTransportOptions {
   defaultPrefetch: number;
   /** Delay before each retry; a message is tried `retryDelaysMs.length + 1` times, then dead-lettered. */
   retryDelaysMs: readonly number[];
+  /**
+   * Pauses before handling a message again, in place, when a dependency
+   * fails it (say, 'too many clients' or a deadlock as the database comes
+   * back); only when they are used up is it deferred. Default IN_PLACE_RETRY_MS.
+   */
+  inPlaceRetryMs?: readonly number[];
 }
+
+/**
+ * A blip of the database (a connection refused while it restarts, 'too many
+ * clients', a deadlock) would otherwise send a message through the defer
+ * tiers, and every message behind it would overtake it: a customer's cancel
+ * would then arrive after its own order had started and ended. Held in place
+ * for these ~1.5 s, the message keeps its turn; a longer outage defers it.
+ */
+export const IN_PLACE_RETRY_MS: readonly number[] = [100, 400, 1000];
 
 /** Available to handlers as @Ctx(). */
 export class AmqpMessageContext {
@@ -220,16 +236,33 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       };
       const ctx = new AmqpMessageContext(queue, attempt, msg, firstAttemptAt, deferrals);
       const parsed = env;
-      await withConsumerSpan(queue, name, msg.properties.headers, async () => {
-        const result = await currentMessage.run(current, () => handler(parsed, ctx));
-        await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
-      });
+      const run = () =>
+        withConsumerSpan(queue, name, msg.properties.headers, async () => {
+          const result = await currentMessage.run(current, () => handler(parsed, ctx));
+          await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+        });
+      await this.withInPlaceRetries(run, queue, name, msg.properties.messageId ?? '');
       ch.ack(msg);
       messagesHandled.inc({ queue, message: name, outcome: 'ack' });
     } catch (err) {
       await this.fail(ch, queue, msg, name, env, attempt, err, firstAttemptAt, deferrals);
     } finally {
       messageHandlingSeconds.observe({ queue, message: name }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** Runs `run`, again after each IN_PLACE_RETRY_MS pause while a dependency fails it (not while the service stops). */
+  private async withInPlaceRetries(run: () => Promise<void>, queue: QueueName, name: string, id: string): Promise<void> {
+    const pauses = this.opts.inPlaceRetryMs ?? IN_PLACE_RETRY_MS;
+    for (let i = 0; ; i++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (i >= pauses.length || this.stopping || !isInfrastructureError(err) || (err as Partial<HasDisposition>).disposition) throw err;
+        this.logger.log(`${name} ${id}: ${errorText(err)}; again in ${pauses[i]} ms, in place`);
+        messagesHandled.inc({ queue, message: name, outcome: 'retry_in_place' });
+        await new Promise((r) => setTimeout(r, pauses[i]));
+      }
     }
   }
 

@@ -2,7 +2,7 @@ import { Counter, Histogram } from 'prom-client';
 
 export const messagesHandled = new Counter({
   name: 'messages_handled_total',
-  help: 'Consumed messages by queue, message name and outcome (ack, duplicate, retry, dead_letter)',
+  help: 'Consumed messages by queue, message name and outcome (ack, retry_in_place, retry, defer, drop, dead_letter)',
   labelNames: ['queue', 'message', 'outcome'] as const,
 });
 

@@ -44,6 +44,10 @@ const handled = { email: [] as string[], webhooks: [] as string[] };
 const emailFails = new Set<string>();
 const placedSeen = new Map<string, Array<number | undefined>>();
 const placedFailures = new Map<string, number>();
+/** Orders whose placement a dependency fails this many times (PostgreSQL's 'too many clients'). */
+const placedBlips = new Map<string, number>();
+/** Placements handled successfully, in order, with the deferrals each had been through. */
+const placedDone: Array<{ orderId: string; deferrals: number }> = [];
 
 @Injectable()
 class Effects {
@@ -86,6 +90,12 @@ class PlacedConsumer {
       placedFailures.set(id, left - 1);
       throw new Error('planned failure');
     }
+    const blips = placedBlips.get(id) ?? 0;
+    if (blips > 0) {
+      placedBlips.set(id, blips - 1);
+      throw Object.assign(new Error('sorry, too many clients already'), { code: '53300' });
+    }
+    placedDone.push({ orderId: id, deferrals: ctx.deferrals });
   }
 }
 
@@ -105,6 +115,21 @@ const consumers = async (queue: string) => {
     await ch.close().catch(() => undefined);
   }
 };
+
+/** Publishes an order.placed.v1 for `orderId` (with an AMQP priority, if given), confirmed. */
+async function publishPlaced(orderId: string, priority?: number): Promise<void> {
+  const env = {
+    id: randomUUID(), name: 'order.placed.v1', occurredAt: new Date().toISOString(),
+    payload: {
+      orderId, tenantId: 't1', customer: { id: 'c1', email: 'a@example.com' }, items: [{ sku: 'SKU-1', quantity: 1 }],
+      shippingAddress: { line1: 'x', city: 'y', postalCode: '1', country: 'DE' }, payment: { token: 'tok_ok' }, placedAt: new Date().toISOString(),
+    },
+  };
+  const ch = await conn.createConfirmChannel();
+  ch.publish(`${prefix}.events`, 'order.placed.v1', Buffer.from(JSON.stringify(env)), { persistent: true, messageId: env.id, ...(priority === undefined ? {} : { priority }) });
+  await ch.waitForConfirms();
+  await ch.close();
+}
 
 before(async () => {
   db = await createTestDatabase('faults');
@@ -143,7 +168,7 @@ before(async () => {
   })
   class TestModule {}
   app = await NestFactory.create(TestModule, new FastifyAdapter(), { logger: ['error'] });
-  app.connectMicroservice({ strategy: new AmqpTransport(app.get(AmqpConnection), { prefetch: {}, defaultPrefetch: 8, retryDelaysMs: RETRIES }) });
+  app.connectMicroservice({ strategy: new AmqpTransport(app.get(AmqpConnection), { prefetch: { 'order-processing.placed': 1 }, defaultPrefetch: 8, retryDelaysMs: RETRIES }) });
   await app.startAllMicroservices();
   await app.init();
   bus = await TestBus.connect(prefix, ['message.dead-lettered.v1']);
@@ -214,20 +239,21 @@ test('a database outage longer than every retry tier defers messages instead of 
   assert.equal(await bus.queueDepth(`${prefix}.notification.webhooks.dlq`), dlqBefore);
 });
 
+test('a message a database blip fails is handled again in place and keeps its turn: what was queued behind it does not overtake it', async () => {
+  const first = randomUUID();
+  const second = randomUUID();
+  placedBlips.set(first, 2);
+  await publishPlaced(first);
+  await publishPlaced(second);
+  await eventually(() => placedDone.some((d) => d.orderId === second), 5000, 20, 'both handled');
+  const order = placedDone.filter((d) => d.orderId === first || d.orderId === second);
+  assert.deepEqual(order, [{ orderId: first, deferrals: 0 }, { orderId: second, deferrals: 0 }]);
+});
+
 test('a retried message keeps its AMQP priority', { skip: TEST_QUEUE_TYPE === 'quorum' ? 'quorum queues have no message priorities on RabbitMQ 3.x' : false }, async () => {
   const orderId = randomUUID();
   placedFailures.set(orderId, 1);
-  const env = {
-    id: randomUUID(), name: 'order.placed.v1', occurredAt: new Date().toISOString(),
-    payload: {
-      orderId, tenantId: 't1', customer: { id: 'c1', email: 'a@example.com' }, items: [{ sku: 'SKU-1', quantity: 1 }],
-      shippingAddress: { line1: 'x', city: 'y', postalCode: '1', country: 'DE' }, payment: { token: 'tok_ok' }, placedAt: new Date().toISOString(),
-    },
-  };
-  const ch = await conn.createConfirmChannel();
-  ch.publish(`${prefix}.events`, 'order.placed.v1', Buffer.from(JSON.stringify(env)), { persistent: true, priority: 7, messageId: env.id });
-  await ch.waitForConfirms();
-  await ch.close();
+  await publishPlaced(orderId, 7);
   await eventually(() => (placedSeen.get(orderId)?.length ?? 0) === 2, 5000, 20, 'tried twice');
   assert.deepEqual(placedSeen.get(orderId), [7, 7]);
 });
