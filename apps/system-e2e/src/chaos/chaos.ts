@@ -122,7 +122,7 @@ async function main(): Promise<number> {
         NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: 'true',
         MAX_MESSAGES: '50000',
       },
-      serviceEnv: { notification: { SMTP_PORT: String(proxyPort) } },
+      serviceEnv: poolsFor(S.replicas, { notification: { SMTP_PORT: String(proxyPort) } }),
       readyTimeoutMs: 120000,
       onLine: (n, line) => streams.get(n)?.write(`${line}\n`),
     });
@@ -241,3 +241,20 @@ main().then(
     process.exit(2);
   },
 );
+
+/**
+ * The connection budget an operator sets for more than one instance of each
+ * service on one PostgreSQL (max_connections 100, a few reserved): the
+ * default pools (24 + 32 + 20 + 10 per set of instances, plus about ten LISTEN
+ * connections) fit once, not twice. Pools shrink with the instance count,
+ * keeping each service's share.
+ */
+function poolsFor(replicas: number, env: Partial<Record<ServiceName, Record<string, string>>>): Partial<Record<ServiceName, Record<string, string>>> {
+  if (replicas === 1) return env;
+  const share = { 'order-receiving': 18, 'order-processing': 24, inventory: 16, notification: 8 } as const; // per service, over all instances
+  const out = { ...env };
+  for (const [n, total] of Object.entries(share) as Array<[keyof typeof share, number]>) {
+    out[n] = { ...(out[n] ?? {}), DB_POOL_SIZE: String(Math.max(4, Math.floor(total / replicas))) };
+  }
+  return out;
+}
