@@ -87,7 +87,9 @@ function stages(a: Answer): { total: number; admission: number; saga: number; re
 }
 
 async function main(): Promise<void> {
-  const sys = await System.start({ env: { LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' } });
+  // BENCH_SERVICE_ENV="TENANT_MAX_IN_FLIGHT=4 SAGA_CONCURRENCY=8": settings for every service, to compare
+  const extra = Object.fromEntries((process.env.BENCH_SERVICE_ENV ?? '').split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const sys = await System.start({ env: { LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000', ...extra } });
   const db = new Client({ connectionString: sys.databaseUrl });
   await db.connect();
   const results: Record<string, unknown> = { machine: '2 cores shared by every process, PostgreSQL, RabbitMQ and the load generator' };
