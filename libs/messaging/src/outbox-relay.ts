@@ -38,6 +38,9 @@ export class OutboxRelay {
   private started = false;
   /** Publishes of rows their writer hands over right after commit (publishNow), still in flight. */
   private readonly direct = new Set<Promise<void>>();
+  /** The last DELETE of published rows, and the batch gathering for the next one (deleteSoon). */
+  private deleting: Promise<void> = Promise.resolve();
+  private gathering?: { seqs: string[]; done?: Promise<void> };
 
   constructor(private readonly ds: DataSource, private readonly amqp: AmqpConnection, private readonly o: OutboxRelayOptions) {
     this.listener = new PgListener({
@@ -96,8 +99,28 @@ export class OutboxRelay {
       return;
     }
     outboxPublished.inc(rows.length);
-    // a row left behind (database away now) is published again by the sweep later: a harmless duplicate
-    await this.ds.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [seqs]).catch(() => undefined);
+    await this.deleteSoon(seqs);
+  }
+
+  /**
+   * Deletes published rows, many writers' at once: while one DELETE runs, the
+   * rows published meanwhile gather for the next (one statement for a whole
+   * burst instead of one per transaction). A row left behind (database away
+   * now) is published again by the sweep after its relay_after: a duplicate
+   * the consumers' inboxes absorb.
+   */
+  private deleteSoon(seqs: readonly string[]): Promise<void> {
+    if (!this.gathering) {
+      const batch: { seqs: string[]; done?: Promise<void> } = { seqs: [] };
+      batch.done = this.deleting.then(async () => {
+        if (this.gathering === batch) this.gathering = undefined;
+        await this.ds.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [batch.seqs]).catch(() => undefined);
+      });
+      this.deleting = batch.done;
+      this.gathering = batch;
+    }
+    this.gathering.seqs.push(...seqs);
+    return this.gathering.done!;
   }
 
   wake(): void {

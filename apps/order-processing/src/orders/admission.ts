@@ -23,16 +23,12 @@ export class TenantAdmission {
   /** How many more of the tenant's orders may start now. */
   async room(m: EntityManager, tenantId: string): Promise<number> {
     const rows: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM orders WHERE tenant_id = $1 AND status = 'PROCESSING'`, [tenantId]);
-    return Math.max(0, this.cfg.TENANT_MAX_IN_FLIGHT - rows[0].n);
+    return this.roomBeside(rows[0].n);
   }
 
-  /** Up to `limit` of the tenant's oldest waiting orders, locked (skipping those another transaction is starting). */
-  async nextWaiting(m: EntityManager, tenantId: string, limit = 1): Promise<string[]> {
-    const rows: Array<{ id: string }> = await m.query(
-      `SELECT id FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [tenantId, limit],
-    );
-    return rows.map((r) => r.id);
+  /** How many more of a tenant's orders may start beside `inFlight` of them PROCESSING. */
+  roomBeside(inFlight: number): number {
+    return Math.max(0, this.cfg.TENANT_MAX_IN_FLIGHT - inFlight);
   }
 
   /** Tenants with orders waiting although they have room (the race above). */

@@ -103,22 +103,31 @@ export class OrderStore {
 
   constructor(private readonly ds: DataSource) {}
 
-  /** Stores a placed order as PENDING (sequence 1, as order-receiving wrote it); false if it is already known. */
-  async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<boolean> {
-    const rows: unknown[] = await m.query(
+  /**
+   * Stores a placed order as PENDING (sequence 1, as order-receiving wrote
+   * it), and in the same statement takes a cancel remembered for it
+   * (early_cancels) and counts its tenant's orders in flight. Undefined if the
+   * order is already known. The new row is this transaction's until commit.
+   */
+  async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<{ order: Order; earlyCancel: boolean; tenantInFlight: number } | undefined> {
+    const rows: Array<Row & { early_cancel: boolean; in_flight: number }> = await m.query(
       `WITH placed AS (
          INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at)
          VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (id) DO NOTHING RETURNING id, placed_at
+         ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}
        ), history AS (
          INSERT INTO order_history (order_id, sequence, status, at) SELECT id, 1, 'PENDING', placed_at FROM placed
-       ) SELECT id FROM placed`,
+       ), cancel AS (
+         DELETE FROM early_cancels WHERE order_id = $1 AND EXISTS (SELECT 1 FROM placed) RETURNING order_id
+       ) SELECT placed.*, EXISTS (SELECT 1 FROM cancel) AS early_cancel,
+           (SELECT count(*)::int FROM orders WHERE tenant_id = $2 AND status = 'PROCESSING') AS in_flight
+         FROM placed`,
       [
         p.orderId, p.tenantId, JSON.stringify(p.customer), JSON.stringify(p.items.map((i) => ({ sku: i.sku, quantity: i.quantity }))),
         p.couponCode ?? null, JSON.stringify(p.shippingAddress), p.payment.token, p.placedAt,
       ],
     );
-    return rows.length > 0;
+    return rows[0] ? { order: toOrder(rows[0]), earlyCancel: rows[0].early_cancel, tenantInFlight: rows[0].in_flight } : undefined;
   }
 
   /** Reads and locks the order row for the rest of the transaction; an unknown order is retried later. */
@@ -140,20 +149,21 @@ export class OrderStore {
     return rows[0] ? toOrder(rows[0]) : undefined;
   }
 
-  async setPriced(m: EntityManager, order: Order, lines: PricedLineV1[], totals: Totals): Promise<void> {
+  /**
+   * Records the reservation with the priced lines and totals; with
+   * `authorizeRequested`, also that the authorize step is being requested in
+   * this transaction (from then on the order may hold an authorization).
+   */
+  async setPriced(m: EntityManager, order: Order, lines: PricedLineV1[], totals: Totals, authorizeRequested = false): Promise<void> {
     const items: StatusLineV1[] = lines.map((l) => ({ sku: l.sku, quantity: l.quantity, name: l.name, unitPriceCents: l.unitPriceCents }));
     await m.query(
-      `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true, updated_at = now()
+      `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true, updated_at = now(),
+         authorize_requested_at = CASE WHEN $7 THEN coalesce(authorize_requested_at, now()) ELSE authorize_requested_at END
        WHERE id = $1`,
-      [order.id, JSON.stringify(items), totals.currency, totals.subtotalCents, totals.discountCents, totals.totalCents],
+      [order.id, JSON.stringify(items), totals.currency, totals.subtotalCents, totals.discountCents, totals.totalCents, authorizeRequested],
     );
     Object.assign(order, { items, totals, reserved: true });
-  }
-
-  /** The authorize step is requested (in the caller's transaction): from now on the order may hold an authorization. */
-  async setAuthorizeRequested(m: EntityManager, order: Order): Promise<void> {
-    await m.query('UPDATE orders SET authorize_requested_at = coalesce(authorize_requested_at, now()), updated_at = now() WHERE id = $1', [order.id]);
-    order.authorizeRequestedAt ??= new Date();
+    if (authorizeRequested) order.authorizeRequestedAt ??= new Date();
   }
 
   /** Just before a gateway authorize call (outside any transaction): its answer may come back late, or not at all. */
@@ -180,11 +190,13 @@ export class OrderStore {
     return rows.length > 0;
   }
 
-  /** Takes (deletes and returns) a cancel that arrived before this order's placement. */
-  async takeEarlyCancel(m: EntityManager, orderId: string): Promise<boolean> {
-    // a SELECT around the DELETE, so TypeORM hands back plain rows (not [rows, count])
-    const rows: unknown[] = await m.query('WITH gone AS (DELETE FROM early_cancels WHERE order_id = $1 RETURNING order_id) SELECT order_id FROM gone', [orderId]);
-    return rows.length > 0;
+  /** Up to `limit` of the tenant's oldest waiting (PENDING) orders, locked, skipping those another transaction is starting. */
+  async lockOldestWaiting(m: EntityManager, tenantId: string, limit: number): Promise<Order[]> {
+    const rows: Row[] = await m.query(
+      `SELECT ${COLUMNS} FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [tenantId, limit],
+    );
+    return rows.map(toOrder);
   }
 
   /** Up to `limit` orders not final and placed before `olderThanMs` ago, locked (skipping those a step holds right now). */

@@ -43,19 +43,20 @@ export class SagaService {
     const p = env.payload;
     await this.uow.handleOnce(env, async (tx) => {
       await this.orders.serializeArrival(tx.manager, p.orderId);
-      if (!(await this.orders.insertPlaced(tx.manager, p))) {
+      const placed = await this.orders.insertPlaced(tx.manager, p);
+      if (!placed) {
         this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
         return;
       }
-      const order = await this.orders.lock(tx.manager, p.orderId);
+      const { order } = placed;
       // PENDING (sequence 1) for every consumer of status events (webhooks); order-receiving wrote it already
       this.orders.publishStatus(tx, order, new Date(p.placedAt));
-      if (await this.orders.takeEarlyCancel(tx.manager, p.orderId)) {
+      if (placed.earlyCancel) {
         // cancelled while its placement waited in a backlog: it ends before reserving anything
         await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
         return;
       }
-      if ((await this.admission.room(tx.manager, p.tenantId)) > 0) await this.start(tx, order);
+      if (this.admission.roomBeside(placed.tenantInFlight) > 0) await this.start(tx, order);
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its maximum of orders in flight`);
     });
   }
@@ -100,8 +101,7 @@ export class SagaService {
         }
         discount = r.discountCents;
       }
-      await this.orders.setPriced(tx.manager, order, p.lines, totalsOf(subtotal, discount, p.currency));
-      await this.orders.setAuthorizeRequested(tx.manager, order);
+      await this.orders.setPriced(tx.manager, order, p.lines, totalsOf(subtotal, discount, p.currency), true);
       tx.publish('payment.authorize.v1', { orderId: order.id, tenantId: order.tenantId });
     });
   }
@@ -210,12 +210,13 @@ export class SagaService {
    */
   private async placementDeadLettered(tx: Tx, placed: PayloadOf<'order.placed.v1'>, queue: string, reason: string): Promise<void> {
     await this.orders.serializeArrival(tx.manager, placed.orderId);
-    if (!(await this.orders.insertPlaced(tx.manager, placed))) return;
-    const order = await this.orders.lock(tx.manager, placed.orderId);
+    const stored = await this.orders.insertPlaced(tx.manager, placed);
+    if (!stored) return;
+    const { order } = stored;
     this.logger.error(`order ${order.id}: its order.placed.v1 was dead-lettered on ${queue} (${reason}); failing the order`);
     this.orders.publishStatus(tx, order, new Date(placed.placedAt)); // PENDING (sequence 1), as for every order
     // a cancel accepted while it was PENDING still wins
-    if (await this.orders.takeEarlyCancel(tx.manager, order.id)) await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
+    if (stored.earlyCancel) await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
     else await this.finish(tx, order, 'FAILED', 'processing_error');
   }
 
@@ -247,8 +248,8 @@ export class SagaService {
   private async admitWaiting(tx: Tx, tenantId: string): Promise<number> {
     const room = await this.admission.room(tx.manager, tenantId);
     if (room === 0) return 0;
-    const waiting = await this.admission.nextWaiting(tx.manager, tenantId, room);
-    for (const id of waiting) await this.start(tx, await this.orders.lock(tx.manager, id));
+    const waiting = await this.orders.lockOldestWaiting(tx.manager, tenantId, room);
+    for (const order of waiting) await this.start(tx, order);
     return waiting.length;
   }
 
@@ -269,7 +270,7 @@ export class SagaService {
     const ref = { orderId: order.id, tenantId: order.tenantId };
     if (order.reserved) tx.publish('inventory.release.v1', { ...ref, reason: order.reason ?? order.status.toLowerCase() });
     if (order.authorizationId || order.authorizeRequestedAt) tx.publish('payment.void.v1', ref);
-    await this.promotions.giveBack(tx.manager, order.id);
+    if (order.couponCode) await this.promotions.giveBack(tx.manager, order.id); // only a coupon is ever redeemed
   }
 
   private late(order: Order, what: string): void {
