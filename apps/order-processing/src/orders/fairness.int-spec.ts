@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { eventually, sleep } from '@orders/testing';
-import { placeOrder, Rig, startRig, statusOf } from '../../test/harness';
+import { eventually } from '@orders/testing';
+import { handled, placeOrder, Rig, startRig, statusOf } from '../../test/harness';
 
 /** Fairness across tenants: one tenant's flood occupies at most TENANT_MAX_IN_FLIGHT slots; others start at once. */
 let rig: Rig;
@@ -21,15 +21,18 @@ const reserves = (tenantId: string) => rig.bus.messages('inventory.reserve.v1', 
 test('a flooding tenant waits its turn, another tenant does not wait behind it, and every waiting order completes', async () => {
   // Tenant "flood": 6 orders whose reservations inventory holds back for now.
   const flood: string[] = [];
+  let last;
   for (let i = 0; i < 6; i++) {
     const orderId = randomUUID();
     rig.inventory.reserve.set(orderId, 'hold');
     flood.push(orderId);
-    await placeOrder(rig.bus, { orderId, tenantId: 'flood' });
+    last = await placeOrder(rig.bus, { orderId, tenantId: 'flood' });
   }
-  await eventually(() => reserves('flood').length === 2, 10000, 50, 'two flood orders started');
-  await sleep(300);
+  await handled(rig, last!.env, 'order-processing.placed'); // every placement handled, all it published on the bus
   assert.equal(reserves('flood').length, 2, 'only two of the flooding tenant are in flight');
+  // the waiting ones put nothing in the status queues (their PENDING is announced when they leave it)
+  const announced = new Set(rig.bus.messages('order.status-changed.v1', (p) => p.tenantId === 'flood').map((e) => e.payload.orderId));
+  assert.equal(announced.size, 2, 'status events only for the two in flight');
 
   // Another tenant's order goes straight through.
   const small = await placeOrder(rig.bus, { tenantId: 'small' });
@@ -45,6 +48,10 @@ test('a flooding tenant waits its turn, another tenant does not wait behind it, 
   for (const id of flood) rig.inventory.reserve.delete(id);
   for (const r of reserves('flood')) await rig.inventory.reserved(r.payload.orderId, 'flood', r.payload.items);
   for (const id of flood.filter((x) => x !== waiting)) await statusOf(rig.bus, id, 'CONFIRMED', 15000);
+  for (const id of flood) {
+    const seen = rig.bus.messages('order.status-changed.v1', (p) => p.orderId === id).map((e) => [e.payload.status, e.payload.sequence]);
+    assert.deepEqual(seen, id === waiting ? [['PENDING', 1], ['CANCELLED', 2]] : [['PENDING', 1], ['PROCESSING', 2], ['CONFIRMED', 3]], `status events of ${id}`);
+  }
   const started = reserves('flood').map((r) => r.payload.orderId);
   assert.equal(started.length, 5);
   assert.ok(!started.includes(waiting));

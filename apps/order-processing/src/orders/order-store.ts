@@ -252,6 +252,9 @@ export class OrderStore {
   /** Bumps the sequence, writes the history entry (same statement) and publishes the status event. */
   private async insertHistoryAndPublish(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<void> {
     const moving = to !== order.status;
+    // PENDING (sequence 1) is announced as the order leaves it: an order waiting for admission puts nothing in the
+    // status queues, so a tenant's flood of waiting orders cannot queue ahead of another tenant's status events
+    if (moving && order.status === 'PENDING') this.publishStatus(tx, order, order.placedAt);
     const rows: Array<{ sequence: number; updated_at: Date; placed_at: Date }> = await tx.manager.query(
       `WITH moved AS (
          UPDATE orders SET status = $2, reason = CASE WHEN $4 THEN $3 ELSE reason END, sequence = sequence + 1, updated_at = now()
@@ -268,7 +271,7 @@ export class OrderStore {
   }
 
   /** Publishes the order's current status, with the full snapshot, as order.status-changed.v1. */
-  publishStatus(tx: Tx, order: Order, at: Date, reason?: string): void {
+  private publishStatus(tx: Tx, order: Order, at: Date, reason?: string): void {
     tx.publish('order.status-changed.v1', {
       orderId: order.id,
       tenantId: order.tenantId,

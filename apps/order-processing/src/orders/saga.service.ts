@@ -49,8 +49,6 @@ export class SagaService {
         return;
       }
       const { order } = placed;
-      // PENDING (sequence 1) for every consumer of status events (webhooks); order-receiving wrote it already
-      this.orders.publishStatus(tx, order, new Date(p.placedAt));
       if (placed.earlyCancel) {
         // cancelled while its placement waited in a backlog: it ends before reserving anything
         await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
@@ -214,7 +212,6 @@ export class SagaService {
     if (!stored) return;
     const { order } = stored;
     this.logger.error(`order ${order.id}: its order.placed.v1 was dead-lettered on ${queue} (${reason}); failing the order`);
-    this.orders.publishStatus(tx, order, new Date(placed.placedAt)); // PENDING (sequence 1), as for every order
     // a cancel accepted while it was PENDING still wins
     if (stored.earlyCancel) await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
     else await this.finish(tx, order, 'FAILED', 'processing_error');
