@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import * as amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import type { Envelope, QueueName } from '@orders/contracts';
+import type { Writable } from 'node:stream';
+import { coalesceWrites } from './coalesce-writes';
 import { assertQueueOf, assertTopology, BrokerNames, QueueType } from './topology';
 import { PUBLISHED_AT_HEADER } from './queue-metrics';
 
@@ -107,6 +109,7 @@ export class AmqpConnection {
 
   private async setup(model: ChannelModel): Promise<void> {
     this.model = model;
+    coalesceWrites((model as unknown as { connection: { stream: Writable } }).connection.stream);
     const ch = await model.createConfirmChannel();
     ch.on('error', (err: Error) => this.logger.warn(`publish channel error: ${err.message}`));
     ch.on('handler-error', (err: Error) => this.logger.error(`publish channel listener error: ${err.message}`));
