@@ -1,16 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { Envelope, parseEnvelope, QUEUES, QueueName } from '@orders/contracts';
+import { isInfrastructureError } from '@orders/persistence';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { AmqpConnection } from './amqp-connection';
 import { deadLetterEvent } from './dead-letter-event';
-import { isInfrastructureError } from '@orders/persistence';
 import { dispositionOf, errorText, HasDisposition } from './errors';
 import { currentMessage } from './message-context';
 import { messageHandlingSeconds, messagesHandled } from './metrics';
 import type { OnMessageExtras } from './on-message';
 import { observeMessageWait } from './queue-metrics';
+import { QUORUM_DELIVERY_LIMIT } from './topology';
 import { withConsumerSpan } from './tracing';
 
 export interface AmqpTransportOptions {
@@ -52,6 +53,10 @@ export class AmqpMessageContext {
 const ATTEMPT_HEADER = 'x-attempt';
 const FIRST_ATTEMPT_HEADER = 'x-first-attempt-at';
 const DEFERRALS_HEADER = 'x-deferrals';
+/** Set by quorum queues: how often the message went back to the queue unacknowledged (its consumer died or left). */
+const DELIVERY_COUNT_HEADER = 'x-delivery-count';
+/** One short of the broker's own limit, so the transport dead-letters the message itself, announced. */
+export const POISON_RETURNS = QUORUM_DELIVERY_LIMIT - 1;
 
 interface Subscription {
   queue: QueueName;
@@ -228,6 +233,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       name = env.name;
       const handler = handlers.get(env.name);
       if (!handler) throw Object.assign(new Error(`no handler for ${env.name} on ${queue}`), { disposition: 'dead-letter' });
+      const returned = Number(msg.properties.headers?.[DELIVERY_COUNT_HEADER] ?? 0) || 0;
+      if (returned >= POISON_RETURNS) {
+        // its handling ended the consumer (a crash, a kill) this often: stop here, with the announcement, before the broker
+        // dead-letters it silently at QUORUM_DELIVERY_LIMIT and the order it belongs to never ends
+        throw Object.assign(new Error(`returned to the queue ${returned} times without an answer (its handling ends the consumer)`), { disposition: 'dead-letter' });
+      }
       const p = env.payload as { orderId?: unknown; tenantId?: unknown };
       const current = {
         queue, messageId: env.id, name: env.name,
@@ -281,7 +292,9 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
         return;
       }
       const delays = this.opts.retryDelaysMs;
-      const headers = { ...(msg.properties.headers ?? {}), 'x-last-error': reason, [FIRST_ATTEMPT_HEADER]: firstAttemptAt.toISOString() };
+      // the broker's return count belongs to this delivery, not to the copy (a replay would start out as poison)
+      const { [DELIVERY_COUNT_HEADER]: _returned, ...kept } = (msg.properties.headers ?? {}) as Record<string, unknown>;
+      const headers = { ...kept, 'x-last-error': reason, [FIRST_ATTEMPT_HEADER]: firstAttemptAt.toISOString() };
       const props = {
         messageId: msg.properties.messageId,
         type: msg.properties.type,

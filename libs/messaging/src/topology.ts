@@ -5,7 +5,8 @@ import { QUEUE_MAX_PRIORITY, QUEUES, QueueName, RETIRED_BINDINGS } from '@orders
  * Classic queues (priorities honoured), or quorum queues (replicated; no
  * priorities on RabbitMQ 3.x; the broker itself dead-letters a message
  * redelivered more than QUORUM_DELIVERY_LIMIT times, e.g. one that crashes its
- * consumer every time, which the transport's own attempt count cannot see).
+ * consumer every time, which the transport's own attempt count cannot see:
+ * the transport dead-letters it one return earlier, announced, POISON_RETURNS).
  */
 export type QueueType = 'classic' | 'quorum';
 export const QUORUM_DELIVERY_LIMIT = 20;

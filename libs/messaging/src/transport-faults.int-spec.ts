@@ -16,7 +16,7 @@ const TEST_QUEUE_TYPE: QueueType = process.env.TEST_QUEUE_TYPE === 'quorum' ? 'q
 import * as amqp from 'amqplib';
 import { DataSource } from 'typeorm';
 import { AmqpConnection } from './amqp-connection';
-import { AmqpMessageContext, AmqpTransport } from './amqp-transport';
+import { AmqpMessageContext, AmqpTransport, POISON_RETURNS } from './amqp-transport';
 import { MessagingModule } from './messaging.module';
 import { MESSAGING_MIGRATIONS } from './outbox';
 import { OnMessage } from './on-message';
@@ -38,6 +38,7 @@ let prefix: string;
 let app: INestApplication;
 let bus: TestBus;
 let conn: amqp.ChannelModel;
+let transport: AmqpTransport;
 
 const handled = { email: [] as string[], webhooks: [] as string[] };
 /** Orders whose email handler must keep failing (its own error). */
@@ -168,7 +169,8 @@ before(async () => {
   })
   class TestModule {}
   app = await NestFactory.create(TestModule, new FastifyAdapter(), { logger: ['error'] });
-  app.connectMicroservice({ strategy: new AmqpTransport(app.get(AmqpConnection), { prefetch: { 'order-processing.placed': 1 }, defaultPrefetch: 8, retryDelaysMs: RETRIES }) });
+  transport = new AmqpTransport(app.get(AmqpConnection), { prefetch: { 'order-processing.placed': 1 }, defaultPrefetch: 8, retryDelaysMs: RETRIES });
+  app.connectMicroservice({ strategy: transport });
   await app.startAllMicroservices();
   await app.init();
   bus = await TestBus.connect(prefix, ['message.dead-lettered.v1']);
@@ -257,3 +259,28 @@ test('a retried message keeps its AMQP priority', { skip: TEST_QUEUE_TYPE === 'q
   await eventually(() => (placedSeen.get(orderId)?.length ?? 0) === 2, 5000, 20, 'tried twice');
   assert.deepEqual(placedSeen.get(orderId), [7, 7]);
 });
+
+test(
+  'a message whose handling keeps ending its consumer is dead-lettered by the transport, announced, before the broker would drop it silently',
+  { skip: TEST_QUEUE_TYPE === 'quorum' ? false : 'only quorum queues count how often a message went back unacknowledged (x-delivery-count)' },
+  async () => {
+    const queue = `${prefix}.notification.webhooks`;
+    const orderId = randomUUID();
+    await transport.setPaused(new Set(['notification.webhooks']));
+    await bus.publish('order.status-changed.v1', status(orderId));
+    // a consumer that takes it and dies without an answer, POISON_RETURNS times (as a crash or kill -9 would)
+    const ch = await conn.createChannel();
+    for (let i = 0; i < POISON_RETURNS; i++) {
+      let m: amqp.GetMessage | false = false;
+      await eventually(async () => (m = await ch.get(queue, { noAck: false })) !== false, 5000, 10, `delivery ${i + 1}`);
+      ch.nack(m as unknown as amqp.Message, false, true);
+    }
+    await ch.close();
+    const dlqBefore = await bus.queueDepth(`${queue}.dlq`);
+    await transport.setPaused(new Set());
+    const note = await bus.waitFor('message.dead-lettered.v1', (p) => p.orderId === orderId && p.queue === 'notification.webhooks', 10000);
+    assert.match(note.payload.reason, new RegExp(`returned to the queue ${POISON_RETURNS} times`));
+    await eventually(async () => (await bus.queueDepth(`${queue}.dlq`)) === dlqBefore + 1, 5000, 20, 'parked in the dead-letter queue');
+    assert.equal(await effects('webhooks', orderId), 0, 'its handler never ran again');
+  },
+);
