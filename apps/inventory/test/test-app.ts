@@ -1,7 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MessageName } from '@orders/contracts';
+import { MessageName, QueueName } from '@orders/contracts';
+import { messagesHandled, OutboxRelay } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
-import { createTestDatabase, deleteBrokerTopology, TestBus, TestDatabase, uniqueName } from '@orders/testing';
+import { createTestDatabase, deleteBrokerTopology, eventually, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { DataSource } from 'typeorm';
 import { bootstrap } from '../src/bootstrap';
 import { InventoryEnv } from '../src/config';
@@ -50,6 +51,23 @@ export class TestApp {
     const res = await fetch(`${this.base}/products/${sku}`, { headers: ADMIN });
     if (res.status !== 200) throw new Error(`GET /products/${sku}: ${res.status}`);
     return (await res.json()) as { stock: number; reserved: number; available: number };
+  }
+
+  /** How many deliveries of `message` on `queue` this process has acknowledged (redeliveries and duplicates included). */
+  async acked(queue: QueueName, message: MessageName): Promise<number> {
+    const { values } = await messagesHandled.get();
+    return values.find((v) => v.labels.queue === queue && v.labels.message === message && v.labels.outcome === 'ack')?.value ?? 0;
+  }
+
+  /**
+   * Waits until `count` deliveries of `message` on `queue` are acknowledged,
+   * then until everything they published has reached the bus: after it, a
+   * reply that is not on the bus was never sent.
+   */
+  async untilAcked(queue: QueueName, message: MessageName, count: number): Promise<void> {
+    await eventually(async () => (await this.acked(queue, message)) >= count, 10000, 10, `${count} × ${message} acknowledged on ${queue}`);
+    await this.app.get(OutboxRelay).flush();
+    await this.bus.sync();
   }
 
   /** The reservation's status as stored (tests look at it only where no API shows it). */

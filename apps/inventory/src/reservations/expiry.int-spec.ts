@@ -39,8 +39,9 @@ test('an untouched reservation expires after its TTL and its stock returns; a la
   assert.equal(failed.payload.reason, 'reservation_expired');
 
   // Releasing an expired reservation gives back nothing more.
+  const acked = await t.acked('inventory.commands', 'inventory.release.v1');
   await t.bus.publish('inventory.release.v1', { orderId, tenantId: TENANT, reason: 'cancel' });
-  await sleep(300);
+  await t.untilAcked('inventory.commands', 'inventory.release.v1', acked + 1);
   assert.equal((await t.product('E-A')).stock, 5);
   assert.equal((await t.product('E-A')).reserved, 0);
   assert.equal(t.bus.messages('inventory.committed.v1', (p) => p.orderId === orderId).length, 0);
@@ -52,7 +53,7 @@ test('a reservation committed in time is sold and does not expire afterwards', a
   await t.bus.waitFor('inventory.reserved.v1', (p) => p.orderId === orderId);
   await t.bus.publish('inventory.commit.v1', { orderId, tenantId: TENANT });
   await t.bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId);
-  await sleep(1500);
+  await sleep(1500); // time is the subject: past the 1 s TTL, a reservation that could still expire would have
   const p = await t.product('E-B');
   assert.deepEqual([p.stock, p.reserved, p.available], [3, 0, 3]);
   assert.equal(await t.reservationStatus(orderId), 'committed');
