@@ -1,6 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MessageName, QueueName } from '@orders/contracts';
-import { messagesHandled, OutboxRelay } from '@orders/messaging';
+import { handledCount, OutboxRelay } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, eventually, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { DataSource } from 'typeorm';
@@ -54,9 +54,8 @@ export class TestApp {
   }
 
   /** How many deliveries of `message` on `queue` this process has acknowledged (redeliveries and duplicates included). */
-  async acked(queue: QueueName, message: MessageName): Promise<number> {
-    const { values } = await messagesHandled.get();
-    return values.find((v) => v.labels.queue === queue && v.labels.message === message && v.labels.outcome === 'ack')?.value ?? 0;
+  acked(queue: QueueName, message: MessageName): Promise<number> {
+    return handledCount(queue, message);
   }
 
   /**

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Envelope, MessageName, parseEnvelope, PayloadOf, QueueName } from '@orders/contracts';
-import { messagesHandled, OutboxRelay } from '@orders/messaging';
+import { handledCount, OutboxRelay } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, eventually, TEST_RABBITMQ_URL, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { DataSource } from 'typeorm';
@@ -211,9 +211,8 @@ export async function handled(rig: Rig, env: Envelope, queue: QueueName): Promis
 }
 
 /** How many messages of this name the transport has acknowledged on `queue` in this process (redeliveries included). */
-export async function acked(queue: QueueName, message: MessageName): Promise<number> {
-  const { values } = await messagesHandled.get();
-  return values.find((v) => v.labels.queue === queue && v.labels.message === message && v.labels.outcome === 'ack')?.value ?? 0;
+export function acked(queue: QueueName, message: MessageName): Promise<number> {
+  return handledCount(queue, message);
 }
 
 /** Waits for the order to reach `status` and returns that status event. */

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OrderStatus, PayloadOf } from '@orders/contracts';
+import { OutboxRelay } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { bootstrap } from '../src/bootstrap';
@@ -12,6 +13,8 @@ export interface TestApp {
   db: TestDatabase;
   bus: TestBus;
   base: string;
+  /** Waits until everything committed to the outbox is published and has reached the bus. */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -26,6 +29,10 @@ export async function startTestApp(label: string, env: Record<string, string> = 
   const base = await app.getUrl();
   return {
     app, cfg, db, bus, base,
+    async settled() {
+      await app.get(OutboxRelay).flush();
+      await bus.sync();
+    },
     async stop() {
       await app.close();
       await bus.cleanup();

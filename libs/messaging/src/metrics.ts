@@ -17,3 +17,13 @@ export const outboxPublished = new Counter({
   name: 'outbox_published_total',
   help: 'Messages relayed from the outbox to the broker with a publisher confirm',
 });
+
+/**
+ * How many deliveries of `message` on `queue` this process has finished with
+ * `outcome` (redeliveries and duplicates included). Tests wait on it: once a
+ * delivery is acknowledged, its handler and its transaction are done.
+ */
+export async function handledCount(queue: string, message: string, outcome = 'ack'): Promise<number> {
+  const { values } = await messagesHandled.get();
+  return values.find((v) => v.labels.queue === queue && v.labels.message === message && v.labels.outcome === outcome)?.value ?? 0;
+}

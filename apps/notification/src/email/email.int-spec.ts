@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { PayloadOf } from '@orders/contracts';
-import { InboxPruner } from '@orders/messaging';
+import { handledCount, InboxPruner } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
-import { createTestDatabase, deleteBrokerTopology, eventually, sleep, TestBus, TestDatabase, uniqueName } from '@orders/testing';
+import { createTestDatabase, deleteBrokerTopology, eventually, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { simpleParser } from 'mailparser';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
@@ -53,6 +53,8 @@ let app: NestFastifyApplication;
 let bus: TestBus;
 let pg: Client;
 const smtp = new TestSmtp();
+/** Deliveries of status events the email consumer has acknowledged (each after its email, if any, went out). */
+const emailsAcked = () => handledCount('notification.email', 'order.status-changed.v1');
 
 before(async () => {
   await smtp.start();
@@ -117,12 +119,13 @@ test('a confirmed order sends the customer one email with its lines and total', 
 
 test('a redelivered event and a second event for the same order and status still send one email', async () => {
   const e = statusEvent({ status: 'REJECTED', reason: 'payment_declined' });
+  const ackedBefore = await emailsAcked();
   const first = await bus.publish('order.status-changed.v1', e);
   await bus.publish('order.status-changed.v1', e, { id: first.id });
   const second = await bus.publish('order.status-changed.v1', { ...e, at: new Date().toISOString() });
   await eventually(async () => (await handledIds([first.id, second.id])) === 2, 10000, 50, 'both events handled');
-  await eventually(() => smtp.for(e.orderId).length >= 1, 10000, 50, 'the email');
-  await sleep(300);
+  // all three deliveries done (a handler acknowledges after its send): a second email would be in by now
+  await eventually(async () => (await emailsAcked()) >= ackedBefore + 3, 10000, 20, 'three deliveries acknowledged');
   const mails = smtp.for(e.orderId);
   assert.equal(mails.length, 1);
   assert.match(mails[0].text, /Reason: your payment was declined\./);
@@ -131,10 +134,10 @@ test('a redelivered event and a second event for the same order and status still
 
 test('non-final statuses are acknowledged without an email', async () => {
   const e = statusEvent({ status: 'PROCESSING', sequence: 2 });
+  const ackedBefore = await emailsAcked();
   await bus.publish('order.status-changed.v1', e);
   await bus.publish('order.status-changed.v1', { ...e, status: 'CANCELLED', sequence: 3 });
-  await eventually(() => smtp.for(e.orderId).length >= 1, 10000, 50, 'the cancellation email');
-  await sleep(300);
+  await eventually(async () => (await emailsAcked()) >= ackedBefore + 2, 10000, 20, 'both deliveries acknowledged');
   assert.deepEqual(smtp.for(e.orderId).map((m) => m.messageId), [`<${e.orderId}.CANCELLED@orders.local>`]);
   const rows = await pg.query('SELECT status FROM notification.emails WHERE order_id = $1', [e.orderId]);
   assert.deepEqual(rows.rows.map((r) => r.status), ['CANCELLED']);
@@ -144,6 +147,7 @@ test('non-final statuses are acknowledged without an email', async () => {
 test('while SMTP is down the event waits (deferred, however many tries: no dead letter), and the email goes out once SMTP is back', async () => {
   await smtp.stop();
   const e = statusEvent({ status: 'FAILED' });
+  const ackedBefore = await emailsAcked();
   await bus.publish('order.status-changed.v1', e);
   // more tries than RETRY_DELAYS_MS allows attempts: an outage must not use them up
   await eventually(async () => ((await emailRow(e.orderId))?.attempts ?? 0) >= 7, 20000, 50, 'seven failed tries');
@@ -154,7 +158,7 @@ test('while SMTP is down the event waits (deferred, however many tries: no dead 
   await smtp.start();
   await eventually(() => smtp.for(e.orderId).length === 1, 10000, 50, 'the email after SMTP is back');
   await eventually(async () => (await emailRow(e.orderId))?.sent_at, 5000, 50, 'marked sent');
-  await sleep(500);
+  await eventually(async () => (await emailsAcked()) >= ackedBefore + 1, 10000, 20, 'the delivery acknowledged, no copy left to come back');
   assert.equal(smtp.for(e.orderId).length, 1);
   assert.equal(await bus.queueDepth(`${cfg.MQ_PREFIX}.notification.email.dlq`), 0, 'nothing dead-lettered');
 });

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
+import { handledCount } from '@orders/messaging';
 import { eventually } from '@orders/testing';
 import { ACME, call, DEMO, orderBody, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../../test/test-app';
 
@@ -60,11 +61,13 @@ test('a redelivered event (same id) or a repeated sequence adds no second histor
   const { body: { id } } = await placeOrder(base);
   const env = await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING'));
   await untilHistory(id, 2);
+  const acked = () => handledCount('order-receiving.status', 'order.status-changed.v1');
+  const ackedBefore = await acked();
   await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING'), { id: env.id });
   await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING')); // new message id, same change
   await t.bus.publish('order.status-changed.v1', statusEvent(id, 3, 'CANCELLED', { reason: 'customer_request' }));
   const o = await untilHistory(id, 3);
-  await new Promise((r) => setTimeout(r, 200));
+  await eventually(async () => (await acked()) >= ackedBefore + 3, 10000, 20, 'all three deliveries acknowledged');
   const again = (await getOrder(id)).body;
   assert.deepEqual(again.history.map((h) => h.status), ['PENDING', 'PROCESSING', 'CANCELLED']);
   assert.equal(o.status, 'CANCELLED');
