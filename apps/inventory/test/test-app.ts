@@ -53,18 +53,13 @@ export class TestApp {
     return (await res.json()) as { stock: number; reserved: number; available: number };
   }
 
-  /** How many deliveries of `message` on `queue` this process has acknowledged (redeliveries and duplicates included). */
-  acked(queue: QueueName, message: MessageName): Promise<number> {
-    return handledCount(queue, message);
-  }
-
   /**
    * Waits until `count` deliveries of `message` on `queue` are acknowledged,
    * then until everything they published has reached the bus: after it, a
    * reply that is not on the bus was never sent.
    */
   async untilAcked(queue: QueueName, message: MessageName, count: number): Promise<void> {
-    await eventually(async () => (await this.acked(queue, message)) >= count, 10000, 10, `${count} × ${message} acknowledged on ${queue}`);
+    await eventually(async () => (await handledCount(queue, message)) >= count, 10000, 10, `${count} × ${message} acknowledged on ${queue}`);
     await this.app.get(OutboxRelay).flush();
     await this.bus.sync();
   }

@@ -2,10 +2,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { MessageName } from '@orders/contracts';
-import { OutboxRelay, UnitOfWork } from '@orders/messaging';
+import { handledCount, OutboxRelay, UnitOfWork } from '@orders/messaging';
 import { eventually } from '@orders/testing';
 import { OrderStore } from './orders/order-store';
-import { acked, handled, placeOrder, putPromotion, Rig, startRig, statusOf } from '../test/harness';
+import { handled, placeOrder, putPromotion, Rig, startRig, statusOf } from '../test/harness';
 
 /** The saga against the real broker, database and gateway simulator, with the test playing inventory. */
 let rig: Rig;
@@ -118,11 +118,11 @@ test('redelivered messages (same id) have no second effect', async () => {
   await rig.bus.waitFor('inventory.commit.v1', (p) => p.orderId === orderId);
   const committed = await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' });
   await statusOf(rig.bus, orderId, 'CONFIRMED');
-  const before = await acked('order-processing.saga', 'inventory.committed.v1');
+  const before = await handledCount('order-processing.saga', 'inventory.committed.v1');
   await rig.bus.publish('inventory.committed.v1', committed.payload, { id: committed.id });
   await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' }); // a different message for a final order
   // both acknowledged (a redelivery leaves no new inbox row to wait for), and what they published seen
-  await eventually(async () => (await acked('order-processing.saga', 'inventory.committed.v1')) >= before + 2, 10000, 20, 'both handled');
+  await eventually(async () => (await handledCount('order-processing.saga', 'inventory.committed.v1')) >= before + 2, 10000, 20, 'both handled');
   await rig.app.get(OutboxRelay).flush();
   await rig.bus.sync();
   assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'CONFIRMED']);

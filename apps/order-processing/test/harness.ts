@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Envelope, MessageName, parseEnvelope, PayloadOf, QueueName } from '@orders/contracts';
-import { handledCount, OutboxRelay } from '@orders/messaging';
+import { OutboxRelay } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, eventually, TEST_RABBITMQ_URL, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { DataSource } from 'typeorm';
@@ -208,11 +208,6 @@ export async function handled(rig: Rig, env: Envelope, queue: QueueName): Promis
   await eventually(async () => (await ds.query('SELECT 1 FROM inbox WHERE message_id = $1 AND queue = $2', [env.id, queue])).length > 0, 10000, 20, `${env.name} handled on ${queue}`);
   await rig.app.get(OutboxRelay).flush();
   await rig.bus.sync();
-}
-
-/** How many messages of this name the transport has acknowledged on `queue` in this process (redeliveries included). */
-export function acked(queue: QueueName, message: MessageName): Promise<number> {
-  return handledCount(queue, message);
 }
 
 /** Waits for the order to reach `status` and returns that status event. */

@@ -152,22 +152,30 @@ async function main(): Promise<void> {
     const cpuBefore = new Map(pidsOf().map(([n, pids]) => [n, cpuMs(pids)]));
     const t0 = Date.now();
     let floodDone = false;
-    const flood = pool(FLOOD_ORDERS, FLOOD_CONCURRENCY, (i) => post(floodAgent, port, orderBody({ sku: 'SKU-BENCH' }), `flood-${run}-${i}`)).then((r) => {
+    let floodAnswered = 0;
+    let floodUnderWay: () => void = () => undefined;
+    const underWay = new Promise<void>((r) => (floodUnderWay = r));
+    const flood = pool(FLOOD_ORDERS, FLOOD_CONCURRENCY, async (i) => {
+      const a = await post(floodAgent, port, orderBody({ sku: 'SKU-BENCH' }), `flood-${run}-${i}`);
+      if (++floodAnswered === FLOOD_CONCURRENCY) floodUnderWay();
+      return a;
+    }).then((r) => {
+      floodUnderWay();
       floodDone = true;
       return r;
     });
     const smallDuring: Answer[] = [];
-    await new Promise((r) => setTimeout(r, 300));
+    await underWay; // the flood's first wave answered: the small tenant's orders meet a flood in full swing
     for (let i = 0; i < SMALL_ORDERS; i++) {
       smallDuring.push(await post(waitAgent, port, orderBody({ sku: 'SKU-BENCH' }), `small-${run}-${i}`, { prefer: 'wait=30' }, 'acme-key'));
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 200)); // pacing: the small tenant's orders spread over the flood
     }
     const floodIds = (await flood).filter((a) => a.status === 202).map((a) => (JSON.parse(a.body) as { id: string }).id);
     const intakeSecs = (Date.now() - t0) / 1000;
     for (;;) {
       const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM receiving.orders WHERE id = ANY($1) AND status <> ALL($2)`, [floodIds, FINAL]);
       if (Number(rows[0].n) === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 100)); // between polls of the condition above
     }
     const floodSecs = (Date.now() - t0) / 1000;
     const cpuPerOrder = Object.fromEntries(pidsOf().map(([n, pids]) => [n, r1((cpuMs(pids) - (cpuBefore.get(n) ?? 0)) / (floodIds.length + SMALL_ORDERS))]));

@@ -75,7 +75,7 @@ test('SIGTERM of each service under load loses nothing and doubles nothing', asy
     return m.filter((x) => x.To[0]?.Address.startsWith('term')).length >= ORDERS ? m : undefined;
   }, 30000, 500, 'every email');
   // time is the subject: a doubled email would arrive right behind the first, so give it that window before counting
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 500)); // time is the subject: the window in which a doubled email would arrive
   const perOrder = new Map<string, number>();
   for (const m of (await api.mail()).filter((x) => x.To[0]?.Address.startsWith('term'))) perOrder.set(m.To[0].Address, (perOrder.get(m.To[0].Address) ?? 0) + 1);
   assert.equal(mail.length >= ORDERS, true);

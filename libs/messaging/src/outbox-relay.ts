@@ -40,7 +40,7 @@ export class OutboxRelay {
   private readonly direct = new Set<Promise<void>>();
   /** The last DELETE of published rows, and the batch gathering for the next one (deleteSoon). */
   private deleting: Promise<void> = Promise.resolve();
-  private gathering?: { seqs: string[]; done?: Promise<void> };
+  private gathering?: { seqs: string[]; done: Promise<void> };
 
   constructor(private readonly ds: DataSource, private readonly amqp: AmqpConnection, private readonly o: OutboxRelayOptions) {
     this.listener = new PgListener({
@@ -111,16 +111,16 @@ export class OutboxRelay {
    */
   private deleteSoon(seqs: readonly string[]): Promise<void> {
     if (!this.gathering) {
-      const batch: { seqs: string[]; done?: Promise<void> } = { seqs: [] };
-      batch.done = this.deleting.then(async () => {
-        if (this.gathering === batch) this.gathering = undefined;
-        await this.ds.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [batch.seqs]).catch(() => undefined);
+      const batch: string[] = [];
+      const done = this.deleting.then(async () => {
+        if (this.gathering?.seqs === batch) this.gathering = undefined; // later rows gather for the next DELETE
+        await this.ds.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [batch]).catch(() => undefined);
       });
-      this.deleting = batch.done;
-      this.gathering = batch;
+      this.gathering = { seqs: batch, done };
+      this.deleting = done;
     }
     this.gathering.seqs.push(...seqs);
-    return this.gathering.done!;
+    return this.gathering.done;
   }
 
   wake(): void {

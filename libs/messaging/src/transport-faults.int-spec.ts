@@ -234,7 +234,7 @@ test('a database outage longer than every retry tier defers messages instead of 
   for (const id of ids) await bus.publish('order.status-changed.v1', status(id));
   // time is the subject: the outage must outlast every retry tier (RETRIES add up to 300 ms) several times over,
   // so that a transport that counted it as failed attempts would have dead-lettered by now
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, 1500)); // time is the subject: an outage longer than every retry tier
   assert.equal(await bus.queueDepth(`${prefix}.notification.webhooks.dlq`), dlqBefore, 'nothing dead-lettered during the outage');
   dbProxy.refuse(false);
   for (const id of ids) await eventually(async () => (await effects('webhooks', id)) === 1, 15000, 50, `handled ${id} after the outage`);

@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { eventually, sleep } from '@orders/testing';
+import { handledCount } from '@orders/messaging';
 import { TestApp } from '../../test/test-app';
 
 /**
@@ -39,7 +40,7 @@ test('an untouched reservation expires after its TTL and its stock returns; a la
   assert.equal(failed.payload.reason, 'reservation_expired');
 
   // Releasing an expired reservation gives back nothing more.
-  const acked = await t.acked('inventory.commands', 'inventory.release.v1');
+  const acked = await handledCount('inventory.commands', 'inventory.release.v1');
   await t.bus.publish('inventory.release.v1', { orderId, tenantId: TENANT, reason: 'cancel' });
   await t.untilAcked('inventory.commands', 'inventory.release.v1', acked + 1);
   assert.equal((await t.product('E-A')).stock, 5);

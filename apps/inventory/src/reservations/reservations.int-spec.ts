@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { OrderLineV1 } from '@orders/contracts';
 import { eventually } from '@orders/testing';
+import { handledCount } from '@orders/messaging';
 import { TestApp } from '../../test/test-app';
 
 const TENANT = 'demo';
@@ -99,7 +100,7 @@ test('a redelivered reserve message (same message id) has no second effect', asy
   const orderId = randomUUID();
   const env = await reserve(orderId, [{ sku: 'R-U', quantity: 2 }]);
   await t.bus.waitFor('inventory.reserved.v1', forOrder(orderId));
-  const acked = await t.acked('inventory.commands', 'inventory.reserve.v1');
+  const acked = await handledCount('inventory.commands', 'inventory.reserve.v1');
   await reserve(orderId, [{ sku: 'R-U', quantity: 2 }], env.id);
   await t.untilAcked('inventory.commands', 'inventory.reserve.v1', acked + 1);
   assert.equal(t.bus.messages('inventory.reserved.v1', forOrder(orderId)).length, 1, 'no second reply');
@@ -148,7 +149,7 @@ test('a release after the commit (a cancel that lost the race) puts the sold uni
   await t.bus.publish('inventory.release.v1', { orderId: r.orderId, tenantId: TENANT, reason: 'cancelled_by_customer' });
   await eventually(async () => (await t.reservationStatus(r.orderId)) === 'returned', 5000, 50, 'returned');
   assert.deepEqual(await stockOf('R-A'), [start.stock, start.reserved, start.available]);
-  const acked = await t.acked('inventory.commands', 'inventory.release.v1');
+  const acked = await handledCount('inventory.commands', 'inventory.release.v1');
   await t.bus.publish('inventory.release.v1', { orderId: r.orderId, tenantId: TENANT, reason: 'again' });
   await t.untilAcked('inventory.commands', 'inventory.release.v1', acked + 1);
   assert.deepEqual(await stockOf('R-A'), [start.stock, start.reserved, start.available], 'a second release returns nothing more');

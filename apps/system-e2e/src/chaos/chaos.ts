@@ -67,7 +67,7 @@ async function waitFinal(sys: System, orders: PlacedOrder[], views: Map<string, 
     open = next;
     if (!open.length || Date.now() > deadline) break;
     log(`${open.length} order(s) not final yet (${Math.round((deadline - Date.now()) / 1000)} s left)`);
-    await sleep(3000);
+    await sleep(3000); // between polls of a bounded condition loop (every order final)
   }
 }
 
@@ -154,7 +154,7 @@ async function main(): Promise<number> {
     const load = (async () => {
       for (let n = 0; n < S.orders && loadOn; n++) {
         shop.place(n);
-        await sleep(S.orderEveryMs);
+        await sleep(S.orderEveryMs); // pacing: the storefront's order rate
       }
     })();
     const faults: FaultRecord[] = [];
@@ -186,7 +186,7 @@ async function main(): Promise<number> {
       });
       if (!waiting.length || Date.now() > settleBy) break;
       log(`${waiting.length} final order(s) still without their email or final webhook`);
-      await sleep(2000);
+      await sleep(2000); // between polls of a bounded condition loop (last emails and webhooks)
     }
 
     const result = await audit({

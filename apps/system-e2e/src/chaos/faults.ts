@@ -34,7 +34,7 @@ export async function allReady(sys: System, timeoutMs = 150000): Promise<void> {
       return;
     } catch (e) {
       if (Date.now() > deadline) throw e;
-      await sleep(1000);
+      await sleep(1000); // between readiness polls of a bounded condition loop
     }
   }
 }
@@ -92,7 +92,7 @@ export async function runFaults(ctx: FaultContext, faults: FaultRecord[]): Promi
   await step(`broker stop_app ${s.brokerDownMs / 1000}s`, s.brokerDownMs, async () => {
     await infra.brokerStop();
     try {
-      await sleep(s.brokerDownMs);
+      await sleep(s.brokerDownMs); // time is the subject: how long the broker stays down
     } finally {
       await infra.brokerStart();
     }
@@ -100,7 +100,7 @@ export async function runFaults(ctx: FaultContext, faults: FaultRecord[]): Promi
   await step(`gateway latency ${s.paymentTimeoutMs * 3} ms > payment timeout, ${s.slowGatewayMs / 1000}s`, s.slowGatewayMs, async () => {
     await setLatency(sys, s.paymentTimeoutMs * 3);
     try {
-      await sleep(s.slowGatewayMs);
+      await sleep(s.slowGatewayMs); // time is the subject: how long the gateway stays slow
     } finally {
       await setLatency(sys, 0);
     }
@@ -112,7 +112,7 @@ export async function runFaults(ctx: FaultContext, faults: FaultRecord[]): Promi
   await step(`PostgreSQL ${s.pgCluster} stopped ${s.pgDownMs / 1000}s`, s.pgDownMs, async () => {
     await infra.pgStop('fast');
     try {
-      await sleep(s.pgDownMs);
+      await sleep(s.pgDownMs); // time is the subject: how long PostgreSQL stays down
     } finally {
       await infra.pgStart();
     }
