@@ -53,22 +53,17 @@ async function brokerSnapshots(): Promise<BrokerSnapshot[]> {
   return all.filter((s): s is BrokerSnapshot => !!s);
 }
 
-/** A per-queue gauge read from the broker snapshot (shared by the three, see QueueMetrics' cache). */
-function brokerGauge(name: string, help: string, pick: (q: BrokerSnapshot['queues'][number]) => number): void {
-  new Gauge({
-    name,
-    help,
-    labelNames: ['queue'] as const,
-    async collect() {
-      const snaps = await brokerSnapshots();
-      this.reset();
-      for (const s of snaps) for (const q of s.queues) this.set({ queue: q.queue }, pick(q));
-    },
-  });
+/** The collect() of a per-queue gauge read from the broker snapshot (one cached look-up shared by the three). */
+function fromBroker(pick: (q: BrokerSnapshot['queues'][number]) => number) {
+  return async function (this: Gauge<'queue'>): Promise<void> {
+    const snaps = await brokerSnapshots();
+    this.reset();
+    for (const s of snaps) for (const q of s.queues) this.set({ queue: q.queue }, pick(q));
+  };
 }
-brokerGauge('orders_queue_messages', 'Messages ready in each queue this service consumes (from the broker)', (q) => q.messages);
-brokerGauge('orders_queue_consumers', 'Consumers attached to each queue this service consumes (all instances)', (q) => q.consumers);
-brokerGauge('orders_dead_letter_messages', 'Messages in the dead-letter queue of each queue this service consumes', (q) => q.deadLetters);
+new Gauge({ name: 'orders_queue_messages', help: 'Messages ready in each queue this service consumes (from the broker)', labelNames: ['queue'] as const, collect: fromBroker((q) => q.messages) });
+new Gauge({ name: 'orders_queue_consumers', help: 'Consumers attached to each queue this service consumes (all instances)', labelNames: ['queue'] as const, collect: fromBroker((q) => q.consumers) });
+new Gauge({ name: 'orders_dead_letter_messages', help: 'Messages in the dead-letter queue of each queue this service consumes', labelNames: ['queue'] as const, collect: fromBroker((q) => q.deadLetters) });
 
 /** The outbox figures; null when this process has no outbox (nothing pending), undefined while the database cannot tell. */
 async function outboxSnapshot(): Promise<OutboxSnapshot | null | undefined> {
