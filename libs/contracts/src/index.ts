@@ -3,6 +3,7 @@ export * from './messages/common';
 export * from './messages/order-placed.v1';
 export * from './messages/order-status-changed.v1';
 export * from './messages/order-cancel-requested.v1';
+export * from './messages/order-admit-waiting.v1';
 export * from './messages/inventory-reserve.v1';
 export * from './messages/inventory-reserved.v1';
 export * from './messages/inventory-reservation-rejected.v1';

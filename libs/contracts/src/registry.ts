@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { OrderPlacedV1 } from './messages/order-placed.v1';
 import { OrderStatusChangedV1 } from './messages/order-status-changed.v1';
 import { OrderCancelRequestedV1 } from './messages/order-cancel-requested.v1';
+import { OrderAdmitWaitingV1 } from './messages/order-admit-waiting.v1';
 import { InventoryReserveV1 } from './messages/inventory-reserve.v1';
 import { InventoryReservedV1 } from './messages/inventory-reserved.v1';
 import { InventoryReservationRejectedV1 } from './messages/inventory-reservation-rejected.v1';
@@ -23,6 +24,7 @@ export const MESSAGES = {
   'order.placed.v1': OrderPlacedV1,
   'order.status-changed.v1': OrderStatusChangedV1,
   'order.cancel-requested.v1': OrderCancelRequestedV1,
+  'order.admit-waiting.v1': OrderAdmitWaitingV1,
   'inventory.reserve.v1': InventoryReserveV1,
   'inventory.reserved.v1': InventoryReservedV1,
   'inventory.reservation-rejected.v1': InventoryReservationRejectedV1,
@@ -51,8 +53,10 @@ export const QUEUES = {
   // in flight never queues behind a backlog of new ones. A cancel travels with
   // them (at the highest priority): it can overtake its order's placement
   // (remembered as an early cancel) but never trail the order's own saga
-  // steps, which a backlog in the saga queue would let happen.
-  'order-processing.placed': ['order.placed.v1', 'order.cancel-requested.v1'],
+  // steps, which a backlog in the saga queue would let happen. A waiting order
+  // is started only from here too (order.admit-waiting.v1), so it never starts
+  // while a cancel for it is still queued.
+  'order-processing.placed': ['order.placed.v1', 'order.cancel-requested.v1', 'order.admit-waiting.v1'],
   'order-processing.saga': [
     'inventory.reserved.v1',
     'inventory.reservation-rejected.v1', 'inventory.committed.v1', 'inventory.commit-failed.v1',
@@ -83,6 +87,13 @@ export const QUEUE_MAX_PRIORITY = {
  */
 export const CANCEL_PRIORITY = QUEUE_MAX_PRIORITY['order-processing.placed'];
 export const PLACEMENT_MAX_PRIORITY = CANCEL_PRIORITY - 1;
+
+/**
+ * order.admit-waiting.v1 goes at the lowest placement priority: behind every
+ * cancel (so a cancel queued before a waiting order's turn came is handled
+ * first), level with a flooding tenant's placements, behind a quiet one's.
+ */
+export const ADMIT_PRIORITY = 1;
 
 /**
  * Bindings an earlier version made and this one no longer wants: removed when

@@ -68,6 +68,8 @@ interface Subscription {
   timer?: NodeJS.Timeout;
   /** Paused by an operator: the channel stays open, without a consumer. */
   paused?: boolean;
+  /** Deliveries still being handled, kept when a handler of this queue waits for earlier ones (@OnMessage afterEarlier). */
+  pending?: Set<Promise<void>>;
 }
 
 /**
@@ -119,7 +121,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       if (!byQueue.has(queue)) byQueue.set(queue, new Map());
       byQueue.get(queue)!.set(extras.message, handler);
     }
-    for (const [queue, handlers] of byQueue) this.subs.push({ queue, handlers, failures: 0, paused: this.pausedQueues.has(queue) });
+    for (const [queue, handlers] of byQueue) {
+      const ordered = [...handlers.values()].some((h) => (h.extras as Partial<OnMessageExtras>).afterEarlier);
+      this.subs.push({ queue, handlers, failures: 0, paused: this.pausedQueues.has(queue), ...(ordered ? { pending: new Set() } : {}) });
+    }
     this.amqp.expectConsumers(this.subs.map((s) => s.queue), (q) => this.subs.some((s) => s.queue === q && (s.tag !== undefined || (!!s.paused && !!s.ch))));
     await this.amqp.onConnected(async (model) => {
       if (this.stopping) return;
@@ -166,8 +171,13 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
         ch.close().catch(() => undefined);
         return;
       }
-      const p = this.handle(ch, s.queue, s.handlers, msg).finally(() => this.inFlight.delete(p));
+      const earlier = s.pending ? [...s.pending] : undefined;
+      const p = this.handle(ch, s.queue, s.handlers, msg, earlier).finally(() => {
+        this.inFlight.delete(p);
+        s.pending?.delete(p);
+      });
       this.inFlight.add(p);
+      s.pending?.add(p);
     });
     s.tag = consumerTag;
   }
@@ -219,7 +229,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     s.timer.unref();
   }
 
-  private async handle(ch: Channel, queue: QueueName, handlers: Map<string, MessageHandler>, msg: ConsumeMessage): Promise<void> {
+  /** `earlier`: the deliveries of this queue still being handled when this one arrived (kept only where a handler waits for them). */
+  private async handle(ch: Channel, queue: QueueName, handlers: Map<string, MessageHandler>, msg: ConsumeMessage, earlier?: Array<Promise<void>>): Promise<void> {
     const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1) || 1;
     const first = new Date(String(msg.properties.headers?.[FIRST_ATTEMPT_HEADER] ?? ''));
     const firstAttemptAt = Number.isNaN(first.getTime()) ? new Date() : first;
@@ -233,6 +244,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       name = env.name;
       const handler = handlers.get(env.name);
       if (!handler) throw Object.assign(new Error(`no handler for ${env.name} on ${queue}`), { disposition: 'dead-letter' });
+      // delivered in the queue's order but handled side by side: this one starts once those before it have settled
+      if (earlier?.length && (handler.extras as Partial<OnMessageExtras>).afterEarlier) await Promise.allSettled(earlier);
       const returned = Number(msg.properties.headers?.[DELIVERY_COUNT_HEADER] ?? 0) || 0;
       if (returned >= POISON_RETURNS) {
         // its handling ended the consumer (a crash, a kill) this often: stop here, with the announcement, before the broker

@@ -45,12 +45,22 @@ const attemptsSeen = new Map<string, number[]>();
 /** How often the handler should still defer an order id, and what the context said on each delivery. */
 const deferralsLeft = new Map<string, number>();
 const contextsSeen = new Map<string, Array<{ attempt: number; deferrals: number; firstAttemptAt: number; at: number }>>();
+/** Reserves held in their handler until the promise settles, and those waiting there now. */
+const gates = new Map<string, Promise<void>>();
+const atGate = new Set<string>();
+/** Releases handled (their handler waits for earlier deliveries: afterEarlier), in order. */
+const released: string[] = [];
 
 @Injectable()
 class EffectService {
   constructor(private readonly uow: UnitOfWork) {}
   async reserve(env: Envelope<'inventory.reserve.v1'>, ctx: AmqpMessageContext): Promise<void> {
     const id = env.payload.orderId;
+    if (gates.has(id)) {
+      atGate.add(id);
+      await gates.get(id);
+      atGate.delete(id);
+    }
     const attempt = ctx.attempt;
     attemptsSeen.set(id, [...(attemptsSeen.get(id) ?? []), attempt]);
     contextsSeen.set(id, [...(contextsSeen.get(id) ?? []), { attempt, deferrals: ctx.deferrals, firstAttemptAt: ctx.firstAttemptAt.getTime(), at: Date.now() }]);
@@ -78,6 +88,11 @@ class EffectConsumer {
   @OnMessage('inventory.commands', 'inventory.reserve.v1')
   reserve(@Payload() env: Envelope<'inventory.reserve.v1'>, @Ctx() ctx: AmqpMessageContext) {
     return this.svc.reserve(env, ctx);
+  }
+
+  @OnMessage('inventory.commands', 'inventory.release.v1', { afterEarlier: true })
+  release(@Payload() env: Envelope<'inventory.release.v1'>) {
+    released.push(env.payload.orderId);
   }
 }
 
@@ -270,4 +285,22 @@ test('rows whose writer died between commit and publish are published by the rel
   await eventually(async () => (await ds.query('SELECT 1 FROM outbox WHERE relay_after <= now()')).length > 0, DIRECT_PUBLISH_GRACE_MS + 2000, 100, 'grace passed');
   app.get(OutboxRelay).wake(); // the relay's sweep does this every few seconds
   await bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId, 5000);
+});
+
+test('a handler marked afterEarlier runs only once the messages delivered before it have settled; later ones do not wait for it', async () => {
+  const held = randomUUID();
+  let open!: () => void;
+  gates.set(held, new Promise<void>((r) => (open = r)));
+  await reserve(held);
+  await eventually(() => atGate.has(held), 10000, 20, 'the reserve is being handled');
+  await bus.publish('inventory.release.v1', { orderId: held, tenantId: 't1', reason: 'test' });
+  // a reserve delivered after the release (prefetch 8: handled side by side) goes through while the first is held,
+  // so the release has been delivered too by the time it is done
+  const later = randomUUID();
+  await reserve(later);
+  await eventually(async () => (await count(later)) === 1, 10000, 20, 'the later reserve handled');
+  assert.equal(released.includes(held), false, 'the release waits for the reserve delivered before it');
+  open();
+  await eventually(() => released.includes(held), 10000, 20, 'the release handled once the reserve settled');
+  assert.equal(await count(held), 1);
 });

@@ -18,6 +18,12 @@ export const handlerPattern = (queue: QueueName, name: string): string => `${que
 export interface OnMessageExtras {
   queue: QueueName;
   message: string;
+  /**
+   * Handle this message only after every message delivered before it on the
+   * same queue (to this consumer) has been acknowledged or failed: with a
+   * prefetch above one, deliveries are otherwise handled side by side.
+   */
+  afterEarlier?: boolean;
 }
 
 /**
@@ -29,7 +35,8 @@ export interface OnMessageExtras {
 export function OnMessage<Q extends QueueName, N extends (typeof QUEUES)[Q][number]>(
   queue: Q,
   name: N,
+  opts: Pick<OnMessageExtras, 'afterEarlier'> = {},
 ): <F extends (env: Envelope<N>, ...rest: never[]) => unknown>(target: object, key: string | symbol, d: TypedPropertyDescriptor<F>) => void {
-  const extras: OnMessageExtras = { queue, message: name };
+  const extras: OnMessageExtras = { queue, message: name, ...opts };
   return applyDecorators(EventPattern(handlerPattern(queue, name), extras), UseFilters(new RethrowToTransportFilter())) as never;
 }

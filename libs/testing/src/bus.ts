@@ -40,15 +40,16 @@ export class TestBus {
     return `${this.prefix}.events`;
   }
 
-  async publish<N extends MessageName>(name: N, payload: PayloadOf<N>, meta: { id?: string } = {}): Promise<Envelope<N>> {
-    const env = createEnvelope(name, payload, meta);
-    await this.publishRaw(name, Buffer.from(JSON.stringify(env)), env.id);
+  /** `priority`: the AMQP priority, as a service gives it (a cancel's, a placement's). */
+  async publish<N extends MessageName>(name: N, payload: PayloadOf<N>, meta: { id?: string; priority?: number } = {}): Promise<Envelope<N>> {
+    const env = createEnvelope(name, payload, { id: meta.id });
+    await this.publishRaw(name, Buffer.from(JSON.stringify(env)), env.id, meta.priority);
     return env;
   }
 
   /** Publishes arbitrary bytes under a routing key (poison-message tests). */
-  async publishRaw(routingKey: string, body: Buffer, messageId?: string): Promise<void> {
-    this.ch.publish(this.exchange, routingKey, body, { persistent: true, messageId, contentType: 'application/json' });
+  async publishRaw(routingKey: string, body: Buffer, messageId?: string, priority?: number): Promise<void> {
+    this.ch.publish(this.exchange, routingKey, body, { persistent: true, messageId, contentType: 'application/json', ...(priority === undefined ? {} : { priority }) });
     await this.ch.waitForConfirms();
   }
 

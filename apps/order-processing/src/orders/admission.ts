@@ -5,7 +5,9 @@ import { OrderProcessingEnv } from '../config';
 /**
  * Fairness across tenants: about TENANT_MAX_IN_FLIGHT orders of one tenant
  * are PROCESSING at a time; the rest wait as PENDING and start, oldest first,
- * as that tenant's earlier orders finish. A tenant flooding thousands of
+ * as that tenant's earlier orders finish (each finish publishes
+ * order.admit-waiting.v1 to order-processing.placed, where a cancel for a
+ * waiting order is handled before it). A tenant flooding thousands of
  * orders so holds a bounded share of the pipeline, and another tenant's
  * order starts at once.
  *

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { CANCEL_PRIORITY } from '@orders/contracts';
 import { eventually } from '@orders/testing';
 import { handled, placeOrder, Rig, startRig, statusOf } from '../../test/harness';
 
@@ -78,4 +79,39 @@ test('an order left waiting while its tenant has room (a finish racing its admis
   // The lost race, staged: an in-flight order ends without admitting the waiting one.
   await ds.query(`UPDATE orders SET status = 'CANCELLED' WHERE id = $1`, [held[0]]);
   await eventually(() => reserves('race').some((r) => r.payload.orderId === waiting), 5000, 50, 'reconciler started the waiting order');
+});
+
+test('a cancel queued for a waiting order is handled before a freed slot could start it: the order never reserves, the next one starts', async () => {
+  const tenantId = 'queued-cancel';
+  const admin = (path: string) => fetch(`${rig.base}${path}`, { method: 'POST', headers: { authorization: 'Bearer dev-admin-token' } });
+  const placedConsumers = async () => {
+    const text = await (await fetch(`${rig.base}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('orders_queue_consumers{queue="order-processing.placed"} '));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const inFlight = [randomUUID(), randomUUID()];
+  const [waiting, next] = [randomUUID(), randomUUID()];
+  for (const orderId of [...inFlight, next]) rig.inventory.reserve.set(orderId, 'hold');
+  for (const orderId of inFlight) await placeOrder(rig.bus, { orderId, tenantId });
+  await placeOrder(rig.bus, { orderId: waiting, tenantId });
+  const { env: last } = await placeOrder(rig.bus, { orderId: next, tenantId });
+  await handled(rig, last, 'order-processing.placed');
+  assert.deepEqual(reserves(tenantId).map((r) => r.payload.orderId).sort(), [...inFlight].sort(), 'two in flight, two waiting');
+
+  // The cancel for the oldest waiting order still sits in order-processing.placed (a restart's redeliveries, a
+  // backlog) when one of the tenant's orders in flight ends and frees a slot.
+  assert.equal((await admin('/queues/order-processing.placed/pause')).status, 200);
+  try {
+    await eventually(async () => (await placedConsumers()) === 0, 5000, 50, 'order-processing.placed paused');
+    await rig.bus.publish('order.cancel-requested.v1', { orderId: waiting, tenantId, requestedAt: new Date().toISOString() }, { priority: CANCEL_PRIORITY });
+    await rig.bus.publish('inventory.reservation-rejected.v1', { orderId: inFlight[0], tenantId, reason: 'out_of_stock', skus: ['SKU-A'] });
+    await statusOf(rig.bus, inFlight[0], 'REJECTED');
+  } finally {
+    assert.equal((await admin('/queues/order-processing.placed/resume')).status, 200);
+  }
+  await statusOf(rig.bus, waiting, 'CANCELLED');
+  await rig.bus.waitFor('inventory.reserve.v1', (p) => p.orderId === next); // the freed slot goes to the next waiting order
+  const seen = rig.bus.messages('order.status-changed.v1', (p) => p.orderId === waiting).map((e) => e.payload.status);
+  assert.deepEqual(seen, ['PENDING', 'CANCELLED'], 'the cancelled order never started');
+  assert.equal(reserves(tenantId).filter((r) => r.payload.orderId === waiting).length, 0, 'nothing reserved for it');
 });

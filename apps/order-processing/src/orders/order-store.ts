@@ -106,11 +106,12 @@ export class OrderStore {
   /**
    * Stores a placed order as PENDING (sequence 1, as order-receiving wrote
    * it), and in the same statement takes a cancel remembered for it
-   * (early_cancels) and counts its tenant's orders in flight. Undefined if the
-   * order is already known. The new row is this transaction's until commit.
+   * (early_cancels), counts its tenant's orders in flight and sees whether
+   * others of its orders wait. Undefined if the order is already known. The
+   * new row is this transaction's until commit.
    */
-  async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<{ order: Order; earlyCancel: boolean; tenantInFlight: number } | undefined> {
-    const rows: Array<Row & { early_cancel: boolean; in_flight: number }> = await m.query(
+  async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<{ order: Order; earlyCancel: boolean; tenantInFlight: number; tenantWaiting: boolean } | undefined> {
+    const rows: Array<Row & { early_cancel: boolean; in_flight: number; waiting: boolean }> = await m.query(
       `WITH placed AS (
          INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at)
          VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8)
@@ -120,14 +121,15 @@ export class OrderStore {
        ), cancel AS (
          DELETE FROM early_cancels WHERE order_id = $1 AND EXISTS (SELECT 1 FROM placed) RETURNING order_id
        ) SELECT placed.*, EXISTS (SELECT 1 FROM cancel) AS early_cancel,
-           (SELECT count(*)::int FROM orders WHERE tenant_id = $2 AND status = 'PROCESSING') AS in_flight
+           (SELECT count(*)::int FROM orders WHERE tenant_id = $2 AND status = 'PROCESSING') AS in_flight,
+           EXISTS (SELECT 1 FROM orders WHERE tenant_id = $2 AND status = 'PENDING') AS waiting
          FROM placed`,
       [
         p.orderId, p.tenantId, JSON.stringify(p.customer), JSON.stringify(p.items.map((i) => ({ sku: i.sku, quantity: i.quantity }))),
         p.couponCode ?? null, JSON.stringify(p.shippingAddress), p.payment.token, p.placedAt,
       ],
     );
-    return rows[0] ? { order: toOrder(rows[0]), earlyCancel: rows[0].early_cancel, tenantInFlight: rows[0].in_flight } : undefined;
+    return rows[0] ? { order: toOrder(rows[0]), earlyCancel: rows[0].early_cancel, tenantInFlight: rows[0].in_flight, tenantWaiting: rows[0].waiting } : undefined;
   }
 
   /** Reads and locks the order row for the rest of the transaction; an unknown order is retried later. */

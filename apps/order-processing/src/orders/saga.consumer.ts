@@ -44,6 +44,11 @@ export class SagaConsumer {
     return this.saga.deadLettered(env);
   }
 
+  @OnMessage('order-processing.placed', 'order.admit-waiting.v1', { afterEarlier: true })
+  admitWaiting(@Payload() env: Envelope<'order.admit-waiting.v1'>) {
+    return this.saga.admitWaiting(env);
+  }
+
   @OnMessage('order-processing.placed', 'order.cancel-requested.v1')
   cancelRequested(@Payload() env: Envelope<'order.cancel-requested.v1'>) {
     return this.saga.cancelRequested(env);

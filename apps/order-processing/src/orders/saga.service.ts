@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Envelope, MessageName, PayloadOf } from '@orders/contracts';
+import { ADMIT_PRIORITY, Envelope, MessageName, PayloadOf } from '@orders/contracts';
 import { Tx, UnitOfWork } from '@orders/messaging';
 import { OrderProcessingEnv } from '../config';
 import { AuthorizationOutcome, PaymentsService } from '../payments/payments.service';
@@ -54,8 +54,24 @@ export class SagaService {
         await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
         return;
       }
-      if (this.admission.roomBeside(placed.tenantInFlight) > 0) await this.start(tx, order);
+      // oldest first: while the tenant has orders waiting, a new one waits behind them (order.admit-waiting.v1 starts them)
+      if (!placed.tenantWaiting && this.admission.roomBeside(placed.tenantInFlight) > 0) await this.start(tx, order);
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its maximum of orders in flight`);
+    });
+  }
+
+  /**
+   * Starts the tenant's oldest waiting orders while it has room. This runs
+   * only from order-processing.placed, after every message delivered before
+   * it (@OnMessage afterEarlier): a cancel for a waiting order queued there
+   * is handled first, and the order never starts.
+   */
+  async admitWaiting(env: Envelope<'order.admit-waiting.v1'>): Promise<void> {
+    await this.uow.handleOnce(env, async (tx) => {
+      const room = await this.admission.room(tx.manager, env.payload.tenantId);
+      if (room === 0) return;
+      const waiting = await this.orders.lockOldestWaiting(tx.manager, env.payload.tenantId, room);
+      for (const order of waiting) await this.start(tx, order);
     });
   }
 
@@ -231,31 +247,28 @@ export class SagaService {
 
   /**
    * Moves the order to a final state; unless confirmed, undoes what it holds.
-   * If it was in flight, its tenant's oldest waiting order starts in its place.
+   * If it was in flight, its tenant's oldest waiting order may start in its
+   * place: through order-processing.placed, behind any cancel queued there.
    */
   private async finish(tx: Tx, order: Order, to: FinalStatus, reason?: string): Promise<boolean> {
     const wasInFlight = order.status === 'PROCESSING';
     if (!(await this.orders.transition(tx, order, to, reason))) return false;
     if (to !== 'CONFIRMED') await this.compensate(tx, order);
-    if (wasInFlight) await this.admitWaiting(tx, order.tenantId);
+    if (wasInFlight) this.admitNext(tx, order.tenantId);
     return true;
   }
 
-  /** Starts the tenant's oldest waiting orders while it has room. */
-  private async admitWaiting(tx: Tx, tenantId: string): Promise<number> {
-    const room = await this.admission.room(tx.manager, tenantId);
-    if (room === 0) return 0;
-    const waiting = await this.orders.lockOldestWaiting(tx.manager, tenantId, room);
-    for (const order of waiting) await this.start(tx, order);
-    return waiting.length;
+  private admitNext(tx: Tx, tenantId: string): void {
+    tx.publish('order.admit-waiting.v1', { tenantId }, { priority: ADMIT_PRIORITY });
   }
 
-  /** The admission reconciler: starts orders left waiting by the race described in TenantAdmission. */
+  /** The admission reconciler: asks again for tenants whose orders wait although they have room (see TenantAdmission). Returns how many. */
   async admitStranded(): Promise<number> {
-    const tenants = await this.uow.transaction((tx) => this.admission.stranded(tx.manager));
-    let started = 0;
-    for (const tenantId of tenants) started += await this.uow.transaction((tx) => this.admitWaiting(tx, tenantId));
-    return started;
+    return this.uow.transaction(async (tx) => {
+      const tenants = await this.admission.stranded(tx.manager);
+      for (const tenantId of tenants) this.admitNext(tx, tenantId);
+      return tenants.length;
+    });
   }
 
   /**
