@@ -1,4 +1,5 @@
 import { createEnvelope, Envelope, MessageName, PayloadOf } from '@orders/contracts';
+import { escapeLiteral } from 'pg';
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { PausedQueues1732320000004 } from './consumption-control';
 import { captureTraceContext } from './tracing';
@@ -29,40 +30,35 @@ type Queryable = { query(sql: string, params?: unknown[]): Promise<unknown> };
 
 /**
  * Inserts rows into the outbox inside the caller's transaction, with one
- * statement. For the relay (`direct` false) it raises the NOTIFY that wakes
- * it: PostgreSQL delivers the notification only when the transaction
+ * statement (outboxInsertSql). Returns the rows' seq numbers when `direct`.
+ */
+export async function writeOutbox(q: Queryable, schema: string, rows: readonly OutboxRow[], direct = false): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const inserted = (await q.query(outboxInsertSql(schema, rows, direct))) as Array<{ seq: string }>;
+  return direct ? inserted.map((r) => r.seq) : [];
+}
+
+/**
+ * The one statement that writes rows to the outbox, with its values as
+ * literals, so it can share a round trip with the COMMIT that follows it
+ * (UnitOfWork). For the relay (`direct` false) it raises the NOTIFY that
+ * wakes it: PostgreSQL delivers the notification only when the transaction
  * commits, so the relay never sees a message whose write was rolled back.
  * Rows the writer publishes itself right after commit (`direct`) get no
  * NOTIFY and a `relay_after` a few seconds ahead: the relay leaves them alone
  * unless the writer fails to publish them by then (see OutboxRelay.publishNow).
- * Returns the rows' seq numbers.
+ * Selects the rows' seq numbers (`direct`) or the notification.
  */
-export async function writeOutbox(q: Queryable, schema: string, rows: readonly OutboxRow[], direct = false): Promise<string[]> {
-  if (rows.length === 0) return [];
-  const values = [rows.map((r) => r.id), rows.map((r) => r.name), rows.map((r) => r.raw), rows.map((r) => r.priority ?? null), rows.map((r) => r.traceContext ?? null)];
-  if (direct) {
-    const inserted = (await q.query(
-      `WITH ins AS (
-         INSERT INTO outbox (id, routing_key, body, priority, trace_context, relay_after)
-         SELECT u.*, now() + make_interval(secs => $6::double precision / 1000)
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::text[]) u
-         RETURNING seq
-       )
-       SELECT seq FROM ins`,
-      [...values, DIRECT_PUBLISH_GRACE_MS],
-    )) as Array<{ seq: string }>;
-    return inserted.map((r) => r.seq);
-  }
-  await q.query(
-    `WITH ins AS (
-       INSERT INTO outbox (id, routing_key, body, priority, trace_context)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::text[])
-       RETURNING 1
-     )
-     SELECT pg_notify($6, '') FROM (SELECT count(*) FROM ins) c`,
-    [...values, outboxChannel(schema)],
-  );
-  return [];
+export function outboxInsertSql(schema: string, rows: readonly OutboxRow[], direct: boolean): string {
+  const lit = (v: string | null | undefined) => (v === null || v === undefined ? 'NULL' : escapeLiteral(v));
+  const relayAfter = direct ? `now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds'` : 'NULL';
+  const values = rows
+    .map((r) => `(${lit(r.id)}::uuid, ${lit(r.name)}, ${lit(r.raw)}, ${Number.isInteger(r.priority) ? r.priority : 'NULL'}::smallint, ${lit(r.traceContext)}, ${relayAfter})`)
+    .join(', ');
+  const insert = `INSERT INTO outbox (id, routing_key, body, priority, trace_context, relay_after) VALUES ${values} RETURNING seq`;
+  return direct
+    ? `WITH ins AS (${insert}) SELECT seq FROM ins`
+    : `WITH ins AS (${insert}) SELECT pg_notify(${lit(outboxChannel(schema))}, '') FROM (SELECT count(*) FROM ins) c`;
 }
 
 /** How long the relay leaves a row alone that its writer publishes itself after commit. */

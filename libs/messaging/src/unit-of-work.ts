@@ -1,7 +1,8 @@
 import { Envelope, MessageName, PayloadOf } from '@orders/contracts';
+import { escapeLiteral, PoolClient, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { currentMessage } from './message-context';
-import { OutboxRow, toOutboxRow, writeOutbox } from './outbox';
+import { OutboxRow, outboxInsertSql, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 
 /** What a transactional step sees: the transaction's EntityManager and an outbox to publish through. */
@@ -32,26 +33,7 @@ export class UnitOfWork {
    * takes over any the writer could not publish.
    */
   async transaction<T>(fn: (tx: Tx) => Promise<T>, correlationId?: string): Promise<T> {
-    const committed: Array<() => void> = [];
-    let rows: OutboxRow[] = [];
-    let seqs: string[] = [];
-    const direct = this.relay?.canPublishDirectly ?? false;
-    const result = await this.ds.transaction(async (manager) => {
-      rows = [];
-      const tx: Tx = {
-        afterCommit: (fn) => committed.push(fn),
-        manager,
-        publish: (name, payload, opts) => {
-          rows.push(toOutboxRow(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id, priority: opts?.priority }));
-        },
-      };
-      const result = await fn(tx);
-      seqs = await writeOutbox(manager, this.schema, rows, direct);
-      return result;
-    });
-    for (const fn of committed) fn();
-    if (direct && seqs.length > 0) this.relay!.publishNow(rows, seqs);
-    return result;
+    return this.run('BEGIN', (tx) => fn(tx), correlationId);
   }
 
   /**
@@ -63,14 +45,56 @@ export class UnitOfWork {
    * inbox row and then sees it.
    */
   async handleOnce<N extends MessageName, T>(env: Envelope<N>, fn: (tx: Tx) => Promise<T>): Promise<Outcome<T>> {
-    return this.transaction(async (tx) => {
-      const inserted: unknown[] = await tx.manager.query(
-        'INSERT INTO inbox (message_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING message_id',
-        [env.id, currentMessage.getStore()?.queue ?? ''],
-      );
-      if (inserted.length === 0) return DUPLICATE;
-      return fn(tx);
-    }, env.correlationId ?? (env.payload as { orderId?: string }).orderId);
+    const inbox = `INSERT INTO inbox (message_id, queue) VALUES (${escapeLiteral(env.id)}::uuid, ${escapeLiteral(currentMessage.getStore()?.queue ?? '')})
+      ON CONFLICT DO NOTHING RETURNING message_id`;
+    return this.run<Outcome<T>>(`BEGIN; ${inbox}`, (tx, begun) => (begun.rowCount === 0 ? Promise.resolve(DUPLICATE) : fn(tx)), env.correlationId ?? (env.payload as { orderId?: string }).orderId);
+  }
+
+  /**
+   * One transaction on one pooled connection. Round trips are what a step
+   * costs on a busy machine, so the transaction opens in the same round trip
+   * as its first statement (`begin`: BEGIN, and for a consumed message its
+   * inbox row) and the outbox rows go with the COMMIT; both use the simple
+   * query protocol (literal values), which allows several statements in one
+   * message. A failing statement skips the rest of its message (the COMMIT
+   * too) and the transaction is rolled back.
+   */
+  private async run<T>(begin: string, fn: (tx: Tx, begun: QueryResult) => Promise<T>, correlationId?: string): Promise<T> {
+    const committed: Array<() => void> = [];
+    const rows: OutboxRow[] = [];
+    const direct = this.relay?.canPublishDirectly ?? false;
+    const qr = this.ds.createQueryRunner();
+    const client = (await qr.connect()) as PoolClient;
+    // statements through the manager run on this connection, inside this transaction (TypeORM must not open its own)
+    (qr as { isTransactionActive: boolean }).isTransactionActive = true;
+    try {
+      const begun = await client.query(begin);
+      const tx: Tx = {
+        afterCommit: (f) => committed.push(f),
+        manager: qr.manager,
+        publish: (name, payload, opts) => {
+          rows.push(toOutboxRow(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id, priority: opts?.priority }));
+        },
+      };
+      const result = await fn(tx, Array.isArray(begun) ? (begun[begun.length - 1] as QueryResult) : begun);
+      let seqs: string[] = [];
+      if (rows.length > 0) {
+        const done = (await client.query(`${outboxInsertSql(this.schema, rows, direct)}; COMMIT`)) as unknown as QueryResult[];
+        seqs = direct ? done[0].rows.map((r: { seq: string }) => r.seq) : [];
+      } else {
+        await client.query('COMMIT');
+      }
+      for (const f of committed) f();
+      if (direct && seqs.length > 0) this.relay!.publishNow(rows, seqs);
+      return result;
+    } catch (e) {
+      // after a failed statement the transaction block stays open (aborted) until rolled back; on a lost connection this fails too
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      (qr as { isTransactionActive: boolean }).isTransactionActive = false;
+      await qr.release();
+    }
   }
 
   /**
