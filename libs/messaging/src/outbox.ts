@@ -1,5 +1,5 @@
 import { createEnvelope, Envelope, MessageName, PayloadOf } from '@orders/contracts';
-import { escapeLiteral } from 'pg';
+import { sqlLiteral } from '@orders/persistence';
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { PausedQueues1732320000004 } from './consumption-control';
 import { captureTraceContext } from './tracing';
@@ -50,7 +50,7 @@ export async function writeOutbox(q: Queryable, schema: string, rows: readonly O
  * Selects the rows' seq numbers (`direct`) or the notification.
  */
 export function outboxInsertSql(schema: string, rows: readonly OutboxRow[], direct: boolean): string {
-  const lit = (v: string | null | undefined) => (v === null || v === undefined ? 'NULL' : escapeLiteral(v));
+  const lit = (v: string | null | undefined) => (v === null || v === undefined ? 'NULL' : sqlLiteral(v));
   const relayAfter = direct ? `now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds'` : 'NULL';
   const values = rows
     .map((r) => `(${lit(r.id)}::uuid, ${lit(r.name)}, ${lit(r.raw)}, ${Number.isInteger(r.priority) ? r.priority : 'NULL'}::smallint, ${lit(r.traceContext)}, ${relayAfter})`)

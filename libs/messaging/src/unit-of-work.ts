@@ -1,5 +1,6 @@
 import { Envelope, MessageName, PayloadOf } from '@orders/contracts';
-import { escapeLiteral, PoolClient, QueryResult } from 'pg';
+import { sqlLiteral } from '@orders/persistence';
+import type { PoolClient, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { currentMessage } from './message-context';
 import { OutboxRow, outboxInsertSql, toOutboxRow } from './outbox';
@@ -13,6 +14,9 @@ export interface Tx {
   /** Runs `fn` once the transaction has committed (metrics of what it did); never if it rolls back. */
   afterCommit(fn: () => void): void;
 }
+
+/** A row as the driver returns it. */
+export type ResultRow = Record<string, unknown>;
 
 export const DUPLICATE = Symbol('duplicate message');
 export type Outcome<T> = T | typeof DUPLICATE;
@@ -42,12 +46,18 @@ export class UnitOfWork {
    * the same message each handle it) in the inbox in the same transaction as
    * its effects. A message already recorded returns
    * DUPLICATE without running `fn`; a concurrent duplicate waits on the
-   * inbox row and then sees it.
+   * inbox row and then sees it. `first`: statements (literal values) to run in
+   * the same round trip, after the inbox row; `fn` gets the last one's rows
+   * (a saga step locks its order this way).
    */
-  async handleOnce<N extends MessageName, T>(env: Envelope<N>, fn: (tx: Tx) => Promise<T>): Promise<Outcome<T>> {
-    const inbox = `INSERT INTO inbox (message_id, queue) VALUES (${escapeLiteral(env.id)}::uuid, ${escapeLiteral(currentMessage.getStore()?.queue ?? '')})
+  async handleOnce<N extends MessageName, T>(env: Envelope<N>, fn: (tx: Tx, first: ResultRow[]) => Promise<T>, first?: string): Promise<Outcome<T>> {
+    const inbox = `INSERT INTO inbox (message_id, queue) VALUES (${sqlLiteral(env.id)}::uuid, ${sqlLiteral(currentMessage.getStore()?.queue ?? '')})
       ON CONFLICT DO NOTHING RETURNING message_id`;
-    return this.run<Outcome<T>>(`BEGIN; ${inbox}`, (tx, begun) => (begun.rowCount === 0 ? Promise.resolve(DUPLICATE) : fn(tx)), env.correlationId ?? (env.payload as { orderId?: string }).orderId);
+    return this.run<Outcome<T>>(
+      first ? `BEGIN; ${inbox}; ${first}` : `BEGIN; ${inbox}`,
+      (tx, begun) => (begun[1].rowCount === 0 ? Promise.resolve(DUPLICATE) : fn(tx, begun[begun.length - 1].rows)),
+      env.correlationId ?? (env.payload as { orderId?: string }).orderId,
+    );
   }
 
   /**
@@ -59,7 +69,7 @@ export class UnitOfWork {
    * message. A failing statement skips the rest of its message (the COMMIT
    * too) and the transaction is rolled back.
    */
-  private async run<T>(begin: string, fn: (tx: Tx, begun: QueryResult) => Promise<T>, correlationId?: string): Promise<T> {
+  private async run<T>(begin: string, fn: (tx: Tx, begun: QueryResult<ResultRow>[]) => Promise<T>, correlationId?: string): Promise<T> {
     const committed: Array<() => void> = [];
     const rows: OutboxRow[] = [];
     const direct = this.relay?.canPublishDirectly ?? false;
@@ -76,7 +86,7 @@ export class UnitOfWork {
           rows.push(toOutboxRow(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id, priority: opts?.priority }));
         },
       };
-      const result = await fn(tx, Array.isArray(begun) ? (begun[begun.length - 1] as QueryResult) : begun);
+      const result = await fn(tx, Array.isArray(begun) ? (begun as unknown as QueryResult<ResultRow>[]) : [begun]);
       let seqs: string[] = [];
       if (rows.length > 0) {
         const done = (await client.query(`${outboxInsertSql(this.schema, rows, direct)}; COMMIT`)) as unknown as QueryResult[];

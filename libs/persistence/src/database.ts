@@ -103,3 +103,9 @@ async function migrateOnce(o: ServiceDataSourceOptions): Promise<string[]> {
     await ds.destroy();
   }
 }
+
+/**
+ * A string as an SQL literal, for statements sent with the simple query
+ * protocol (several statements in one round trip, no parameters there).
+ */
+export { escapeLiteral as sqlLiteral } from 'pg';

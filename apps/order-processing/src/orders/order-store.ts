@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CustomerV1, OrderStatus, PayloadOf, PricedLineV1, StatusLineV1 } from '@orders/contracts';
-import type { Tx } from '@orders/messaging';
+import type { ResultRow, Tx } from '@orders/messaging';
+import { sqlLiteral } from '@orders/persistence';
 import { Counter } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Totals } from './totals';
@@ -132,17 +133,27 @@ export class OrderStore {
     return rows[0] ? { order: toOrder(rows[0]), earlyCancel: rows[0].early_cancel, tenantInFlight: rows[0].in_flight, tenantWaiting: rows[0].waiting } : undefined;
   }
 
-  /** Reads and locks the order row for the rest of the transaction; an unknown order is retried later. */
-  async lock(m: EntityManager, orderId: string): Promise<Order> {
-    const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [orderId]);
-    if (!rows[0]) throw new OrderError('order_unknown', `order ${orderId} is not known (yet)`);
-    return toOrder(rows[0]);
+  /**
+   * The statement that reads and locks the order row for the rest of the
+   * transaction (after the per-order arrival lock, see serializeArrival, with
+   * `afterArrival`), with literal values: a saga step sends it in the round
+   * trip that opens its transaction (UnitOfWork.handleOnce `first`).
+   */
+  lockStatement(orderId: string, afterArrival = false): string {
+    const lock = `SELECT ${COLUMNS} FROM orders WHERE id = ${sqlLiteral(orderId)}::uuid FOR UPDATE`;
+    return afterArrival ? `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`order-arrival:${orderId}`)})); ${lock}` : lock;
   }
 
-  /** Like lock(), but an unknown order is undefined (its placement has not arrived). */
-  async lockIfKnown(m: EntityManager, orderId: string): Promise<Order | undefined> {
-    const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [orderId]);
-    return rows[0] ? toOrder(rows[0]) : undefined;
+  /** The order lockStatement read; an unknown order is retried later. */
+  locked(rows: ResultRow[], orderId: string): Order {
+    const order = this.lockedIfKnown(rows);
+    if (!order) throw new OrderError('order_unknown', `order ${orderId} is not known (yet)`);
+    return order;
+  }
+
+  /** Like locked(), but an unknown order is undefined (its placement has not arrived). */
+  lockedIfKnown(rows: ResultRow[]): Order | undefined {
+    return rows[0] ? toOrder(rows[0] as unknown as Row) : undefined;
   }
 
   /** Reads without a lock, outside any transaction (before a slow gateway call). */
@@ -180,7 +191,7 @@ export class OrderStore {
    * remembered cancel before the cancel commits, and the cancel would be lost.
    */
   async serializeArrival(m: EntityManager, orderId: string): Promise<void> {
-    await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`order-arrival:${orderId}`]);
+    await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`order-arrival:${orderId}`]); // same key as lockStatement(…, true)
   }
 
   /** Remembers a cancel for an order whose order.placed has not arrived yet; false if one is already remembered. */

@@ -16,6 +16,7 @@ const SAGA_STEPS: ReadonlySet<MessageName> = new Set<MessageName>([
 ]);
 
 type FinalStatus = 'CONFIRMED' | 'REJECTED' | 'FAILED' | 'CANCELLED';
+type SagaStepOnOrder = 'inventory.reservation-rejected.v1' | 'inventory.reserved.v1' | 'inventory.committed.v1' | 'inventory.commit-failed.v1';
 
 /**
  * The order saga. Every step runs once per message (inbox), locks the order
@@ -83,8 +84,7 @@ export class SagaService {
   }
 
   async reservationRejected(env: Envelope<'inventory.reservation-rejected.v1'>): Promise<void> {
-    await this.uow.handleOnce(env, async (tx) => {
-      const order = await this.orders.lock(tx.manager, env.payload.orderId);
+    await this.onOrder(env, async (tx, order) => {
       if (order.status !== 'PROCESSING') return this.late(order, env.name);
       await this.finish(tx, order, 'REJECTED', env.payload.reason);
     });
@@ -92,8 +92,7 @@ export class SagaService {
 
   async reserved(env: Envelope<'inventory.reserved.v1'>): Promise<void> {
     const p = env.payload;
-    await this.uow.handleOnce(env, async (tx) => {
-      const order = await this.orders.lock(tx.manager, p.orderId);
+    await this.onOrder(env, async (tx, order) => {
       if (order.status !== 'PROCESSING') {
         // Ended while inventory was reserving: give the stock back (unless it was already given back or sold).
         this.late(order, env.name);
@@ -134,13 +133,18 @@ export class SagaService {
     } else {
       this.logger.log(`order ${env.payload.orderId}: nothing to authorize (${order ? order.status : 'unknown order'})`);
     }
-    await this.uow.handleOnce(env, async (tx) => {
-      if (result) await this.authorizationResult(tx, env.payload.orderId, result);
-    });
+    const orderId = env.payload.orderId;
+    await this.uow.handleOnce(
+      env,
+      async (tx, locked) => {
+        if (result) await this.authorizationResult(tx, this.orders.locked(locked, orderId), result);
+      },
+      result ? this.orders.lockStatement(orderId) : undefined,
+    );
   }
 
-  private async authorizationResult(tx: Tx, orderId: string, r: AuthorizationOutcome): Promise<void> {
-    const order = await this.orders.lock(tx.manager, orderId);
+  private async authorizationResult(tx: Tx, order: Order, r: AuthorizationOutcome): Promise<void> {
+    const orderId = order.id;
     if (r.outcome === 'authorized') {
       if (order.authorizationId === r.authorizationId) return;
       await this.orders.setAuthorization(tx.manager, order, r.authorizationId);
@@ -160,8 +164,7 @@ export class SagaService {
   }
 
   async committed(env: Envelope<'inventory.committed.v1'>): Promise<void> {
-    await this.uow.handleOnce(env, async (tx) => {
-      const order = await this.orders.lock(tx.manager, env.payload.orderId);
+    await this.onOrder(env, async (tx, order) => {
       if (order.status !== 'PROCESSING') return this.late(order, env.name); // its release (published when it ended) returns the units
       if (await this.finish(tx, order, 'CONFIRMED')) {
         tx.publish('payment.capture.v1', { orderId: order.id, tenantId: order.tenantId });
@@ -170,8 +173,7 @@ export class SagaService {
   }
 
   async commitFailed(env: Envelope<'inventory.commit-failed.v1'>): Promise<void> {
-    await this.uow.handleOnce(env, async (tx) => {
-      const order = await this.orders.lock(tx.manager, env.payload.orderId);
+    await this.onOrder(env, async (tx, order) => {
       if (order.status !== 'PROCESSING') return this.late(order, env.name);
       await this.orders.setReserved(tx.manager, order, false); // nothing left reserved to release
       await this.finish(tx, order, 'FAILED', env.payload.reason);
@@ -185,9 +187,9 @@ export class SagaService {
    */
   async cancelRequested(env: Envelope<'order.cancel-requested.v1'>): Promise<void> {
     const p = env.payload;
-    await this.uow.handleOnce(env, async (tx) => {
-      await this.orders.serializeArrival(tx.manager, p.orderId);
-      const order = await this.orders.lockIfKnown(tx.manager, p.orderId);
+    const arrival = this.orders.lockStatement(p.orderId, true); // serialized with its placement (serializeArrival)
+    await this.uow.handleOnce(env, async (tx, locked) => {
+      const order = this.orders.lockedIfKnown(locked);
       if (!order) {
         await this.orders.rememberEarlyCancel(tx.manager, p.orderId, p.tenantId, p.requestedAt);
         this.logger.log(`order ${p.orderId}: cancel arrived before the order; it ends CANCELLED when it arrives`);
@@ -196,15 +198,16 @@ export class SagaService {
       if (order.status === 'CONFIRMED') return this.orders.recordRefusedCancel(tx, order);
       if (isFinal(order.status)) return this.late(order, env.name);
       await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
-    });
+    }, arrival);
   }
 
   /** A step of an order's saga was dead-lettered: the order cannot complete, so it fails with full compensation. */
   async deadLettered(env: Envelope<'message.dead-lettered.v1'>): Promise<void> {
     const p = env.payload;
-    await this.uow.handleOnce(env, async (tx) => {
-      if (!p.orderId || !SAGA_STEPS.has(p.name as MessageName)) return;
-      const order = await this.orders.lockIfKnown(tx.manager, p.orderId);
+    const steps = p.orderId && SAGA_STEPS.has(p.name as MessageName);
+    await this.uow.handleOnce(env, async (tx, locked) => {
+      if (!p.orderId || !steps) return;
+      const order = this.orders.lockedIfKnown(locked);
       if (!order && p.name === 'order.placed.v1' && p.placedOrder) return this.placementDeadLettered(tx, p.placedOrder, p.queue, p.reason);
       if (!order) return this.logger.error(`order ${p.orderId}: its ${p.name} was dead-lettered before the order was known (${p.reason})`);
       if (isFinal(order.status)) return this.late(order, `dead-lettered ${p.name}`);
@@ -213,7 +216,7 @@ export class SagaService {
       await this.finish(tx, order, 'FAILED', 'processing_error');
       // inventory may have reserved although this side never recorded it (e.g. inventory.reserved.v1 itself was lost): release is a no-op otherwise
       if (heldNothingYet) tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: 'processing_error' });
-    });
+    }, steps ? this.orders.lockStatement(p.orderId!) : undefined);
   }
 
   /**
@@ -281,6 +284,12 @@ export class SagaService {
     if (order.reserved) tx.publish('inventory.release.v1', { ...ref, reason: order.reason ?? order.status.toLowerCase() });
     if (order.authorizationId || order.authorizeRequestedAt) tx.publish('payment.void.v1', ref);
     if (order.couponCode) await this.promotions.giveBack(tx.manager, order.id); // only a coupon is ever redeemed
+  }
+
+  /** A step on one order: its inbox row and the order's lock go in the round trip that opens the transaction. */
+  private async onOrder(env: Envelope<SagaStepOnOrder>, fn: (tx: Tx, order: Order) => Promise<void>): Promise<void> {
+    const { orderId } = env.payload;
+    await this.uow.handleOnce(env, (tx, locked) => fn(tx, this.orders.locked(locked, orderId)), this.orders.lockStatement(orderId));
   }
 
   private late(order: Order, what: string): void {
