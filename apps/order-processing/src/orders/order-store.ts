@@ -29,6 +29,11 @@ export interface Order {
   /** When the gateway was last asked to authorize (its answer may still be on its way). */
   authorizeAttemptedAt: Date | null;
   placedAt: Date;
+  /**
+   * Whether other orders of its tenant were waiting for admission when this
+   * one was locked (lockStatement); undefined when not read.
+   */
+  tenantWaiting?: boolean;
 }
 
 interface Row {
@@ -51,6 +56,7 @@ interface Row {
   authorize_requested_at: Date | null;
   authorize_attempted_at: Date | null;
   placed_at: Date;
+  tenant_waiting?: boolean;
 }
 
 const COLUMNS = `id, tenant_id, status, sequence, reason, customer, items, coupon_code, payment_token, currency,
@@ -80,6 +86,7 @@ function toOrder(r: Row): Order {
     authorizeRequestedAt: r.authorize_requested_at,
     authorizeAttemptedAt: r.authorize_attempted_at,
     placedAt: r.placed_at,
+    ...(r.tenant_waiting === undefined ? {} : { tenantWaiting: r.tenant_waiting }),
   };
 }
 
@@ -136,11 +143,14 @@ export class OrderStore {
   /**
    * The statement that reads and locks the order row for the rest of the
    * transaction (after the per-order arrival lock, see serializeArrival, with
-   * `afterArrival`), with literal values: a saga step sends it in the round
-   * trip that opens its transaction (UnitOfWork.handleOnce `first`).
+   * `afterArrival`), and whether its tenant has orders waiting, with literal
+   * values: a saga step sends it in the round trip that opens its
+   * transaction (UnitOfWork.handleOnce `first`).
    */
   lockStatement(orderId: string, afterArrival = false): string {
-    const lock = `SELECT ${COLUMNS} FROM orders WHERE id = ${sqlLiteral(orderId)}::uuid FOR UPDATE`;
+    const lock = `SELECT ${COLUMNS},
+        EXISTS (SELECT 1 FROM orders w WHERE w.tenant_id = orders.tenant_id AND w.status = 'PENDING') AS tenant_waiting
+      FROM orders WHERE id = ${sqlLiteral(orderId)}::uuid FOR UPDATE OF orders`;
     return afterArrival ? `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`order-arrival:${orderId}`)})); ${lock}` : lock;
   }
 

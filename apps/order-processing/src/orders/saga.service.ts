@@ -250,14 +250,16 @@ export class SagaService {
 
   /**
    * Moves the order to a final state; unless confirmed, undoes what it holds.
-   * If it was in flight, its tenant's oldest waiting order may start in its
-   * place: through order-processing.placed, behind any cancel queued there.
+   * If it was in flight and its tenant has orders waiting (or that was not
+   * read), the oldest of them may start in its place: through
+   * order-processing.placed, behind any cancel queued there. An order that
+   * begins to wait just now is started by the reconciler.
    */
   private async finish(tx: Tx, order: Order, to: FinalStatus, reason?: string): Promise<boolean> {
     const wasInFlight = order.status === 'PROCESSING';
     if (!(await this.orders.transition(tx, order, to, reason))) return false;
     if (to !== 'CONFIRMED') await this.compensate(tx, order);
-    if (wasInFlight) this.admitNext(tx, order.tenantId);
+    if (wasInFlight && order.tenantWaiting !== false) this.admitNext(tx, order.tenantId);
     return true;
   }
 
