@@ -47,15 +47,15 @@ export class UnitOfWork {
    * its effects. A message already recorded returns
    * DUPLICATE without running `fn`; a concurrent duplicate waits on the
    * inbox row and then sees it. `first`: statements (literal values) to run in
-   * the same round trip, after the inbox row; `fn` gets the last one's rows
-   * (a saga step locks its order this way).
+   * the same round trip, after the inbox row; `fn` gets their rows, one array
+   * per statement (a saga step locks its order this way).
    */
-  async handleOnce<N extends MessageName, T>(env: Envelope<N>, fn: (tx: Tx, first: ResultRow[]) => Promise<T>, first?: string): Promise<Outcome<T>> {
+  async handleOnce<N extends MessageName, T>(env: Envelope<N>, fn: (tx: Tx, first: ResultRow[][]) => Promise<T>, first?: string): Promise<Outcome<T>> {
     const inbox = `INSERT INTO inbox (message_id, queue) VALUES (${sqlLiteral(env.id)}::uuid, ${sqlLiteral(currentMessage.getStore()?.queue ?? '')})
       ON CONFLICT DO NOTHING RETURNING message_id`;
     return this.run<Outcome<T>>(
       first ? `BEGIN; ${inbox}; ${first}` : `BEGIN; ${inbox}`,
-      (tx, begun) => (begun[1].rowCount === 0 ? Promise.resolve(DUPLICATE) : fn(tx, begun[begun.length - 1].rows)),
+      (tx, begun) => (begun[1].rowCount === 0 ? Promise.resolve(DUPLICATE) : fn(tx, begun.slice(2).map((r) => r.rows))),
       env.correlationId ?? (env.payload as { orderId?: string }).orderId,
     );
   }
@@ -126,9 +126,12 @@ export class UnitOfWork {
     return (await this.ds.query(sql, [env.id, currentMessage.getStore()?.queue ?? '', ...params])) as R[];
   }
 
-  /** True when this message was already handled (cheap check before a slow external call). */
-  async seen(messageId: string): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query('SELECT 1 FROM inbox WHERE message_id = $1 AND queue = $2', [messageId, currentMessage.getStore()?.queue ?? '']);
-    return rows.length > 0;
+  /**
+   * An SQL expression (literal values), true when this message was already
+   * handled on the queue being consumed: the cheap check before a slow
+   * external call, inside the statement that reads what that call needs.
+   */
+  seenSql(messageId: string): string {
+    return `EXISTS (SELECT 1 FROM inbox WHERE message_id = ${sqlLiteral(messageId)}::uuid AND queue = ${sqlLiteral(currentMessage.getStore()?.queue ?? '')})`;
   }
 }

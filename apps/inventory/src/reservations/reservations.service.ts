@@ -5,7 +5,7 @@ import { InventoryEnv } from '../config';
 import { ReservationExpiry } from './reservation-expiry';
 import { decideReservation, sumBySku } from './reservation-rules';
 import {
-  insertRejected, insertReserved, lockOrder, lockProducts, lockReservation, moveStock, ReservationRow, setStatus,
+  insertRejected, insertReserved, lockedReservation, lockReservationStatement, moveStock, ReservationRow, reserveLocked, reserveLocksStatement, setStatus,
 } from './stock.sql';
 
 /**
@@ -19,12 +19,10 @@ export class ReservationsService {
 
   async reserve(env: Envelope<'inventory.reserve.v1'>): Promise<void> {
     const { orderId, tenantId, items } = env.payload;
-    const outcome = await this.uow.handleOnce(env, async (tx) => {
-      await lockOrder(tx.manager, orderId);
-      const existing = await lockReservation(tx.manager, orderId);
+    const outcome = await this.uow.handleOnce(env, async (tx, locks) => {
+      const { existing, products } = reserveLocked(locks);
       if (existing) return republishReservation(tx, orderId, existing);
 
-      const products = await lockProducts(tx.manager, sumBySku(items).skus);
       const d = decideReservation(items, products);
       if (!d.ok) {
         await insertRejected(tx.manager, { orderId, tenantId, reason: d.reason, skus: d.skus });
@@ -35,15 +33,15 @@ export class ReservationsService {
       const expiresAt = await insertReserved(tx.manager, { orderId, tenantId, currency: d.currency, lines: d.lines, ttlSeconds: this.cfg.RESERVATION_TTL_SECONDS });
       tx.publish('inventory.reserved.v1', { orderId, tenantId, lines: d.lines, currency: d.currency, expiresAt: expiresAt.toISOString() });
       return 'reserved';
-    });
+    }, reserveLocksStatement(orderId, sumBySku(items).skus));
     if (outcome === 'reserved') this.expiry.wakeIn(this.cfg.RESERVATION_TTL_SECONDS * 1000);
   }
 
   /** Sells the reserved units; an expired or missing reservation is reported, never sold. */
   async commit(env: Envelope<'inventory.commit.v1'>): Promise<void> {
     const ref: OrderRefV1 = { orderId: env.payload.orderId, tenantId: env.payload.tenantId };
-    await this.uow.handleOnce(env, async (tx) => {
-      const r = await lockReservation(tx.manager, ref.orderId);
+    await this.uow.handleOnce(env, async (tx, locks) => {
+      const r = lockedReservation(locks);
       if (r?.status === 'committed') return tx.publish('inventory.committed.v1', ref);
       if (r?.status === 'expired') return tx.publish('inventory.commit-failed.v1', { ...ref, reason: 'reservation_expired' });
       if (r?.status !== 'reserved') return tx.publish('inventory.commit-failed.v1', { ...ref, reason: 'reservation_missing' });
@@ -56,7 +54,7 @@ export class ReservationsService {
       await moveStock(tx.manager, sumBySku(r.lines), 'sell');
       await setStatus(tx.manager, ref.orderId, 'committed');
       tx.publish('inventory.committed.v1', ref);
-    });
+    }, lockReservationStatement(ref.orderId));
   }
 
   /**
@@ -66,8 +64,8 @@ export class ReservationsService {
    */
   async release(env: Envelope<'inventory.release.v1'>): Promise<void> {
     const { orderId } = env.payload;
-    await this.uow.handleOnce(env, async (tx) => {
-      const r = await lockReservation(tx.manager, orderId);
+    await this.uow.handleOnce(env, async (tx, locks) => {
+      const r = lockedReservation(locks);
       if (r?.status === 'committed') {
         await moveStock(tx.manager, sumBySku(r.lines), 'restock');
         await setStatus(tx.manager, orderId, 'returned');
@@ -76,7 +74,7 @@ export class ReservationsService {
       if (r?.status !== 'reserved') return;
       await moveStock(tx.manager, sumBySku(r.lines), 'release');
       await setStatus(tx.manager, orderId, r.overdue ? 'expired' : 'released');
-    });
+    }, lockReservationStatement(orderId));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { PricedLineV1, ReservationRejection } from '@orders/contracts';
+import { sqlLiteral } from '@orders/persistence';
 import type { EntityManager } from 'typeorm';
 import { InventoryError } from '../inventory.error';
 import type { Quantities, StockRow } from './reservation-rules';
@@ -26,12 +27,10 @@ export interface ReservationRow {
 /** UPDATE results from TypeORM's query(): [rows, affected]. */
 type Updated<T> = [T[], number];
 
+const PRODUCT_COLUMNS = `sku, name, price_cents AS "priceCents", currency, stock, reserved`;
+
 export async function lockProducts(m: EntityManager, skus: string[]): Promise<StockRow[]> {
-  return m.query(
-    `SELECT sku, name, price_cents AS "priceCents", currency, stock, reserved
-       FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
-    [skus],
-  );
+  return m.query(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
 }
 
 const MOVES = {
@@ -70,15 +69,32 @@ export async function moveStock(m: EntityManager, want: Quantities, move: keyof 
 const RESERVATION_COLUMNS = `tenant_id AS "tenantId", status, reject_reason AS "rejectReason", reject_skus AS "rejectSkus",
   currency, lines, expires_at AS "expiresAt", (status = 'reserved' AND expires_at <= now()) AS overdue`;
 
-/** The order's reservation, locked for the rest of the transaction. */
-export async function lockReservation(m: EntityManager, orderId: string): Promise<ReservationRow | undefined> {
-  const rows: ReservationRow[] = await m.query(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = $1 FOR UPDATE`, [orderId]);
-  return rows[0];
-}
+/**
+ * The statement that locks the order's reservation for the rest of the
+ * transaction, with literal values: a command sends it in the round trip
+ * that opens its transaction (UnitOfWork.handleOnce `first`).
+ */
+export const lockReservationStatement = (orderId: string): string =>
+  `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = ${sqlLiteral(orderId)}::uuid FOR UPDATE`;
 
-/** Serializes reserve commands of one order (a reservation row may not exist yet to lock). */
-export async function lockOrder(m: EntityManager, orderId: string): Promise<void> {
-  await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`inventory.reserve:${orderId}`]);
+/**
+ * A reserve command's locks, in one text for the round trip that opens its
+ * transaction: the order (serializing its reserve commands: a reservation
+ * row may not exist yet to lock), its reservation, then its products in sku
+ * order. Read them back with reserveLocked.
+ */
+export const reserveLocksStatement = (orderId: string, skus: string[]): string =>
+  [
+    `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`inventory.reserve:${orderId}`)}))`,
+    lockReservationStatement(orderId),
+    `SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ANY(ARRAY[${skus.map(sqlLiteral).join(', ')}]::text[]) ORDER BY sku FOR UPDATE`,
+  ].join('; ');
+
+/** The reservation lockReservationStatement read (undefined: none). */
+export const lockedReservation = (results: unknown[][]): ReservationRow | undefined => results[0][0] as ReservationRow | undefined;
+
+export function reserveLocked(results: unknown[][]): { existing?: ReservationRow; products: StockRow[] } {
+  return { existing: results[1][0] as ReservationRow | undefined, products: results[2] as StockRow[] };
 }
 
 export async function insertReserved(

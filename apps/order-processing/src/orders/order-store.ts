@@ -154,22 +154,47 @@ export class OrderStore {
     return afterArrival ? `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`order-arrival:${orderId}`)})); ${lock}` : lock;
   }
 
-  /** The order lockStatement read; an unknown order is retried later. */
-  locked(rows: ResultRow[], orderId: string): Order {
-    const order = this.lockedIfKnown(rows);
+  /** The order lockStatement read (the rows of its statements); an unknown order is retried later. */
+  locked(results: ResultRow[][], orderId: string): Order {
+    const order = this.lockedIfKnown(results);
     if (!order) throw new OrderError('order_unknown', `order ${orderId} is not known (yet)`);
     return order;
   }
 
   /** Like locked(), but an unknown order is undefined (its placement has not arrived). */
-  lockedIfKnown(rows: ResultRow[]): Order | undefined {
-    return rows[0] ? toOrder(rows[0] as unknown as Row) : undefined;
+  lockedIfKnown(results: ResultRow[][]): Order | undefined {
+    const row = results.at(-1)?.[0];
+    return row ? toOrder(row as unknown as Row) : undefined;
   }
 
-  /** Reads without a lock, outside any transaction (before a slow gateway call). */
+  /** Reads without a lock, outside any transaction. */
   async find(orderId: string): Promise<Order | undefined> {
     const rows: Row[] = await this.ds.query(`SELECT ${COLUMNS} FROM orders WHERE id = $1`, [orderId]);
     return rows[0] ? toOrder(rows[0]) : undefined;
+  }
+
+  /**
+   * Before a payment step's slow gateway call, outside any transaction, in
+   * one statement: whether the step was handled already (`seen`, an SQL
+   * expression: UnitOfWork.seenSql) and the order as it is. With
+   * `markAuthorize`, an order that still needs an authorization (PROCESSING,
+   * priced, none yet) and whose step was not handled is marked as being
+   * authorized now (`authorizing`): the gateway's answer may come late, or
+   * not at all.
+   */
+  async beforeGatewayCall(orderId: string, seen: string, markAuthorize = false): Promise<{ seen: boolean; order?: Order; authorizing: boolean }> {
+    const rows: Array<Partial<Row> & { seen: boolean; authorizing: boolean }> = await this.ds.query(
+      `WITH s AS (SELECT ${seen} AS seen),
+       marked AS (
+         UPDATE orders SET authorize_attempted_at = now()
+         WHERE $2 AND id = $1 AND NOT (SELECT seen FROM s) AND status = 'PROCESSING' AND authorization_id IS NULL AND subtotal_cents IS NOT NULL
+         RETURNING id
+       ) SELECT o.*, s.seen, EXISTS (SELECT 1 FROM marked) AS authorizing
+         FROM s LEFT JOIN (SELECT ${COLUMNS} FROM orders WHERE id = $1) o ON true`,
+      [orderId, markAuthorize],
+    );
+    const r = rows[0];
+    return { seen: r.seen, authorizing: r.authorizing, ...(r.id ? { order: toOrder(r as Row) } : {}) };
   }
 
   /**
@@ -187,11 +212,6 @@ export class OrderStore {
     );
     Object.assign(order, { items, totals, reserved: true });
     if (authorizeRequested) order.authorizeRequestedAt ??= new Date();
-  }
-
-  /** Just before a gateway authorize call (outside any transaction): its answer may come back late, or not at all. */
-  async markAuthorizeAttempt(orderId: string): Promise<void> {
-    await this.ds.query('UPDATE orders SET authorize_attempted_at = now() WHERE id = $1', [orderId]);
   }
 
   /**

@@ -121,19 +121,20 @@ export class SagaService {
 
   /**
    * The authorize step: the gateway call happens outside any transaction
-   * (after a cheap inbox check); its outcome is then recorded once. While the
-   * gateway is unavailable the step is deferred (PaymentsService).
+   * (after a cheap inbox check, and marked on the order in the same
+   * statement); its outcome is then recorded once. While the gateway is
+   * unavailable the step is deferred (PaymentsService).
    */
   async authorize(env: Envelope<'payment.authorize.v1'>, firstAttemptAt: Date): Promise<void> {
-    if (await this.uow.seen(env.id)) return;
-    const order = await this.orders.find(env.payload.orderId);
+    const orderId = env.payload.orderId;
+    const { seen, order, authorizing } = await this.orders.beforeGatewayCall(orderId, this.uow.seenSql(env.id), true);
+    if (seen) return;
     let result: AuthorizationOutcome | undefined;
-    if (order && order.status === 'PROCESSING' && !order.authorizationId && order.totals) {
+    if (authorizing && order?.totals) {
       result = await this.payments.authorizeAtGateway({ ...order, totals: order.totals }, firstAttemptAt);
     } else {
-      this.logger.log(`order ${env.payload.orderId}: nothing to authorize (${order ? order.status : 'unknown order'})`);
+      this.logger.log(`order ${orderId}: nothing to authorize (${order ? order.status : 'unknown order'})`);
     }
-    const orderId = env.payload.orderId;
     await this.uow.handleOnce(
       env,
       async (tx, locked) => {

@@ -34,9 +34,12 @@ export class PaymentsService {
     private readonly cfg: OrderProcessingEnv,
   ) {}
 
-  /** `firstAttemptAt`: when this step was first tried; the wait for an unavailable gateway is measured from it. */
+  /**
+   * `firstAttemptAt`: when this step was first tried; the wait for an
+   * unavailable gateway is measured from it. The caller has marked the
+   * attempt on the order (OrderStore.beforeGatewayCall).
+   */
   async authorizeAtGateway(order: Order & { totals: NonNullable<Order['totals']> }, firstAttemptAt: Date): Promise<AuthorizationOutcome> {
-    await this.orders.markAuthorizeAttempt(order.id);
     try {
       return await this.gateway.authorize({
         orderId: order.id, amountCents: order.totals.totalCents, currency: order.totals.currency, token: order.paymentToken,
@@ -51,8 +54,8 @@ export class PaymentsService {
   }
 
   async capture(env: Envelope<'payment.capture.v1'>): Promise<void> {
-    if (await this.uow.seen(env.id)) return;
-    const order = await this.orders.find(env.payload.orderId);
+    const { seen, order } = await this.orders.beforeGatewayCall(env.payload.orderId, this.uow.seenSql(env.id));
+    if (seen) return;
     if (!order?.authorizationId) this.logger.warn(`order ${env.payload.orderId}: no authorization to capture`);
     else await this.gateway.capture(order.id, order.authorizationId);
     await this.uow.handleOnce(env, async (tx) => {
@@ -61,8 +64,8 @@ export class PaymentsService {
   }
 
   async void(env: Envelope<'payment.void.v1'>): Promise<void> {
-    if (await this.uow.seen(env.id)) return;
-    const order = await this.orders.find(env.payload.orderId);
+    const { seen, order } = await this.orders.beforeGatewayCall(env.payload.orderId, this.uow.seenSql(env.id));
+    if (seen) return;
     const authorizationId = order?.authorizationId ?? (order ? await this.findUnanswered(order) : undefined);
     if (authorizationId) await this.gateway.void(env.payload.orderId, authorizationId);
     await this.uow.handleOnce(env, async (tx) => {
