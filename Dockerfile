@@ -30,4 +30,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["nod
 # The app's working directory, so `node dist/migrate.js` (the migration job) works as well.
 WORKDIR /app/apps/${APP}
 # Heap bounds as under npm start (apps/system-e2e/src/system.ts, SERVICE_HEAP_FLAGS): RSS stays near 150 MiB under a flood.
-CMD ["node", "--enable-source-maps", "--max-old-space-size=128", "--max-semi-space-size=2", "dist/main.js"]
+# No --enable-source-maps (about 16 MiB per service): set NODE_OPTIONS=--enable-source-maps for TypeScript stack traces.
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=2", "dist/main.js"]

@@ -34,6 +34,10 @@ export const ADMIN_TOKEN = 'dev-admin-token';
  * V8 heap bounds every service runs with (the Dockerfile's CMD says the same):
  * a small young generation and a capped old one keep a service's RSS near
  * 150 MiB under a flood instead of letting the heap grow because it may.
+ * Services run without --enable-source-maps: it loads the source maps of
+ * every dependency that ships them (about 16 MiB per service); stack traces
+ * then point at the compiled dist/*.js (NODE_OPTIONS=--enable-source-maps
+ * maps them back to TypeScript when debugging).
  */
 export const SERVICE_HEAP_FLAGS = ['--max-old-space-size=128', '--max-semi-space-size=2'];
 
@@ -178,7 +182,7 @@ export class System {
   private spawnService(n: ServiceName, env: Record<string, string>): ChildProcess {
     // SERVICE_NODE_ARGS: extra node flags for every service (e.g. --cpu-prof --cpu-prof-dir=… for a profile)
     const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, ['--enable-source-maps', ...SERVICE_HEAP_FLAGS, ...nodeArgs, join(ROOT, 'apps', n, 'dist', 'main.js')], {
+    const child = spawn(process.execPath, [...SERVICE_HEAP_FLAGS, ...nodeArgs, join(ROOT, 'apps', n, 'dist', 'main.js')], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: this.o.ownProcessGroup ?? false,
