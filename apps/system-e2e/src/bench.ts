@@ -5,6 +5,7 @@ import { TEST_RABBITMQ_URL } from '@orders/testing';
 import * as amqp from 'amqplib';
 import { Client } from 'pg';
 import { intakeRound, Round, startReference, summarize } from './bench/intake-compare';
+import { readSteps, stepsBetween } from './bench/steps';
 import { cpuMs, currentRssMiB, infraPids, peakRssMiB } from './proc-stats';
 import { Api, orderBody, ROOT, SERVICE_NAMES, ServiceName, System } from './system';
 
@@ -135,9 +136,12 @@ async function main(): Promise<void> {
     // 2. accept → final, one at a time, idle; the small tenant's idle figure too
     const waitAgent = new Agent({ keepAlive: true, maxSockets: 4 });
     await pool(50, 1, (i) => post(waitAgent, port, orderBody({ sku: 'SKU-BENCH' }), `lwarm-${run}-${i}`, { prefer: 'wait=10' }));
+    const metricsUrls = (['order-receiving', 'order-processing', 'inventory', 'notification'] as const).map((n) => `${sys.url(n)}/metrics`);
+    const stepsBefore = await readSteps(metricsUrls);
     const single = await pool(LATENCY_ORDERS, 1, (i) => post(waitAgent, port, orderBody({ sku: 'SKU-BENCH' }), `lat-${run}-${i}`, { prefer: 'wait=10' }));
+    const steps = stepsBetween(stepsBefore, await readSteps(metricsUrls));
     const fin = single.filter((a) => a.status === 200 && (JSON.parse(a.body) as FinalOrder).status === 'CONFIRMED').map((a) => a.ms);
-    results.acceptToFinal = { orders: LATENCY_ORDERS, confirmed: fin.length, p50Ms: r1(pct(fin, 50)), p90Ms: r1(pct(fin, 90)), p99Ms: r1(pct(fin, 99)) };
+    results.acceptToFinal = { orders: LATENCY_ORDERS, confirmed: fin.length, p50Ms: r1(pct(fin, 50)), p90Ms: r1(pct(fin, 90)), p99Ms: r1(pct(fin, 99)), meanMsPerStep: steps };
     const smallIdleAnswers = await pool(SMALL_ORDERS, 1, (i) => post(waitAgent, port, orderBody({ sku: 'SKU-BENCH' }), `sidle-${run}-${i}`, { prefer: 'wait=30' }, 'acme-key'));
     const smallIdle = smallIdleAnswers.filter((a) => a.status === 200).map((a) => a.ms);
     const idleSplit = smallIdleAnswers.map(stages).filter((x): x is NonNullable<typeof x> => !!x);
@@ -212,7 +216,7 @@ async function main(): Promise<void> {
 
 function report(results: Record<string, unknown>): void {
   const i = results.intake as { orderReceiving: ReturnType<typeof summarize>; reference: ReturnType<typeof summarize>; ratio: number; connections: number };
-  const a = results.acceptToFinal as { p50Ms: number; p99Ms: number; confirmed: number; orders: number };
+  const a = results.acceptToFinal as { p50Ms: number; p99Ms: number; confirmed: number; orders: number; meanMsPerStep: Array<{ step: string; meanMs: number; times: number }> };
   const f = results.flood as { orders: number; secondsToAllFinal: number; ordersPerSec: number; cpuMsPerOrder: Record<string, number>; cpuMsPerOrderTotal: number };
   const fa = results.fairness as { smallTenantIdle: { p99Ms: number; p50Ms: number; medianStagesMs: Record<string, number> }; smallTenantDuringFlood: { p99Ms: number; p50Ms: number; orders: number }; ratioP99: number; medianStagesMs: Record<string, number>; slowestStagesMs: Array<Record<string, number>> };
   const rss = results.rssMiB as Record<string, { afterFlood: number; peak: number }>;
@@ -221,6 +225,7 @@ function report(results: Record<string, unknown>): void {
     ['intake, bare reference, same run', `${i.reference.reqPerSec} req/s, p50 ${i.reference.p50Ms} ms, p99 ${i.reference.p99Ms} ms`],
     ['intake ratio (ours ÷ reference)', `${i.ratio}`],
     ['accept → final, one at a time (Prefer: wait)', `p50 ${a.p50Ms} ms, p99 ${a.p99Ms} ms (${a.confirmed}/${a.orders} confirmed)`],
+    ...a.meanMsPerStep.map((st, n): [string, string] => [`  ${n === 0 ? 'its steps (mean ms, times)' : ''}`, `${st.meanMs} ms × ${st.times}  ${st.step}`]),
     [`flood of ${f.orders} orders, first POST → all final`, `${f.secondsToAllFinal} s = ${f.ordersPerSec} orders/s`],
     ['CPU ms per order during the flood', `${f.cpuMsPerOrderTotal} (${Object.entries(f.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')})`],
     ['small tenant accept → final, idle', `p50 ${fa.smallTenantIdle.p50Ms} ms, p99 ${fa.smallTenantIdle.p99Ms} ms; median stages ${Object.entries(fa.smallTenantIdle.medianStagesMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}`],
