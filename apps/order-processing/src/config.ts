@@ -37,6 +37,19 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(100000)
   TENANT_MAX_IN_FLIGHT: number = 8;
 
+  /**
+   * Fairness while tenants share the platform: a tenant's cap while another tenant has orders in flight or was
+   * active within TENANT_ACTIVE_WINDOW_MS (at most TENANT_MAX_IN_FLIGHT). On a CPU-bound machine every order in
+   * flight slows the others: a quiet tenant's order then shares each stage with this many of a flood's. With a
+   * slow gateway and several tenants flooding at once, raise it: each then gets about this ÷ latency orders/s.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(100000)
+  TENANT_SHARED_IN_FLIGHT: number = 2;
+
+  /** How long after one of its orders was placed or ended here a tenant still counts as active (0: only orders in flight count). */
+  @Type(() => Number) @IsInt() @Min(0) @Max(600000)
+  TENANT_ACTIVE_WINDOW_MS: number = 1000;
+
   /** Payment gateway calls in flight at once (prefetch of order-processing.payments). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   PAYMENT_CONCURRENCY: number = 8;

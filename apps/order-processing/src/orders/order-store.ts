@@ -6,6 +6,7 @@ import { Counter } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Totals } from './totals';
 import { OrderError } from './order.error';
+import { InFlight, inFlightColumns } from './admission';
 import { observeFinal } from './order-metrics';
 import { canTransition, isFinal } from './state-machine';
 
@@ -114,12 +115,12 @@ export class OrderStore {
   /**
    * Stores a placed order as PENDING (sequence 1, as order-receiving wrote
    * it), and in the same statement takes a cancel remembered for it
-   * (early_cancels), counts its tenant's orders in flight and sees whether
-   * others of its orders wait. Undefined if the order is already known. The
+   * (early_cancels), counts its tenant's orders in flight (and sees whether
+   * another tenant has any) and whether others of its orders wait. Undefined if the order is already known. The
    * new row is this transaction's until commit.
    */
-  async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<{ order: Order; earlyCancel: boolean; tenantInFlight: number; tenantWaiting: boolean } | undefined> {
-    const rows: Array<Row & { early_cancel: boolean; in_flight: number; waiting: boolean }> = await m.query(
+  async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<{ order: Order; earlyCancel: boolean; inFlight: InFlight; tenantWaiting: boolean } | undefined> {
+    const rows: Array<Row & { early_cancel: boolean; in_flight: number; others_in_flight: boolean; waiting: boolean }> = await m.query(
       `WITH placed AS (
          INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at)
          VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8)
@@ -129,7 +130,7 @@ export class OrderStore {
        ), cancel AS (
          DELETE FROM early_cancels WHERE order_id = $1 AND EXISTS (SELECT 1 FROM placed) RETURNING order_id
        ) SELECT placed.*, EXISTS (SELECT 1 FROM cancel) AS early_cancel,
-           (SELECT count(*)::int FROM orders WHERE tenant_id = $2 AND status = 'PROCESSING') AS in_flight,
+           ${inFlightColumns(2)},
            EXISTS (SELECT 1 FROM orders WHERE tenant_id = $2 AND status = 'PENDING') AS waiting
          FROM placed`,
       [
@@ -137,7 +138,8 @@ export class OrderStore {
         p.couponCode ?? null, JSON.stringify(p.shippingAddress), p.payment.token, p.placedAt,
       ],
     );
-    return rows[0] ? { order: toOrder(rows[0]), earlyCancel: rows[0].early_cancel, tenantInFlight: rows[0].in_flight, tenantWaiting: rows[0].waiting } : undefined;
+    const r = rows[0];
+    return r ? { order: toOrder(r), earlyCancel: r.early_cancel, inFlight: { mine: r.in_flight, others: r.others_in_flight }, tenantWaiting: r.waiting } : undefined;
   }
 
   /**

@@ -50,13 +50,14 @@ export class SagaService {
         return;
       }
       const { order } = placed;
+      this.admission.noteActive(order.tenantId);
       if (placed.earlyCancel) {
         // cancelled while its placement waited in a backlog: it ends before reserving anything
         await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
         return;
       }
       // oldest first: while the tenant has orders waiting, a new one waits behind them (order.admit-waiting.v1 starts them)
-      if (!placed.tenantWaiting && this.admission.roomBeside(placed.tenantInFlight) > 0) await this.start(tx, order);
+      if (!placed.tenantWaiting && this.admission.roomBeside(order.tenantId, placed.inFlight) > 0) await this.start(tx, order);
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its maximum of orders in flight`);
     });
   }
@@ -260,6 +261,7 @@ export class SagaService {
     const wasInFlight = order.status === 'PROCESSING';
     if (!(await this.orders.transition(tx, order, to, reason))) return false;
     if (to !== 'CONFIRMED') await this.compensate(tx, order);
+    if (wasInFlight) this.admission.noteActive(order.tenantId);
     if (wasInFlight && order.tenantWaiting !== false) this.admitNext(tx, order.tenantId);
     return true;
   }

@@ -1,0 +1,58 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { handledCount, OutboxRelay } from '@orders/messaging';
+import { eventually } from '@orders/testing';
+import { placeOrder, Rig, startRig, statusOf } from '../../test/harness';
+
+/** A flooding tenant's cap shrinks to TENANT_SHARED_IN_FLIGHT while another tenant has orders in flight, and grows back when it is alone. */
+let rig: Rig;
+
+before(async () => {
+  // the activity window off: only orders in flight make a tenant active, so the test needs no waiting on time
+  rig = await startRig('share', {
+    TENANT_MAX_IN_FLIGHT: '3', TENANT_SHARED_IN_FLIGHT: '1', TENANT_ACTIVE_WINDOW_MS: '0', PLACED_CONCURRENCY: '1', ADMISSION_SWEEP_MS: '200',
+  });
+});
+
+after(async () => {
+  await rig?.stop();
+});
+
+const started = (tenantId: string) => rig.bus.messages('inventory.reserve.v1', (p) => p.tenantId === tenantId).map((e) => e.payload.orderId);
+
+async function placeHeld(tenantId: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const orderId = randomUUID();
+    rig.inventory.reserve.set(orderId, 'hold'); // in flight until the test lets it end
+    await placeOrder(rig.bus, { orderId, tenantId });
+    ids.push(orderId);
+  }
+  return ids;
+}
+
+const reject = (orderId: string, tenantId: string) =>
+  rig.bus.publish('inventory.reservation-rejected.v1', { orderId, tenantId, reason: 'out_of_stock', skus: ['SKU-A'] });
+
+test('while another tenant has an order in flight, a flooding tenant gets TENANT_SHARED_IN_FLIGHT at a time; alone again, TENANT_MAX_IN_FLIGHT', async () => {
+  const flood = await placeHeld('flood', 6);
+  await eventually(() => started('flood').length === 3, 10000, 20, 'alone: three of the flood in flight');
+
+  const [quiet] = await placeHeld('quiet', 1);
+  await eventually(() => started('quiet').length === 1, 10000, 20, "the quiet tenant's order starts at once");
+
+  // the flood's three in flight end while the quiet tenant's order is in flight: only one of its waiting orders starts
+  const admitted = await handledCount('order-processing.placed', 'order.admit-waiting.v1');
+  for (const id of started('flood')) await reject(id, 'flood');
+  for (const id of flood.slice(0, 3)) await statusOf(rig.bus, id, 'REJECTED');
+  await eventually(async () => (await handledCount('order-processing.placed', 'order.admit-waiting.v1')) >= admitted + 3, 10000, 20, 'the three admissions handled');
+  await rig.app.get(OutboxRelay).flush();
+  await rig.bus.sync();
+  assert.equal(started('flood').length, 4, 'one more of the flood started beside the quiet tenant\'s order, not three');
+
+  // the quiet tenant's order ends: alone again, the flood fills its cap (the reconciler asks for it)
+  await reject(quiet, 'quiet');
+  await statusOf(rig.bus, quiet, 'REJECTED');
+  await eventually(() => started('flood').length === 6, 10000, 20, 'alone again: the rest of the flood starts');
+});
