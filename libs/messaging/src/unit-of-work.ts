@@ -61,8 +61,8 @@ export class UnitOfWork {
   }
 
   /**
-   * One transaction on one pooled connection. Round trips are what a step
-   * costs on a busy machine, so the transaction opens in the same round trip
+   * One transaction on one pooled connection. Every round trip adds to a
+   * step's time, so the transaction opens in the same round trip
    * as its first statement (`begin`: BEGIN, and for a consumed message its
    * inbox row) and the outbox rows go with the COMMIT; both use the simple
    * query protocol (literal values), which allows several statements in one
