@@ -31,11 +31,18 @@ export function reasonInWords(code: string): string {
   return REASONS[code] ?? code.replace(/[_-]+/g, ' ');
 }
 
+/** One formatter per currency: building an Intl.NumberFormat costs far more than using one (a CPU profile of notification under a flood). */
+const formats = new Map<string, { fmt: Intl.NumberFormat; digits: number }>();
+
 /** Integer minor units as money, e.g. 1998 EUR → "€19.98", 500 JPY → "¥500". */
 export function formatMoney(minor: number, currency: string): string {
-  const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency });
-  const digits = fmt.resolvedOptions().maximumFractionDigits ?? 2;
-  return fmt.format(minor / 10 ** digits);
+  let f = formats.get(currency);
+  if (!f) {
+    const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    f = { fmt, digits: fmt.resolvedOptions().maximumFractionDigits ?? 2 };
+    if (formats.size < 300) formats.set(currency, f); // ISO 4217 has fewer; a bad code threw above
+  }
+  return f.fmt.format(minor / 10 ** f.digits);
 }
 
 export function isNotifiable(status: OrderStatus): boolean {
