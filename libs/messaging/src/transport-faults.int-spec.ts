@@ -18,6 +18,7 @@ import { DataSource } from 'typeorm';
 import { AmqpConnection } from './amqp-connection';
 import { AmqpMessageContext, AmqpTransport, POISON_RETURNS } from './amqp-transport';
 import { MessagingModule } from './messaging.module';
+import { handledCount } from './metrics';
 import { MESSAGING_MIGRATIONS } from './outbox';
 import { OnMessage } from './on-message';
 import { UnitOfWork } from './unit-of-work';
@@ -231,10 +232,12 @@ test('a database outage longer than every retry tier defers messages instead of 
   const dlqBefore = await bus.queueDepth(`${prefix}.notification.webhooks.dlq`);
   dbProxy.refuse(true);
   dbProxy.dropAll();
+  const deferred = await handledCount('notification.webhooks', 'order.status-changed.v1', 'defer');
   for (const id of ids) await bus.publish('order.status-changed.v1', status(id));
-  // time is the subject: the outage must outlast every retry tier (RETRIES add up to 300 ms) several times over,
-  // so that a transport that counted it as failed attempts would have dead-lettered by now
-  await new Promise((r) => setTimeout(r, 1500)); // time is the subject: an outage longer than every retry tier
+  // as many failed deliveries as RETRIES allows attempts: a transport that counted the outage as failed attempts
+  // would have dead-lettered them by now
+  const attempts = RETRIES.length + 1;
+  await eventually(async () => (await handledCount('notification.webhooks', 'order.status-changed.v1', 'defer')) >= deferred + ids.length * attempts, 20000, 50, `${attempts} deferrals each`);
   assert.equal(await bus.queueDepth(`${prefix}.notification.webhooks.dlq`), dlqBefore, 'nothing dead-lettered during the outage');
   dbProxy.refuse(false);
   for (const id of ids) await eventually(async () => (await effects('webhooks', id)) === 1, 15000, 50, `handled ${id} after the outage`);

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { eventually, sleep } from '@orders/testing';
+import { eventually } from '@orders/testing';
 import { handledCount } from '@orders/messaging';
 import { TestApp } from '../../test/test-app';
 
@@ -18,6 +18,7 @@ before(async () => {
   ]);
   assert.equal((await t.putProduct('E-A', { name: 'Ephemeral', priceCents: 100, currency: 'EUR', stock: 5 })).status, 201);
   assert.equal((await t.putProduct('E-B', { name: 'Brief', priceCents: 200, currency: 'EUR', stock: 5 })).status, 201);
+  assert.equal((await t.putProduct('E-C', { name: 'Control', priceCents: 300, currency: 'EUR', stock: 5 })).status, 201);
 });
 after(async () => {
   await t?.stop();
@@ -52,9 +53,13 @@ test('a reservation committed in time is sold and does not expire afterwards', a
   const orderId = randomUUID();
   await t.bus.publish('inventory.reserve.v1', { orderId, tenantId: TENANT, items: [{ sku: 'E-B', quantity: 2 }] });
   await t.bus.waitFor('inventory.reserved.v1', (p) => p.orderId === orderId);
+  // a control reservation made after it, never committed: once the expiry has taken it, it has passed the first's TTL too
+  const control = randomUUID();
+  await t.bus.publish('inventory.reserve.v1', { orderId: control, tenantId: TENANT, items: [{ sku: 'E-C', quantity: 1 }] });
+  await t.bus.waitFor('inventory.reserved.v1', (p) => p.orderId === control);
   await t.bus.publish('inventory.commit.v1', { orderId, tenantId: TENANT });
   await t.bus.waitFor('inventory.committed.v1', (p) => p.orderId === orderId);
-  await sleep(1500); // time is the subject: past the 1 s TTL, a reservation that could still expire would have
+  await eventually(async () => (await t.reservationStatus(control)) === 'expired', 15000, 50, 'the control reservation expired');
   const p = await t.product('E-B');
   assert.deepEqual([p.stock, p.reserved, p.available], [3, 0, 3]);
   assert.equal(await t.reservationStatus(orderId), 'committed');
