@@ -26,28 +26,17 @@ export function toOutboxRow<N extends MessageName>(
   return { id: env.id, name, raw: JSON.stringify(env), priority: meta.priority, traceContext: captureTraceContext() };
 }
 
-type Queryable = { query(sql: string, params?: unknown[]): Promise<unknown> };
-
 /**
- * Inserts rows into the outbox inside the caller's transaction, with one
- * statement (outboxInsertSql). Returns the rows' seq numbers when `direct`.
- */
-export async function writeOutbox(q: Queryable, schema: string, rows: readonly OutboxRow[], direct = false): Promise<string[]> {
-  if (rows.length === 0) return [];
-  const inserted = (await q.query(outboxInsertSql(schema, rows, direct))) as Array<{ seq: string }>;
-  return direct ? inserted.map((r) => r.seq) : [];
-}
-
-/**
- * The one statement that writes rows to the outbox, with its values as
- * literals, so it can share a round trip with the COMMIT that follows it
- * (UnitOfWork). For the relay (`direct` false) it raises the NOTIFY that
- * wakes it: PostgreSQL delivers the notification only when the transaction
- * commits, so the relay never sees a message whose write was rolled back.
- * Rows the writer publishes itself right after commit (`direct`) get no
- * NOTIFY and a `relay_after` a few seconds ahead: the relay leaves them alone
- * unless the writer fails to publish them by then (see OutboxRelay.publishNow).
- * Selects the rows' seq numbers (`direct`) or the notification.
+ * The one statement that writes rows to the outbox inside the writer's
+ * transaction, with its values as literals, so it can share a round trip
+ * with the COMMIT that follows it (UnitOfWork). For the relay (`direct`
+ * false) it raises the NOTIFY that wakes it: PostgreSQL delivers the
+ * notification only when the transaction commits, so the relay never sees a
+ * message whose write was rolled back. Rows the writer publishes itself
+ * right after commit (`direct`) get no NOTIFY and a `relay_after` a few
+ * seconds ahead: the relay leaves them alone unless the writer fails to
+ * publish them by then (see OutboxRelay.publishNow). Selects the rows' seq
+ * numbers (`direct`) or the notification.
  */
 export function outboxInsertSql(schema: string, rows: readonly OutboxRow[], direct: boolean): string {
   const lit = (v: string | null | undefined) => (v === null || v === undefined ? 'NULL' : sqlLiteral(v));

@@ -74,12 +74,17 @@ export class TenantAdmission {
     return false;
   }
 
-  /** Tenants with orders waiting although they may have room (the race above); the admission message checks the room. */
+  /**
+   * Tenants with orders waiting although they have room by the orders in
+   * flight (the race above); the admission message checks the room again,
+   * activity window included.
+   */
   async stranded(m: EntityManager): Promise<string[]> {
     const rows: Array<{ tenant_id: string }> = await m.query(
       `SELECT w.tenant_id FROM (SELECT DISTINCT tenant_id FROM orders WHERE status = 'PENDING') w
-       WHERE (SELECT count(*) FROM orders p WHERE p.tenant_id = w.tenant_id AND p.status = 'PROCESSING') < $1`,
-      [this.cfg.TENANT_MAX_IN_FLIGHT],
+       WHERE (SELECT count(*) FROM orders p WHERE p.tenant_id = w.tenant_id AND p.status = 'PROCESSING')
+         < CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.tenant_id <> w.tenant_id AND o.status = 'PROCESSING') THEN $2::int ELSE $1::int END`,
+      [this.cfg.TENANT_MAX_IN_FLIGHT, Math.min(this.cfg.TENANT_SHARED_IN_FLIGHT, this.cfg.TENANT_MAX_IN_FLIGHT)],
     );
     return rows.map((r) => r.tenant_id);
   }

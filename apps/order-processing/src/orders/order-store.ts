@@ -116,8 +116,9 @@ export class OrderStore {
    * Stores a placed order as PENDING (sequence 1, as order-receiving wrote
    * it), and in the same statement takes a cancel remembered for it
    * (early_cancels), counts its tenant's orders in flight (and sees whether
-   * another tenant has any) and whether others of its orders wait. Undefined if the order is already known. The
-   * new row is this transaction's until commit.
+   * another tenant has any) and sees whether others of its orders wait.
+   * Undefined if the order is already known. The new row is this
+   * transaction's until commit.
    */
   async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<{ order: Order; earlyCancel: boolean; inFlight: InFlight; tenantWaiting: boolean } | undefined> {
     const rows: Array<Row & { early_cancel: boolean; in_flight: number; others_in_flight: boolean; waiting: boolean }> = await m.query(

@@ -58,7 +58,7 @@ export class SagaService {
       }
       // oldest first: while the tenant has orders waiting, a new one waits behind them (order.admit-waiting.v1 starts them)
       if (!placed.tenantWaiting && this.admission.roomBeside(order.tenantId, placed.inFlight) > 0) await this.start(tx, order);
-      else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its maximum of orders in flight`);
+      else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its share of orders in flight, or others waiting`);
     });
   }
 
@@ -208,7 +208,7 @@ export class SagaService {
     const p = env.payload;
     const steps = p.orderId && SAGA_STEPS.has(p.name as MessageName);
     await this.uow.handleOnce(env, async (tx, locked) => {
-      if (!p.orderId || !steps) return;
+      if (!steps) return;
       const order = this.orders.lockedIfKnown(locked);
       if (!order && p.name === 'order.placed.v1' && p.placedOrder) return this.placementDeadLettered(tx, p.placedOrder, p.queue, p.reason);
       if (!order) return this.logger.error(`order ${p.orderId}: its ${p.name} was dead-lettered before the order was known (${p.reason})`);
