@@ -32,6 +32,8 @@ const LATENCY_ORDERS = num('BENCH_LATENCY_ORDERS', 200);
 const FLOOD_ORDERS = num('BENCH_FLOOD_ORDERS', 3000);
 const FLOOD_CONCURRENCY = num('BENCH_FLOOD_CONCURRENCY', 64);
 const SMALL_ORDERS = num('BENCH_SMALL_ORDERS', 20);
+/** BENCH_ONLY=intake: the intake comparison alone (step 1), to iterate on order-receiving. */
+const ONLY_INTAKE = process.env.BENCH_ONLY === 'intake';
 const FINAL = ['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'];
 
 const pct = (xs: number[], p: number) => {
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
     const ours = summarize(rounds, 'order-receiving');
     const bare = summarize(rounds, 'reference');
     results.intake = { connections: CONNECTIONS, roundSeconds: ROUND_SECONDS, rounds, orderReceiving: ours, reference: bare, ratio: Math.round((ours.reqPerSec / bare.reqPerSec) * 100) / 100 };
+    if (ONLY_INTAKE) return report(results);
     const conn = await amqp.connect(TEST_RABBITMQ_URL);
     const ch = await conn.createChannel();
     await ch.purgeQueue(`${sys.prefix}.order-processing.placed`);
@@ -215,7 +218,12 @@ async function main(): Promise<void> {
 }
 
 function report(results: Record<string, unknown>): void {
-  const i = results.intake as { orderReceiving: ReturnType<typeof summarize>; reference: ReturnType<typeof summarize>; ratio: number; connections: number };
+  const i = results.intake as { rounds: Round[]; orderReceiving: ReturnType<typeof summarize>; reference: ReturnType<typeof summarize>; ratio: number; connections: number };
+  if (ONLY_INTAKE) {
+    for (const r of i.rounds) console.log(`  round ${r.target.padEnd(15)} ${r.reqPerSec} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
+    console.log(`order-receiving ${i.orderReceiving.reqPerSec} req/s (p99 ${i.orderReceiving.p99Ms} ms), reference ${i.reference.reqPerSec} req/s (p99 ${i.reference.p99Ms} ms): ratio ${i.ratio}`);
+    return;
+  }
   const a = results.acceptToFinal as { p50Ms: number; p99Ms: number; confirmed: number; orders: number; meanMsPerStep: Array<{ step: string; meanMs: number; times: number }> };
   const f = results.flood as { orders: number; secondsToAllFinal: number; ordersPerSec: number; cpuMsPerOrder: Record<string, number>; cpuMsPerOrderTotal: number };
   const fa = results.fairness as { smallTenantIdle: { p99Ms: number; p50Ms: number; medianStagesMs: Record<string, number> }; smallTenantDuringFlood: { p99Ms: number; p50Ms: number; orders: number }; ratioP99: number; medianStagesMs: Record<string, number>; slowestStagesMs: Array<Record<string, number>> };

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { DynamicModule, INestApplication, Logger, Module, Type } from '@nestjs/common';
+import { DynamicModule, INestApplication, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AmqpConnection, AmqpTransport, AmqpTransportOptions, ConsumptionControl } from '@orders/messaging';
-import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { ConfigError } from './config';
 import { HttpErrorFilter, strictValidationPipe } from './http-errors';
-import { LogContextInterceptor, loggingModule } from './logging';
+import { createLogger, installRequestLogging, PinoNestLogger } from './logging';
 import { httpDuration, httpRequests } from './metrics';
 import { flushTracing, setupTracing, TraceInterceptor } from './tracing';
 
@@ -26,8 +25,7 @@ export interface HttpAppOptions {
 
 /** A NestJS application on Fastify with the platform's structured logs, validation, error shape, metrics and shutdown hooks. */
 export async function createHttpApp(module: Type | DynamicModule, o: HttpAppOptions): Promise<NestFastifyApplication> {
-  @Module({ imports: [loggingModule({ level: o.logLevel, json: o.logJson, destination: o.logDestination }), module] })
-  class LoggedApp {}
+  const logger = createLogger({ level: o.logLevel, json: o.logJson, destination: o.logDestination });
   const adapter = new FastifyAdapter({
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
     maxParamLength: 200,
@@ -35,14 +33,14 @@ export async function createHttpApp(module: Type | DynamicModule, o: HttpAppOpti
     genReqId: () => randomUUID(),
     ...(o.maxHeaderSize ? { http: { maxHeaderSize: o.maxHeaderSize } } : {}),
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
-  const app = await NestFactory.create<NestFastifyApplication>(LoggedApp, adapter, { bufferLogs: true, abortOnError: false });
-  app.useLogger(app.get(PinoNestLogger));
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, abortOnError: false });
+  app.useLogger(new PinoNestLogger(logger));
   if (setupTracing(o.serviceName)) app.useGlobalInterceptors(new TraceInterceptor());
-  app.useGlobalInterceptors(new LogContextInterceptor(await app.resolve(PinoLogger)));
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
   app.enableShutdownHooks();
   const fastify = app.getHttpAdapter().getInstance();
+  installRequestLogging(fastify, logger);
   fastify.addHook('onClose', async () => flushTracing());
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions?.url ?? 'unmatched';

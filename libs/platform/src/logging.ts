@@ -1,11 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CallHandler, DynamicModule, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { LoggerService } from '@nestjs/common';
 import { currentMessage } from '@orders/messaging';
-import { LoggerModule, PinoLogger } from 'nestjs-pino';
-import pino, { DestinationStream, LevelWithSilent, LoggerOptions } from 'pino';
-import type { Options as PinoHttpOptions } from 'pino-http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import pino, { DestinationStream, Level, LevelWithSilent, Logger as Pino, LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
-import { Observable, tap } from 'rxjs';
 
 /** Nest's level names (LOG_LEVEL) to pino's. */
 const PINO_LEVEL: Record<string, LevelWithSilent> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
@@ -53,24 +51,53 @@ export interface LoggingOptions {
   destination?: DestinationStream;
 }
 
-type Req = IncomingMessage & { id?: string | number; url?: string };
+/** The HTTP request being handled (set for its whole handling by installRequestLogging). */
+interface RequestInFlight {
+  request: FastifyRequest & { tenantId?: string };
+  reply: FastifyReply;
+}
+const currentRequest = new AsyncLocalStorage<RequestInFlight>();
+
+const ORDER_LOCATION = /^\/orders\/([^/?]+)$/;
+/**
+ * What a request's lines say it is about: the order of an `/orders/:id…`
+ * route (or the one `POST /orders` created: its Location), and the tenant
+ * the auth guard found (`request.tenantId`). Read when a line is written,
+ * so a request that writes no line costs nothing.
+ */
+function aboutRequest({ request, reply }: RequestInFlight): Record<string, string> {
+  const out: Record<string, string> = {};
+  const route = request.routeOptions?.url ?? '';
+  if (route === '/orders' || route.startsWith('/orders/')) {
+    const id = (request.params as Record<string, string> | undefined)?.id ?? ORDER_LOCATION.exec(String(reply.getHeader('location') ?? ''))?.[1];
+    if (id) out.orderId = id;
+  }
+  if (request.tenantId) out.tenant = request.tenantId;
+  return out;
+}
+
+/** What every line carries: the message being handled, or the HTTP request (its id, order and tenant). */
+function contextFields(): Record<string, unknown> {
+  const r = currentRequest.getStore();
+  return r ? { req: { id: r.request.id }, ...aboutRequest(r) } : messageFields();
+}
 
 /**
- * Structured logs for every service (pino through nestjs-pino): JSON in
- * production, readable otherwise. Each line written while handling a message
- * carries its messageId, orderId, tenant and queue (the transport's
- * currentMessage); each line of an HTTP request carries its req.id (Fastify's, from
- * `x-request-id` when given) and, once known,
- * the orderId and tenant (LogContextInterceptor). Credentials, tokens and
- * e-mail addresses are redacted from objects and scrubbed from text; URLs
- * are logged without their query (event-stream links carry a token).
+ * The root logger of every service (pino): JSON in production, readable
+ * otherwise. Each line written while handling a message carries its
+ * messageId, orderId, tenant and queue (the transport's currentMessage);
+ * each line of an HTTP request its req.id (Fastify's, from `x-request-id`
+ * when given), order id and tenant (installRequestLogging). Credentials,
+ * tokens and e-mail addresses are redacted from objects and scrubbed from
+ * text. No per-request child logger: the context is read when a line is
+ * written.
  */
-export function loggingModule(o: LoggingOptions = {}): DynamicModule {
+export function createLogger(o: LoggingOptions = {}): Pino {
   const json = o.json ?? process.env.NODE_ENV === 'production';
   const options: LoggerOptions = {
     level: PINO_LEVEL[o.level ?? 'log'] ?? 'info',
     redact: { paths: REDACT_PATHS, censor: REDACTED },
-    mixin: messageFields,
+    mixin: contextFields,
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((a) => (typeof a === 'string' ? scrubLogText(a) : a)) as Parameters<typeof method>);
@@ -78,52 +105,82 @@ export function loggingModule(o: LoggingOptions = {}): DynamicModule {
     },
     formatters: { log: (obj) => ('err' in obj ? { ...obj, err: scrubError(obj.err) } : obj) },
   };
-  const http: PinoHttpOptions = {
-    ...options,
-    // A line per request at debug, per failed one (5xx) at error: nothing per request at the default level.
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
-    autoLogging: { ignore: (req: IncomingMessage) => /^\/(metrics|health)\b/.test(req.url ?? '') },
-    serializers: {
-      req: (req: Req) => ({ id: req.id, method: req.method, url: (req.url ?? '').split('?')[0] }),
-      res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-    },
-  };
   const stream = o.destination ?? (json ? pino.destination(1) : pretty({ sync: true, colorize: process.stdout.isTTY, singleLine: true, ignore: 'pid,hostname,context', messageFormat: '{if context}[{context}] {end}{msg}' }));
-  return LoggerModule.forRoot({ pinoHttp: [http, stream], assignResponse: true });
+  return pino(options, stream);
 }
 
 /**
- * Adds what an HTTP request is about to its log lines: the order id of the
- * `/orders/:id…` routes (or of the order `POST /orders` created), and the
- * tenant the auth guard found (`request.tenantId`).
+ * Request context and the line per request: the request is the context of
+ * every line written while it is handled, and its completion is one line at
+ * debug (error for a 5xx), none for /metrics and /health. URLs are logged
+ * without their query (event-stream links carry a token).
  */
-@Injectable()
-export class LogContextInterceptor implements NestInterceptor {
-  constructor(private readonly logger: PinoLogger) {}
+export function installRequestLogging(fastify: FastifyInstance, logger: Pino): void {
+  fastify.addHook('onRequest', (request, reply, done) => currentRequest.run({ request, reply }, done));
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const level: Level = reply.statusCode >= 500 ? 'error' : 'debug';
+    if (logger.isLevelEnabled(level) && !/^\/(metrics|health)\b/.test(request.url)) {
+      logger[level](
+        {
+          req: { id: request.id, method: request.method, url: request.url.split('?')[0] },
+          res: { statusCode: reply.statusCode },
+          responseTime: Math.round(reply.elapsedTime),
+          ...aboutRequest({ request, reply }),
+        },
+        'request completed',
+      );
+    }
+    done();
+  });
+}
 
-  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (ctx.getType() !== 'http') return next.handle();
-    const req = ctx.switchToHttp().getRequest<{ params?: Record<string, string>; tenantId?: string; routeOptions?: { url?: string } }>();
-    const route = req.routeOptions?.url ?? '';
-    const onOrders = route === '/orders' || route.startsWith('/orders/');
-    const fields: Record<string, string> = {};
-    if (onOrders && req.params?.id) fields.orderId = req.params.id;
-    if (req.tenantId) fields.tenant = req.tenantId;
-    this.assign(fields);
-    return next.handle().pipe(
-      tap((body: unknown) => {
-        const id = (body as { id?: unknown } | undefined)?.id;
-        if (onOrders && !fields.orderId && typeof id === 'string') this.assign({ orderId: id });
-      }),
-    );
+/**
+ * Nest's logger interface over the root pino logger: `(message, ...params,
+ * context)` becomes `{context}` and the message; an object message is
+ * merged into the line, an Error becomes `err`; Nest's exception handlers'
+ * `(message, stack, context)` becomes an `err` with that stack.
+ */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly pino: Pino) {}
+
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.call('trace', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.call('debug', message, params);
+  }
+  log(message: unknown, ...params: unknown[]): void {
+    this.call('info', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.call('warn', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.call('error', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.call('fatal', message, params);
   }
 
-  private assign(fields: Record<string, string>): void {
-    if (Object.keys(fields).length === 0) return;
-    try {
-      this.logger.assign(fields);
-    } catch {
-      /* outside a request's logging context (excluded route) */
+  private call(level: Level, message: unknown, params: unknown[]): void {
+    if (!this.pino.isLevelEnabled(level)) return;
+    const obj: Record<string, unknown> = {};
+    let rest = params;
+    if (params.length) {
+      obj.context = params[params.length - 1];
+      rest = params.slice(0, -1);
+    }
+    if (message instanceof Error) {
+      obj.err = message;
+      this.pino[level](obj, ...(rest as []));
+    } else if (typeof message === 'object' && message !== null) {
+      this.pino[level](Object.assign(obj, message), ...(rest as []));
+    } else if (level === 'error' && typeof message === 'string' && rest.length === 1 && typeof rest[0] === 'string' && /\n\s*at /.test(rest[0])) {
+      const err = new Error(message);
+      err.stack = rest[0];
+      this.pino[level]({ ...obj, err });
+    } else {
+      this.pino[level](obj, String(message), ...(rest as []));
     }
   }
 }
