@@ -20,3 +20,4 @@ export * from './envelope';
 export * from './safe-text';
 export * from './json-schema';
 export * from './asyncapi';
+export * from './fast-validation';

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
+import { passesValidation } from '@orders/contracts';
 import { CreateOrderDto } from './create-order.dto';
 import { ListOrdersQueryDto } from './list-orders.dto';
 
@@ -55,4 +56,36 @@ test('list query: limit 1..100 from a query string, known statuses only', () => 
   assert.deepEqual(q({ limit: '0' }), ['limit']);
   assert.deepEqual(q({ limit: 'x' }), ['limit']);
   assert.deepEqual(q({ status: 'SHIPPED' }), ['status']);
+});
+
+/** Every body one change away from a valid one: each property deleted, set to each odd value, or an extra one added. */
+function oneChangeAway(): unknown[] {
+  const odd: unknown[] = [undefined, null, '', 'x', 'x'.repeat(300), 0, -1, 1.5, 7, 1e9, true, {}, [], ['x'], [{ sku: 'A', quantity: 1 }], 'GB', 'gb', 'ada@example.com', 'SKU-2'];
+  const out: unknown[] = [];
+  const visit = (path: string[], v: unknown) => {
+    if (!v || typeof v !== 'object') return;
+    for (const key of [...Object.keys(v), 'extra']) {
+      for (const change of ['delete', ...odd.keys()] as const) {
+        const b = valid() as unknown as Record<string, unknown>;
+        const target = path.reduce((o, k) => o[k] as Record<string, unknown>, b);
+        if (change === 'delete') delete target[key];
+        else target[key] = structuredClone(odd[change]);
+        out.push(b);
+      }
+      visit([...path, key], (v as Record<string, unknown>)[key]);
+    }
+  };
+  visit([], valid());
+  return out;
+}
+
+test("the fast path (passesValidation) agrees with class-validator on every body one change away from a valid one", () => {
+  const bodies = oneChangeAway();
+  let valids = 0;
+  for (const body of bodies) {
+    const expected = check(body).length === 0;
+    assert.equal(passesValidation(plainToInstance(CreateOrderDto, body) as object), expected, JSON.stringify(body));
+    if (expected) valids++;
+  }
+  assert.ok(valids > 10 && valids < bodies.length / 2, `both verdicts are exercised (${valids} valid of ${bodies.length})`);
 });

@@ -1,7 +1,8 @@
 import {
   ArgumentMetadata, ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, ValidationError, ValidationPipe,
 } from '@nestjs/common';
-import { UNSAFE_TEXT_MESSAGE, unsafeTextPaths } from '@orders/contracts';
+import { fastPathApplies, passesValidation, UNSAFE_TEXT_MESSAGE, unsafeTextPaths } from '@orders/contracts';
+import type { ValidatorOptions } from 'class-validator';
 import { isInfrastructureError } from '@orders/persistence';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -42,6 +43,12 @@ class SafeTextValidationPipe extends ValidationPipe {
       }
     }
     return super.transform(value, metadata);
+  }
+
+  /** A valid object costs one pass over its rules (passesValidation); only an invalid one builds class-validator's errors. */
+  protected override validate(object: object, options?: ValidatorOptions): Promise<ValidationError[]> | ValidationError[] {
+    if (fastPathApplies(options) && passesValidation(object)) return [];
+    return super.validate(object, options);
   }
 }
 
