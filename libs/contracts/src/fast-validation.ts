@@ -35,9 +35,9 @@ interface Check {
 }
 type Plan = { properties: Set<string>; rules: Rule[] } | null;
 
-const plans = new Map<Function, Plan>(); // eslint-disable-line @typescript-eslint/no-unsafe-function-type
+const plans = new Map<Function, Plan>();
 
-function plan(target: Function): Plan { // eslint-disable-line @typescript-eslint/no-unsafe-function-type
+function plan(target: Function): Plan {
   let p = plans.get(target);
   if (p === undefined) {
     p = buildPlan(target);
@@ -46,7 +46,7 @@ function plan(target: Function): Plan { // eslint-disable-line @typescript-eslin
   return p;
 }
 
-function buildPlan(target: Function): Plan { // eslint-disable-line @typescript-eslint/no-unsafe-function-type
+function buildPlan(target: Function): Plan {
   const storage = getMetadataStorage();
   const metadatas: ValidationMetadata[] = storage.getTargetValidationMetadatas(target, '', false, false, undefined);
   if (metadatas.length === 0) return null; // forbidUnknownValues: an error
