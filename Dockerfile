@@ -29,6 +29,8 @@ USER node
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "/app/healthcheck.cjs"]
 # The app's working directory, so `node dist/migrate.js` (the migration job) works as well.
 WORKDIR /app/apps/${APP}
-# Heap bounds as under npm start (apps/system-e2e/src/system.ts, SERVICE_HEAP_FLAGS): RSS stays near 150 MiB under a flood.
+# Heap bounds as under npm start (apps/system-e2e/src/system.ts, serviceHeapFlags): RSS stays near 150 MiB under a flood.
+# SEMI_SPACE_MB, the young generation's semi-space: 2, and 8 for order-receiving (compose and its k8s Deployment set it).
 # No --enable-source-maps (about 16 MiB per service): set NODE_OPTIONS=--enable-source-maps for TypeScript stack traces.
-CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=2", "dist/main.js"]
+ENV SEMI_SPACE_MB=2
+CMD ["sh", "-c", "exec node --max-old-space-size=128 --max-semi-space-size=${SEMI_SPACE_MB} dist/main.js"]
