@@ -13,6 +13,7 @@ export async function bootstrap(cfg: InventoryEnv): Promise<NestFastifyApplicati
     prefetch: { 'inventory.commands': cfg.CONSUMER_CONCURRENCY },
     defaultPrefetch: cfg.CONSUMER_CONCURRENCY,
     retryDelaysMs: cfg.retryDelaysMs,
+    maxBatch: cfg.BATCH_MAX_MESSAGES,
   });
   await app.listen(cfg.PORT, cfg.HOST);
   return app;

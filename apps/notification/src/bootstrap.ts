@@ -13,6 +13,7 @@ export async function bootstrap(cfg: NotificationEnv): Promise<NestFastifyApplic
     prefetch: { 'notification.email': cfg.CONSUMER_CONCURRENCY, 'notification.webhooks': cfg.CONSUMER_CONCURRENCY },
     defaultPrefetch: cfg.CONSUMER_CONCURRENCY,
     retryDelaysMs: cfg.retryDelaysMs,
+    maxBatch: cfg.BATCH_MAX_MESSAGES,
   });
   await app.listen(cfg.PORT, cfg.HOST);
   return app;

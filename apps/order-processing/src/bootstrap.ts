@@ -13,6 +13,7 @@ export async function bootstrap(cfg: OrderProcessingEnv): Promise<NestFastifyApp
     prefetch: { 'order-processing.placed': cfg.PLACED_CONCURRENCY, 'order-processing.saga': cfg.SAGA_CONCURRENCY, 'order-processing.payments': cfg.PAYMENT_CONCURRENCY },
     defaultPrefetch: cfg.SAGA_CONCURRENCY,
     retryDelaysMs: cfg.retryDelaysMs,
+    maxBatch: cfg.BATCH_MAX_MESSAGES,
   });
   await app.listen(cfg.PORT, cfg.HOST);
   return app;

@@ -17,6 +17,7 @@ export async function bootstrap(cfg: OrderReceivingEnv): Promise<NestFastifyAppl
     prefetch: { 'order-receiving.status': cfg.CONSUMER_CONCURRENCY },
     defaultPrefetch: cfg.CONSUMER_CONCURRENCY,
     retryDelaysMs: cfg.retryDelaysMs,
+    maxBatch: cfg.BATCH_MAX_MESSAGES,
   });
   await app.init();
   // JSON only: any other body type is 415 (Fastify and Nest would otherwise parse text and forms).

@@ -26,6 +26,32 @@ export interface AmqpTransportOptions {
    * back); only when they are used up is it deferred. Default IN_PLACE_RETRY_MS.
    */
   inPlaceRetryMs?: readonly number[];
+  /**
+   * Where a queue's handlers are all `batchable` (@OnMessage), the deliveries
+   * that gathered while the previous batch ran are handled together, in
+   * order, as one transaction of this unit of work (at most `maxBatch` at a
+   * time; one batch per queue at a time). Unset, or `maxBatch` below 2: one
+   * message at a time, side by side up to the prefetch.
+   */
+  batches?: { unitOfWork: BatchScope; maxBatch: number };
+}
+
+/** Runs handlers one after another in one transaction that commits when `fn` resolves (UnitOfWork.inBatch). */
+export interface BatchScope {
+  inBatch<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** A delivery ready to run: parsed, validated, its handler found. */
+interface Prepared {
+  msg: ConsumeMessage;
+  name: string;
+  env: Envelope;
+  attempt: number;
+  firstAttemptAt: Date;
+  deferrals: number;
+  afterEarlier: boolean;
+  started: bigint;
+  run: () => Promise<void>;
 }
 
 /**
@@ -70,6 +96,8 @@ interface Subscription {
   paused?: boolean;
   /** Deliveries still being handled, kept when a handler of this queue waits for earlier ones (@OnMessage afterEarlier). */
   pending?: Set<Promise<void>>;
+  /** Set when the queue is consumed in batches: deliveries gathered for the next batch, with the channel each came on. */
+  batch?: { gathered: Array<{ ch: Channel; msg: ConsumeMessage }>; running: boolean; scheduled: boolean };
 }
 
 /**
@@ -123,7 +151,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     }
     for (const [queue, handlers] of byQueue) {
       const ordered = [...handlers.values()].some((h) => (h.extras as Partial<OnMessageExtras>).afterEarlier);
-      this.subs.push({ queue, handlers, failures: 0, paused: this.pausedQueues.has(queue), ...(ordered ? { pending: new Set() } : {}) });
+      const batched = (this.opts.batches?.maxBatch ?? 1) > 1 && [...handlers.values()].every((h) => (h.extras as Partial<OnMessageExtras>).batchable);
+      this.subs.push({
+        queue, handlers, failures: 0, paused: this.pausedQueues.has(queue),
+        ...(batched ? { batch: { gathered: [], running: false, scheduled: false } } : ordered ? { pending: new Set() } : {}),
+      });
     }
     this.amqp.expectConsumers(this.subs.map((s) => s.queue), (q) => this.subs.some((s) => s.queue === q && (s.tag !== undefined || (!!s.paused && !!s.ch))));
     await this.amqp.onConnected(async (model) => {
@@ -169,6 +201,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
         this.logger.warn(`consumer of ${s.queue} was cancelled by the broker`);
         s.tag = undefined;
         ch.close().catch(() => undefined);
+        return;
+      }
+      if (s.batch) {
+        s.batch.gathered.push({ ch, msg });
+        this.scheduleBatch(s);
         return;
       }
       const earlier = s.pending ? [...s.pending] : undefined;
@@ -229,8 +266,97 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     s.timer.unref();
   }
 
+  /** Starts the next batch once the deliveries of this event-loop turn have arrived, unless one is running. */
+  private scheduleBatch(s: Subscription): void {
+    const b = s.batch!;
+    if (b.running || b.scheduled || b.gathered.length === 0) return;
+    b.scheduled = true;
+    setImmediate(() => {
+      b.scheduled = false;
+      this.startBatch(s);
+    });
+  }
+
+  /** Takes what gathered (up to maxBatch, of one channel) and handles it: alone as usual, or as one batch. */
+  private startBatch(s: Subscription): void {
+    const b = s.batch!;
+    if (b.running || b.gathered.length === 0 || this.stopping) return;
+    const ch = b.gathered[0].ch;
+    let n = 0;
+    while (n < b.gathered.length && n < this.opts.batches!.maxBatch && b.gathered[n].ch === ch) n++;
+    const msgs = b.gathered.splice(0, n).map((g) => g.msg);
+    b.running = true;
+    const p = (msgs.length === 1 ? this.handle(ch, s.queue, s.handlers, msgs[0]) : this.handleBatch(ch, s.queue, s.handlers, msgs)).finally(() => {
+      this.inFlight.delete(p);
+      b.running = false;
+      this.startBatch(s);
+    });
+    this.inFlight.add(p);
+  }
+
+  /**
+   * Several deliveries of one queue, in their order, in one transaction
+   * (BatchScope), then acknowledged together. If the batch fails (one
+   * handler threw, the commit failed), nothing of it was kept: each message
+   * is then handled on its own, as if it had come alone, so one message's
+   * failure is its own (retries, dead letter) and never another's.
+   */
+  private async handleBatch(ch: Channel, queue: QueueName, handlers: Map<string, MessageHandler>, msgs: ConsumeMessage[]): Promise<void> {
+    const ready: Prepared[] = [];
+    for (const msg of msgs) {
+      const prepared = await this.prepareOrFail(ch, queue, handlers, msg);
+      if (prepared) ready.push(prepared);
+    }
+    if (ready.length === 0) return;
+    try {
+      await this.opts.batches!.unitOfWork.inBatch(async () => {
+        for (const r of ready) await r.run();
+      });
+    } catch (err) {
+      this.logger.log(`a batch of ${ready.length} on ${queue} failed (${errorText(err)}); handling each on its own`);
+      messagesHandled.inc({ queue, message: 'batch', outcome: 'batch_split' }, 1);
+      const settled: Array<Promise<void>> = [];
+      for (const r of ready) {
+        const earlier = r.afterEarlier ? [...settled] : [];
+        settled.push(this.runAlone(ch, queue, r, earlier));
+      }
+      await Promise.all(settled);
+      return;
+    }
+    for (const r of ready) this.acked(ch, queue, r);
+  }
+
   /** `earlier`: the deliveries of this queue still being handled when this one arrived (kept only where a handler waits for them). */
   private async handle(ch: Channel, queue: QueueName, handlers: Map<string, MessageHandler>, msg: ConsumeMessage, earlier?: Array<Promise<void>>): Promise<void> {
+    const prepared = await this.prepareOrFail(ch, queue, handlers, msg);
+    if (prepared) await this.runAlone(ch, queue, prepared, earlier);
+  }
+
+  /** Runs one prepared delivery in its own transaction (retried in place while a dependency blips), then acks or fails it. */
+  private async runAlone(ch: Channel, queue: QueueName, r: Prepared, earlier?: Array<Promise<void>>): Promise<void> {
+    try {
+      // delivered in the queue's order but handled side by side: this one starts once those before it have settled
+      if (earlier?.length && r.afterEarlier) await Promise.allSettled(earlier);
+      await this.withInPlaceRetries(r.run, queue, r.name, r.msg.properties.messageId ?? '');
+      this.acked(ch, queue, r);
+    } catch (err) {
+      await this.fail(ch, queue, r.msg, r.name, r.env, r.attempt, err, r.firstAttemptAt, r.deferrals);
+      messageHandlingSeconds.observe({ queue, message: r.name }, Number(process.hrtime.bigint() - r.started) / 1e9);
+    }
+  }
+
+  private acked(ch: Channel, queue: QueueName, r: Prepared): void {
+    ch.ack(r.msg);
+    messagesHandled.inc({ queue, message: r.name, outcome: 'ack' });
+    messageHandlingSeconds.observe({ queue, message: r.name }, Number(process.hrtime.bigint() - r.started) / 1e9);
+  }
+
+  /**
+   * Parses and validates a delivery and finds its handler; a delivery that
+   * cannot be handled (invalid, no handler, poison) is failed here and
+   * undefined returned.
+   */
+  private async prepareOrFail(ch: Channel, queue: QueueName, handlers: Map<string, MessageHandler>, msg: ConsumeMessage): Promise<Prepared | undefined> {
     const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1) || 1;
     const first = new Date(String(msg.properties.headers?.[FIRST_ATTEMPT_HEADER] ?? ''));
     const firstAttemptAt = Number.isNaN(first.getTime()) ? new Date() : first;
@@ -244,8 +370,6 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       name = env.name;
       const handler = handlers.get(env.name);
       if (!handler) throw Object.assign(new Error(`no handler for ${env.name} on ${queue}`), { disposition: 'dead-letter' });
-      // delivered in the queue's order but handled side by side: this one starts once those before it have settled
-      if (earlier?.length && (handler.extras as Partial<OnMessageExtras>).afterEarlier) await Promise.allSettled(earlier);
       const returned = Number(msg.properties.headers?.[DELIVERY_COUNT_HEADER] ?? 0) || 0;
       if (returned >= POISON_RETURNS) {
         // its handling ended the consumer (a crash, a kill) this often: stop here, with the announcement, before the broker
@@ -260,18 +384,18 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       };
       const ctx = new AmqpMessageContext(queue, attempt, msg, firstAttemptAt, deferrals);
       const parsed = env;
+      const msgName = name;
       const run = () =>
-        withConsumerSpan(queue, name, msg.properties.headers, async () => {
+        withConsumerSpan(queue, msgName, msg.properties.headers, async () => {
           const result = await currentMessage.run(current, () => handler(parsed, ctx));
           await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
         });
-      await this.withInPlaceRetries(run, queue, name, msg.properties.messageId ?? '');
-      ch.ack(msg);
-      messagesHandled.inc({ queue, message: name, outcome: 'ack' });
+      const afterEarlier = !!(handler.extras as Partial<OnMessageExtras>).afterEarlier;
+      return { msg, name, env, attempt, firstAttemptAt, deferrals, afterEarlier, started, run };
     } catch (err) {
       await this.fail(ch, queue, msg, name, env, attempt, err, firstAttemptAt, deferrals);
-    } finally {
       messageHandlingSeconds.observe({ queue, message: name }, Number(process.hrtime.bigint() - started) / 1e9);
+      return undefined;
     }
   }
 

@@ -24,6 +24,14 @@ export interface OnMessageExtras {
    * prefetch above one, deliveries are otherwise handled side by side.
    */
   afterEarlier?: boolean;
+  /**
+   * Safe to handle with other messages of its queue in one transaction
+   * (AmqpTransportOptions.batches): every write of the handler goes through
+   * UnitOfWork, and it does nothing outside the database before that
+   * transaction commits (no HTTP call, no email, no other connection).
+   * A queue is consumed in batches only when all its handlers are.
+   */
+  batchable?: boolean;
 }
 
 /**
@@ -35,7 +43,7 @@ export interface OnMessageExtras {
 export function OnMessage<Q extends QueueName, N extends (typeof QUEUES)[Q][number]>(
   queue: Q,
   name: N,
-  opts: Pick<OnMessageExtras, 'afterEarlier'> = {},
+  opts: Pick<OnMessageExtras, 'afterEarlier' | 'batchable'> = {},
 ): <F extends (env: Envelope<N>, ...rest: never[]) => unknown>(target: object, key: string | symbol, d: TypedPropertyDescriptor<F>) => void {
   const extras: OnMessageExtras = { queue, message: name, ...opts };
   return applyDecorators(EventPattern(handlerPattern(queue, name), extras), UseFilters(new RethrowToTransportFilter())) as never;

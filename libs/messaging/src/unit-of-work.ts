@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Envelope, MessageName, PayloadOf } from '@orders/contracts';
 import { sqlLiteral } from '@orders/persistence';
 import type { PoolClient, QueryResult } from 'pg';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { currentMessage } from './message-context';
 import { OutboxRow, outboxInsertSql, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
@@ -19,6 +20,16 @@ export interface Tx {
 export type ResultRow = Record<string, unknown>;
 
 export const DUPLICATE = Symbol('duplicate message');
+
+/** One transaction shared by the handlers of a batch of consumed messages (UnitOfWork.inBatch). */
+interface Batch {
+  qr: QueryRunner;
+  client: PoolClient;
+  rows: OutboxRow[];
+  committed: Array<() => void>;
+  /** Set once the batch committed or rolled back: work started later runs on its own. */
+  over: boolean;
+}
 export type Outcome<T> = T | typeof DUPLICATE;
 
 /**
@@ -27,6 +38,8 @@ export type Outcome<T> = T | typeof DUPLICATE;
  * that makes redelivery a no-op.
  */
 export class UnitOfWork {
+  private readonly batch = new AsyncLocalStorage<Batch>();
+
   /** `relay`: publishes a transaction's messages right after its commit (else only the relay, woken by NOTIFY, does). */
   constructor(private readonly ds: DataSource, private readonly schema: string, private readonly relay?: OutboxRelay) {}
 
@@ -37,7 +50,7 @@ export class UnitOfWork {
    * takes over any the writer could not publish.
    */
   async transaction<T>(fn: (tx: Tx) => Promise<T>, correlationId?: string): Promise<T> {
-    return this.run('BEGIN', (tx) => fn(tx), correlationId);
+    return this.run(undefined, (tx) => fn(tx), correlationId);
   }
 
   /**
@@ -54,48 +67,70 @@ export class UnitOfWork {
     const inbox = `INSERT INTO inbox (message_id, queue) VALUES (${sqlLiteral(env.id)}::uuid, ${sqlLiteral(currentMessage.getStore()?.queue ?? '')})
       ON CONFLICT DO NOTHING RETURNING message_id`;
     return this.run<Outcome<T>>(
-      first ? `BEGIN; ${inbox}; ${first}` : `BEGIN; ${inbox}`,
-      (tx, begun) => (begun[1].rowCount === 0 ? Promise.resolve(DUPLICATE) : fn(tx, begun.slice(2).map((r) => r.rows))),
+      first ? `${inbox}; ${first}` : inbox,
+      (tx, begun) => (begun[0].rowCount === 0 ? Promise.resolve(DUPLICATE) : fn(tx, begun.slice(1).map((r) => r.rows))),
       env.correlationId ?? (env.payload as { orderId?: string }).orderId,
     );
   }
 
   /**
+   * Runs `fn`, the handlers of several consumed messages one after another,
+   * as one transaction: every `handleOnce`, `transaction` and
+   * `handleOnceInOneStatement` inside it runs on that transaction's
+   * connection, their outbox rows are written in one statement with the one
+   * COMMIT, and published after it. A batch of messages so costs one commit
+   * (one WAL flush), one connection checkout and one outbox statement
+   * instead of one each. If anything fails, the whole batch rolls back and
+   * the caller handles each message on its own (AmqpTransport). Only for
+   * handlers whose every write goes through this unit of work.
+   */
+  async inBatch<T>(fn: () => Promise<T>): Promise<T> {
+    const qr = this.ds.createQueryRunner();
+    const client = (await qr.connect()) as PoolClient;
+    const b: Batch = { qr, client, rows: [], committed: [], over: false };
+    (qr as { isTransactionActive: boolean }).isTransactionActive = true;
+    try {
+      await client.query('BEGIN');
+      const result = await this.batch.run(b, fn);
+      b.over = true;
+      await this.commit(client, b.rows, b.committed);
+      return result;
+    } catch (e) {
+      b.over = true;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      (qr as { isTransactionActive: boolean }).isTransactionActive = false;
+      await qr.release();
+    }
+  }
+
+  /**
    * One transaction on one pooled connection. Every round trip adds to a
    * step's time, so the transaction opens in the same round trip
-   * as its first statement (`begin`: BEGIN, and for a consumed message its
-   * inbox row) and the outbox rows go with the COMMIT; both use the simple
+   * as its first statements (`first`: for a consumed message its inbox row)
+   * and the outbox rows go with the COMMIT; both use the simple
    * query protocol (literal values), which allows several statements in one
    * message. A failing statement skips the rest of its message (the COMMIT
-   * too) and the transaction is rolled back.
+   * too) and the transaction is rolled back. Inside a batch (inBatch) the
+   * batch's transaction is used instead, and committed with the batch.
    */
-  private async run<T>(begin: string, fn: (tx: Tx, begun: QueryResult<ResultRow>[]) => Promise<T>, correlationId?: string): Promise<T> {
+  private async run<T>(first: string | undefined, fn: (tx: Tx, begun: QueryResult<ResultRow>[]) => Promise<T>, correlationId?: string): Promise<T> {
+    const batch = this.batch.getStore();
+    if (batch && !batch.over) {
+      const begun = first ? await batch.client.query(first) : [];
+      return fn(this.txOf(batch.qr.manager, batch.rows, batch.committed, correlationId), asResults(begun));
+    }
     const committed: Array<() => void> = [];
     const rows: OutboxRow[] = [];
-    const direct = this.relay?.canPublishDirectly ?? false;
     const qr = this.ds.createQueryRunner();
     const client = (await qr.connect()) as PoolClient;
     // statements through the manager run on this connection, inside this transaction (TypeORM must not open its own)
     (qr as { isTransactionActive: boolean }).isTransactionActive = true;
     try {
-      const begun = await client.query(begin);
-      const tx: Tx = {
-        afterCommit: (f) => committed.push(f),
-        manager: qr.manager,
-        publish: (name, payload, opts) => {
-          rows.push(toOutboxRow(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id, priority: opts?.priority }));
-        },
-      };
-      const result = await fn(tx, Array.isArray(begun) ? (begun as unknown as QueryResult<ResultRow>[]) : [begun]);
-      let seqs: string[] = [];
-      if (rows.length > 0) {
-        const done = (await client.query(`${outboxInsertSql(this.schema, rows, direct)}; COMMIT`)) as unknown as QueryResult[];
-        seqs = direct ? done[0].rows.map((r: { seq: string }) => r.seq) : [];
-      } else {
-        await client.query('COMMIT');
-      }
-      for (const f of committed) f();
-      if (direct && seqs.length > 0) this.relay!.publishNow(rows, seqs);
+      const begun = asResults(await client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
+      const result = await fn(this.txOf(qr.manager, rows, committed, correlationId), begun);
+      await this.commit(client, rows, committed);
       return result;
     } catch (e) {
       // after a failed statement the transaction block stays open (aborted) until rolled back; on a lost connection this fails too
@@ -105,6 +140,30 @@ export class UnitOfWork {
       (qr as { isTransactionActive: boolean }).isTransactionActive = false;
       await qr.release();
     }
+  }
+
+  private txOf(manager: EntityManager, rows: OutboxRow[], committed: Array<() => void>, correlationId?: string): Tx {
+    return {
+      afterCommit: (f) => committed.push(f),
+      manager,
+      publish: (name, payload, opts) => {
+        rows.push(toOutboxRow(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id, priority: opts?.priority }));
+      },
+    };
+  }
+
+  /** Writes the outbox rows with the COMMIT, then runs the commit hooks and publishes the rows straight away where it can. */
+  private async commit(client: PoolClient, rows: OutboxRow[], committed: Array<() => void>): Promise<void> {
+    const direct = this.relay?.canPublishDirectly ?? false;
+    let seqs: string[] = [];
+    if (rows.length > 0) {
+      const done = asResults(await client.query(`${outboxInsertSql(this.schema, rows, direct)}; COMMIT`));
+      seqs = direct ? done[0].rows.map((r) => String(r.seq)) : [];
+    } else {
+      await client.query('COMMIT');
+    }
+    for (const f of committed) f();
+    if (direct && seqs.length > 0) this.relay!.publishNow(rows, seqs);
   }
 
   /**
@@ -123,7 +182,10 @@ export class UnitOfWork {
         INSERT INTO inbox (message_id, queue) SELECT $1::uuid, $2::text ${inboxGate} ON CONFLICT DO NOTHING RETURNING 1
       )${ctes ? `, ${ctes}` : ''}
       ${select}`;
-    return (await this.ds.query(sql, [env.id, currentMessage.getStore()?.queue ?? '', ...params])) as R[];
+    const values = [env.id, currentMessage.getStore()?.queue ?? '', ...params];
+    const batch = this.batch.getStore();
+    if (batch && !batch.over) return (await batch.client.query(sql, values)).rows as R[];
+    return (await this.ds.query(sql, values)) as R[];
   }
 
   /**
@@ -134,4 +196,9 @@ export class UnitOfWork {
   seenSql(messageId: string): string {
     return `EXISTS (SELECT 1 FROM inbox WHERE message_id = ${sqlLiteral(messageId)}::uuid AND queue = ${sqlLiteral(currentMessage.getStore()?.queue ?? '')})`;
   }
+}
+
+/** pg answers one result for one statement and an array for several. */
+function asResults(r: QueryResult<ResultRow> | QueryResult<ResultRow>[] | never[]): QueryResult<ResultRow>[] {
+  return Array.isArray(r) ? r : [r];
 }

@@ -28,6 +28,14 @@ export class BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(200)
   DB_POOL_SIZE: number = 10;
 
+  /**
+   * Most messages of one queue handled in one transaction (where the queue's
+   * handlers allow it); 1 handles each message in its own transaction. A
+   * batch never holds more than the queue's prefetch.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  BATCH_MAX_MESSAGES: number = 32;
+
   /** Kind of RabbitMQ queue: classic (priorities honoured) or quorum (replicated, broker-side delivery limit). Every instance of a deployment must agree. */
   @IsIn(['classic', 'quorum'])
   QUEUE_TYPE: 'classic' | 'quorum' = 'classic';

@@ -9,7 +9,7 @@ import { OrdersService } from './orders.service';
 export class StatusConsumer {
   constructor(private readonly orders: OrdersService) {}
 
-  @OnMessage('order-receiving.status', 'order.status-changed.v1')
+  @OnMessage('order-receiving.status', 'order.status-changed.v1', { batchable: true })
   async statusChanged(@Payload() env: Envelope<'order.status-changed.v1'>): Promise<void> {
     await this.orders.onStatusChanged(env);
   }
