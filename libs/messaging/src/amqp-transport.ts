@@ -5,14 +5,15 @@ import { isInfrastructureError } from '@orders/persistence';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { AmqpConnection } from './amqp-connection';
-import { deadLetterEvent } from './dead-letter-event';
-import { dispositionOf, errorText, HasDisposition } from './errors';
+import { AmqpMessageContext, deliveryHeaders, POISON_RETURNS, Prepared, routeFailure } from './delivery';
+import { errorText, HasDisposition } from './errors';
 import { currentMessage } from './message-context';
 import { messageHandlingSeconds, messagesHandled } from './metrics';
 import type { OnMessageExtras } from './on-message';
 import { observeMessageWait } from './queue-metrics';
-import { QUORUM_DELIVERY_LIMIT } from './topology';
 import { withConsumerSpan } from './tracing';
+
+export { AmqpMessageContext, POISON_RETURNS } from './delivery';
 
 export interface AmqpTransportOptions {
   /** Messages in flight per queue (channel prefetch): the service's bounded concurrency. */
@@ -41,19 +42,6 @@ export interface BatchScope {
   inBatch<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-/** A delivery ready to run: parsed, validated, its handler found. */
-interface Prepared {
-  msg: ConsumeMessage;
-  name: string;
-  env: Envelope;
-  attempt: number;
-  firstAttemptAt: Date;
-  deferrals: number;
-  afterEarlier: boolean;
-  started: bigint;
-  run: () => Promise<void>;
-}
-
 /**
  * A blip of the database (a connection refused while it restarts, 'too many
  * clients', a deadlock) would otherwise send a message through the defer
@@ -62,27 +50,6 @@ interface Prepared {
  * for these ~1.5 s, the message keeps its turn; a longer outage defers it.
  */
 export const IN_PLACE_RETRY_MS: readonly number[] = [100, 400, 1000];
-
-/** Available to handlers as @Ctx(). */
-export class AmqpMessageContext {
-  constructor(
-    readonly queue: QueueName,
-    readonly attempt: number,
-    readonly raw: ConsumeMessage,
-    /** When this message was first handled (kept across retries and deferrals). */
-    readonly firstAttemptAt: Date = new Date(),
-    /** How often it was deferred so far. */
-    readonly deferrals = 0,
-  ) {}
-}
-
-const ATTEMPT_HEADER = 'x-attempt';
-const FIRST_ATTEMPT_HEADER = 'x-first-attempt-at';
-const DEFERRALS_HEADER = 'x-deferrals';
-/** Set by quorum queues: how often the message went back to the queue unacknowledged (its consumer died or left). */
-const DELIVERY_COUNT_HEADER = 'x-delivery-count';
-/** One short of the broker's own limit, so the transport dead-letters the message itself, announced. */
-export const POISON_RETURNS = QUORUM_DELIVERY_LIMIT - 1;
 
 interface Subscription {
   queue: QueueName;
@@ -340,7 +307,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       await this.withInPlaceRetries(r.run, queue, r.name, r.msg.properties.messageId ?? '');
       this.acked(ch, queue, r);
     } catch (err) {
-      await this.fail(ch, queue, r.msg, r.name, r.env, r.attempt, err, r.firstAttemptAt, r.deferrals);
+      await routeFailure(this.amqp, this.opts.retryDelaysMs, ch, queue, r, err);
       messageHandlingSeconds.observe({ queue, message: r.name }, Number(process.hrtime.bigint() - r.started) / 1e9);
     }
   }
@@ -357,10 +324,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
    * undefined returned.
    */
   private async prepareOrFail(ch: Channel, queue: QueueName, handlers: Map<string, MessageHandler>, msg: ConsumeMessage): Promise<Prepared | undefined> {
-    const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1) || 1;
-    const first = new Date(String(msg.properties.headers?.[FIRST_ATTEMPT_HEADER] ?? ''));
-    const firstAttemptAt = Number.isNaN(first.getTime()) ? new Date() : first;
-    const deferrals = Number(msg.properties.headers?.[DEFERRALS_HEADER] ?? 0) || 0;
+    const { attempt, firstAttemptAt, deferrals, returned } = deliveryHeaders(msg);
     const started = process.hrtime.bigint();
     observeMessageWait(queue, msg);
     let name = msg.properties.type ?? msg.fields.routingKey;
@@ -370,7 +334,6 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       name = env.name;
       const handler = handlers.get(env.name);
       if (!handler) throw Object.assign(new Error(`no handler for ${env.name} on ${queue}`), { disposition: 'dead-letter' });
-      const returned = Number(msg.properties.headers?.[DELIVERY_COUNT_HEADER] ?? 0) || 0;
       if (returned >= POISON_RETURNS) {
         // its handling ended the consumer (a crash, a kill) this often: stop here, with the announcement, before the broker
         // dead-letters it silently at QUORUM_DELIVERY_LIMIT and the order it belongs to never ends
@@ -393,7 +356,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       const afterEarlier = !!(handler.extras as Partial<OnMessageExtras>).afterEarlier;
       return { msg, name, env, attempt, firstAttemptAt, deferrals, afterEarlier, started, run };
     } catch (err) {
-      await this.fail(ch, queue, msg, name, env, attempt, err, firstAttemptAt, deferrals);
+      await routeFailure(this.amqp, this.opts.retryDelaysMs, ch, queue, { msg, name, env, attempt, firstAttemptAt, deferrals }, err);
       messageHandlingSeconds.observe({ queue, message: name }, Number(process.hrtime.bigint() - started) / 1e9);
       return undefined;
     }
@@ -410,76 +373,6 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
         this.logger.log(`${name} ${id}: ${errorText(err)}; again in ${pauses[i]} ms, in place`);
         messagesHandled.inc({ queue, message: name, outcome: 'retry_in_place' });
         await new Promise((r) => setTimeout(r, pauses[i]));
-      }
-    }
-  }
-
-  private async fail(
-    ch: Channel, queue: QueueName, msg: ConsumeMessage, name: string, env: Envelope | undefined,
-    attempt: number, err: unknown, firstAttemptAt: Date, deferrals: number,
-  ): Promise<void> {
-    const disposition = dispositionOf(err);
-    const reason = errorText(err);
-    const id = msg.properties.messageId ?? '';
-    try {
-      if (disposition === 'drop') {
-        this.logger.warn(`${name} ${id} dropped: ${reason}`);
-        ch.ack(msg);
-        messagesHandled.inc({ queue, message: name, outcome: 'drop' });
-        return;
-      }
-      const delays = this.opts.retryDelaysMs;
-      // the broker's return count belongs to this delivery, not to the copy (a replay would start out as poison)
-      const { [DELIVERY_COUNT_HEADER]: _returned, ...kept } = (msg.properties.headers ?? {}) as Record<string, unknown>;
-      const headers = { ...kept, 'x-last-error': reason, [FIRST_ATTEMPT_HEADER]: firstAttemptAt.toISOString() };
-      const props = {
-        messageId: msg.properties.messageId,
-        type: msg.properties.type,
-        contentType: msg.properties.contentType,
-        ...(msg.properties.priority !== undefined ? { priority: msg.properties.priority as number } : {}),
-      };
-      if (disposition === 'defer') {
-        const tiers = this.amqp.deferDelaysMs;
-        const delay = tiers[Math.min(deferrals, tiers.length - 1)];
-        this.logger.log(`${name} ${id} deferred (${deferrals + 1}), back in ${delay} ms: ${reason}`);
-        await this.amqp.sendToQueueConfirmed(this.amqp.names.retryQueue(queue, delay), msg.content, {
-          ...props,
-          headers: { ...headers, [DEFERRALS_HEADER]: deferrals + 1 },
-        });
-        messagesHandled.inc({ queue, message: name, outcome: 'defer' });
-      } else if (disposition === 'retry' && attempt <= delays.length) {
-        const delay = delays[attempt - 1];
-        this.logger.warn(`${name} ${id} failed (attempt ${attempt}), retry in ${delay} ms: ${reason}`);
-        await this.amqp.sendToQueueConfirmed(this.amqp.names.retryQueue(queue, delay), msg.content, {
-          ...props,
-          headers: { ...headers, [ATTEMPT_HEADER]: attempt + 1 },
-        });
-        messagesHandled.inc({ queue, message: name, outcome: 'retry' });
-      } else {
-        this.logger.error(`${name} ${id} dead-lettered after ${attempt} attempt(s): ${reason}`);
-        // Announce it first (idempotent by id): the order it belongs to must still end.
-        const announcement = deadLetterEvent(queue, env, reason);
-        if (announcement) await this.amqp.publishConfirmed([announcement]);
-        await this.amqp.sendToQueueConfirmed(this.amqp.names.deadLetterQueue(queue), msg.content, {
-          ...props,
-          headers: {
-            ...headers,
-            'x-attempts': attempt,
-            'x-dead-lettered-at': new Date().toISOString(),
-            'x-original-queue': queue,
-            'x-original-routing-key': msg.fields.routingKey,
-          },
-        });
-        messagesHandled.inc({ queue, message: name, outcome: 'dead_letter' });
-      }
-      ch.ack(msg);
-    } catch (e) {
-      // Could not park it (broker going away): leave it unacked so it is redelivered.
-      this.logger.warn(`could not route failed ${name} (${(e as Error).message}); it will be redelivered`);
-      try {
-        ch.nack(msg, false, true);
-      } catch {
-        /* channel already closed: the broker redelivers */
       }
     }
   }
