@@ -174,8 +174,9 @@ export class UnitOfWork {
    * consuming queue). `inboxGate` (a `FROM … WHERE …` over parameters) makes
    * the inbox row itself conditional, e.g. on the order being known, so a
    * message the handler rejects is not recorded as handled. One statement is
-   * one transaction: the effects and the inbox row commit together, in one
-   * round trip instead of four (BEGIN, inbox, effect, COMMIT).
+   * one transaction (or part of its batch's, inBatch): the effects and the
+   * inbox row commit together, in one round trip instead of four (BEGIN,
+   * inbox, effect, COMMIT).
    */
   async handleOnceInOneStatement<R>(env: Envelope, ctes: string, select: string, params: unknown[], inboxGate = ''): Promise<R[]> {
     const sql = `WITH inbox_row AS (
