@@ -29,6 +29,8 @@ interface Batch {
   committed: Array<() => void>;
   /** Set once the batch committed or rolled back: work started later runs on its own. */
   over: boolean;
+  /** The transaction opens with the batch's first statement (one round trip less); a batch that wrote nothing opens none. */
+  begun: boolean;
 }
 export type Outcome<T> = T | typeof DUPLICATE;
 
@@ -87,13 +89,12 @@ export class UnitOfWork {
   async inBatch<T>(fn: () => Promise<T>): Promise<T> {
     const qr = this.ds.createQueryRunner();
     const client = (await qr.connect()) as PoolClient;
-    const b: Batch = { qr, client, rows: [], committed: [], over: false };
+    const b: Batch = { qr, client, rows: [], committed: [], over: false, begun: false };
     (qr as { isTransactionActive: boolean }).isTransactionActive = true;
     try {
-      await client.query('BEGIN');
       const result = await this.batch.run(b, fn);
       b.over = true;
-      await this.commit(client, b.rows, b.committed);
+      if (b.begun) await this.commit(client, b.rows, b.committed);
       return result;
     } catch (e) {
       b.over = true;
@@ -118,8 +119,14 @@ export class UnitOfWork {
   private async run<T>(first: string | undefined, fn: (tx: Tx, begun: QueryResult<ResultRow>[]) => Promise<T>, correlationId?: string): Promise<T> {
     const batch = this.batch.getStore();
     if (batch && !batch.over) {
-      const begun = first ? await batch.client.query(first) : [];
-      return fn(this.txOf(batch.qr.manager, batch.rows, batch.committed, correlationId), asResults(begun));
+      let begun: QueryResult<ResultRow>[] = [];
+      if (!batch.begun) {
+        begun = asResults(await batch.client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
+        batch.begun = true;
+      } else if (first) {
+        begun = asResults(await batch.client.query(first));
+      }
+      return fn(this.txOf(batch.qr.manager, batch.rows, batch.committed, correlationId), begun);
     }
     const committed: Array<() => void> = [];
     const rows: OutboxRow[] = [];
@@ -185,7 +192,11 @@ export class UnitOfWork {
       ${select}`;
     const values = [env.id, currentMessage.getStore()?.queue ?? '', ...params];
     const batch = this.batch.getStore();
-    if (batch && !batch.over) return (await batch.client.query(sql, values)).rows as R[];
+    if (batch && !batch.over) {
+      if (!batch.begun) await batch.client.query('BEGIN');
+      batch.begun = true;
+      return (await batch.client.query(sql, values)).rows as R[];
+    }
     return (await this.ds.query(sql, values)) as R[];
   }
 

@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { PayloadOf } from '@orders/contracts';
+import { handledCount } from '@orders/messaging';
 import { eventually, sleep, TestBus } from '@orders/testing';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
@@ -182,8 +183,10 @@ test('410 Gone disables the endpoint at once; later events are not delivered to 
   const [d] = await deliveries('t5', w.id);
   assert.equal(d.state, 'failed');
   assert.deepEqual(d.attempts.map((a) => [a.statusCode, a.outcome]), [[410, 'failed']]);
-  const later = await bus.publish('order.status-changed.v1', statusEvent('t5'));
-  await eventually(async () => (await pg.query("SELECT 1 FROM notification.inbox WHERE message_id = $1 AND queue = 'notification.webhooks'", [later.id])).rowCount, 5000, 20, 'handled');
+  // a disabled endpoint matches nothing: the event is acknowledged without writing anything
+  const acked = await handledCount('notification.webhooks', 'order.status-changed.v1');
+  await bus.publish('order.status-changed.v1', statusEvent('t5'));
+  await eventually(async () => (await handledCount('notification.webhooks', 'order.status-changed.v1')) > acked, 5000, 20, 'handled');
   await sleep(300);
   assert.equal(rx.to('/t5').length, 1);
   assert.equal((await deliveries('t5', w.id)).length, 1);
@@ -263,4 +266,12 @@ test('a host that now resolves to a refused address fails the attempt with the g
   assert.match(d.attempts[0].error ?? '', /169\.254\.169\.254 is a link-local address/);
   assert.equal(d.attempts[0].statusCode, null);
   assert.equal(rx.to('/t10').length, 0);
+});
+
+test('a status event of a tenant without a matching endpoint is acknowledged without writing anything', async () => {
+  const acked = await handledCount('notification.webhooks', 'order.status-changed.v1');
+  const e = await bus.publish('order.status-changed.v1', statusEvent(`nohooks-${randomUUID()}`));
+  await eventually(async () => (await handledCount('notification.webhooks', 'order.status-changed.v1')) > acked, 5000, 20, 'handled');
+  assert.equal((await pg.query("SELECT 1 FROM notification.inbox WHERE message_id = $1 AND queue = 'notification.webhooks'", [e.id])).rowCount, 0);
+  assert.equal((await pg.query('SELECT 1 FROM notification.webhook_deliveries WHERE event_id = $1', [e.id])).rowCount, 0);
 });

@@ -30,6 +30,9 @@ const endpointView = (r: EndpointRow): WebhookView => ({
 });
 
 /** Tenants' webhook endpoints, their delivery log, and turning status events into deliveries. */
+/** An endpoint of tenant $3, enabled, that asked for status $6 (SQL over the alias `w`). */
+const MATCHING_ENDPOINT = `w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR $6 = ANY (w.events))`;
+
 @Injectable()
 export class WebhooksService {
   private readonly channel: string;
@@ -58,19 +61,21 @@ export class WebhooksService {
         at: e.at, totals: e.totals, couponCode: e.couponCode, items: e.items, customer: e.customer,
       },
     });
-    // one statement: the inbox row, one delivery per matching endpoint, and the NOTIFY (sent on commit)
+    // one statement: the inbox row, one delivery per matching endpoint, and the NOTIFY (sent on commit); for a
+    // tenant with no endpoint for this status it writes nothing, not even the inbox row (there is no effect to repeat)
     await this.uow.handleOnceInOneStatement(
       env,
       `ins AS (
          INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, next_attempt_at)
          SELECT gen_random_uuid(), w.id, w.tenant_id, $4, $5, $6, $7, now() + make_interval(secs => $8::double precision / 1000)
          FROM webhook_endpoints w, inbox_row
-         WHERE w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR $6 = ANY (w.events))
+         WHERE ${MATCHING_ENDPOINT}
          ON CONFLICT (endpoint_id, event_id) DO NOTHING
          RETURNING id
        )`,
       'SELECT pg_notify($9, \'\') FROM (SELECT 1 FROM ins LIMIT 1) woken',
       [e.tenantId, env.id, e.orderId, e.status, body, this.cfg.webhookSchedule[0], this.channel],
+      `WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ${MATCHING_ENDPOINT})`,
     );
   }
 
