@@ -253,7 +253,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     while (n < b.gathered.length && n < this.opts.batches!.maxBatch && b.gathered[n].ch === ch) n++;
     const msgs = b.gathered.splice(0, n).map((g) => g.msg);
     b.running = true;
-    const p = (msgs.length === 1 ? this.handle(ch, s.queue, s.handlers, msgs[0]) : this.handleBatch(ch, s.queue, s.handlers, msgs)).finally(() => {
+    const handled = msgs.length === 1 ? this.handle(ch, s.queue, s.handlers, msgs[0]) : this.handleBatch(ch, s.queue, s.handlers, msgs);
+    const p = handled.catch((err: unknown) => this.logger.error(`handling on ${s.queue} failed unexpectedly: ${errorText(err)}`)).finally(() => {
       this.inFlight.delete(p);
       b.running = false;
       this.startBatch(s);
@@ -290,7 +291,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       await Promise.all(settled);
       return;
     }
-    for (const r of ready) this.acked(ch, queue, r);
+    try {
+      for (const r of ready) this.acked(ch, queue, r);
+    } catch (err) {
+      // the channel closed after the commit: the broker redelivers the rest, and their inbox rows make that a no-op
+      this.logger.warn(`acknowledging a batch on ${queue} failed (${errorText(err)}); its messages come back as duplicates`);
+    }
   }
 
   /** `earlier`: the deliveries of this queue still being handled when this one arrived (kept only where a handler waits for them). */
