@@ -29,13 +29,14 @@ export class OrderProcessingEnv extends BaseEnv {
   ADMISSION_SWEEP_MS: number = 1000;
 
   /**
-   * Fairness: most orders of one tenant processed at once; the rest wait (PENDING) in arrival order.
-   * Every later queue holds at most this many of a flooding tenant's messages, so another tenant's
-   * order waits behind about this many at each hop. About throughput × idle accept-to-final latency
-   * keeps the pipeline busy (8 ≈ 60 orders/s × 60 ms, with room); more only lengthens the queues.
+   * Fairness: most orders of one tenant processed at once while it is alone; the rest wait (PENDING) in
+   * arrival order. Every later queue holds at most this many of its messages. At least throughput × idle
+   * accept-to-final latency keeps the pipeline busy; above that, more orders in flight make bigger batches
+   * (BATCH_MAX_MESSAGES), which cost less CPU per order: 32 measured 31 orders/s where 8 measured 26.
+   * Another tenant's arrival drops it to TENANT_SHARED_IN_FLIGHT.
    */
   @Type(() => Number) @IsInt() @Min(1) @Max(100000)
-  TENANT_MAX_IN_FLIGHT: number = 8;
+  TENANT_MAX_IN_FLIGHT: number = 32;
 
   /**
    * Fairness while tenants share the platform: a tenant's cap while another tenant has orders in flight or was
