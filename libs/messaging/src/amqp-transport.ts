@@ -8,7 +8,7 @@ import { AmqpConnection } from './amqp-connection';
 import { AmqpMessageContext, deliveryHeaders, POISON_RETURNS, Prepared, routeFailure } from './delivery';
 import { errorText, HasDisposition } from './errors';
 import { currentMessage } from './message-context';
-import { messageHandlingSeconds, messagesHandled } from './metrics';
+import { messageBatchSize, messageHandlingSeconds, messagesHandled } from './metrics';
 import type { OnMessageExtras } from './on-message';
 import { observeMessageWait } from './queue-metrics';
 import { withConsumerSpan } from './tracing';
@@ -252,6 +252,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     let n = 0;
     while (n < b.gathered.length && n < this.opts.batches!.maxBatch && b.gathered[n].ch === ch) n++;
     const msgs = b.gathered.splice(0, n).map((g) => g.msg);
+    messageBatchSize.observe({ queue: s.queue }, msgs.length);
     b.running = true;
     const handled = msgs.length === 1 ? this.handle(ch, s.queue, s.handlers, msgs[0]) : this.handleBatch(ch, s.queue, s.handlers, msgs);
     const p = handled.catch((err: unknown) => this.logger.error(`handling on ${s.queue} failed unexpectedly: ${errorText(err)}`)).finally(() => {
