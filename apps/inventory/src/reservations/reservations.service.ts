@@ -5,7 +5,7 @@ import { InventoryEnv } from '../config';
 import { ReservationExpiry } from './reservation-expiry';
 import { decideReservation, sumBySku } from './reservation-rules';
 import {
-  insertRejected, insertReserved, lockedReservation, lockReservationStatement, moveStock, ReservationRow, reserveLocked, reserveLocksStatement, setStatus,
+  insertRejected, lockedReservation, lockReservationStatement, moveStock, ReservationRow, reserveLocked, reserveLocksStatement, reserveStock,
 } from './stock.sql';
 
 /**
@@ -29,8 +29,7 @@ export class ReservationsService {
         tx.publish('inventory.reservation-rejected.v1', { orderId, tenantId, reason: d.reason, skus: d.skus });
         return 'rejected';
       }
-      await moveStock(tx.manager, d.want, 'reserve', { locked: true });
-      const expiresAt = await insertReserved(tx.manager, { orderId, tenantId, currency: d.currency, lines: d.lines, ttlSeconds: this.cfg.RESERVATION_TTL_SECONDS });
+      const expiresAt = await reserveStock(tx.manager, d.want, { orderId, tenantId, currency: d.currency, lines: d.lines, ttlSeconds: this.cfg.RESERVATION_TTL_SECONDS });
       tx.publish('inventory.reserved.v1', { orderId, tenantId, lines: d.lines, currency: d.currency, expiresAt: expiresAt.toISOString() });
       return 'reserved';
     }, reserveLocksStatement(orderId, sumBySku(items).skus));
@@ -47,12 +46,10 @@ export class ReservationsService {
       if (r?.status !== 'reserved') return tx.publish('inventory.commit-failed.v1', { ...ref, reason: 'reservation_missing' });
       if (r.overdue) {
         // Expired before the sweep got to it: expire it now, exactly as the sweep would.
-        await moveStock(tx.manager, sumBySku(r.lines), 'release');
-        await setStatus(tx.manager, ref.orderId, 'expired');
+        await moveStock(tx.manager, sumBySku(r.lines), 'release', { status: { orderId: ref.orderId, to: 'expired' } });
         return tx.publish('inventory.commit-failed.v1', { ...ref, reason: 'reservation_expired' });
       }
-      await moveStock(tx.manager, sumBySku(r.lines), 'sell');
-      await setStatus(tx.manager, ref.orderId, 'committed');
+      await moveStock(tx.manager, sumBySku(r.lines), 'sell', { status: { orderId: ref.orderId, to: 'committed' } });
       tx.publish('inventory.committed.v1', ref);
     }, lockReservationStatement(ref.orderId));
   }
@@ -67,13 +64,11 @@ export class ReservationsService {
     await this.uow.handleOnce(env, async (tx, locks) => {
       const r = lockedReservation(locks);
       if (r?.status === 'committed') {
-        await moveStock(tx.manager, sumBySku(r.lines), 'restock');
-        await setStatus(tx.manager, orderId, 'returned');
+        await moveStock(tx.manager, sumBySku(r.lines), 'restock', { status: { orderId, to: 'returned' } });
         return;
       }
       if (r?.status !== 'reserved') return;
-      await moveStock(tx.manager, sumBySku(r.lines), 'release');
-      await setStatus(tx.manager, orderId, r.overdue ? 'expired' : 'released');
+      await moveStock(tx.manager, sumBySku(r.lines), 'release', { status: { orderId, to: r.overdue ? 'expired' : 'released' } });
     }, lockReservationStatement(orderId));
   }
 }

@@ -49,18 +49,29 @@ const MOVES = {
  * the whole transaction fails (and is retried): stock is never half-moved.
  * The rows are locked first in sku order (skip with `locked` when the caller
  * already holds them), so this cannot happen in normal operation; the guard
- * and the table's CHECK constraints are the backstop.
+ * and the table's CHECK constraints are the backstop. `status`: the order's
+ * reservation gets it in the same statement (one round trip less).
  */
-export async function moveStock(m: EntityManager, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean } = {}): Promise<void> {
-  if (want.skus.length === 0) return;
+export async function moveStock(
+  m: EntityManager, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean; status?: { orderId: string; to: ReservationStatus } } = {},
+): Promise<void> {
+  if (want.skus.length === 0) {
+    if (o.status) await setStatus(m, o.status.orderId, o.status.to);
+    return;
+  }
   if (!o.locked) await lockProducts(m, want.skus);
   const { set, guard } = MOVES[move];
-  const [, changed]: Updated<unknown> = await m.query(
-    `UPDATE products p SET ${set}, updated_at = now()
-       FROM unnest($1::text[], $2::int[]) AS w(sku, qty)
-      WHERE p.sku = w.sku AND ${guard}`,
-    [want.skus, want.quantities],
+  const rows: Array<{ changed: number }> = await m.query(
+    `WITH moved AS (
+       UPDATE products p SET ${set}, updated_at = now()
+         FROM unnest($1::text[], $2::int[]) AS w(sku, qty)
+        WHERE p.sku = w.sku AND ${guard}
+        RETURNING 1
+     )${o.status ? `, status AS (UPDATE reservations SET status = $4, updated_at = now() WHERE order_id = $3)` : ''}
+     SELECT count(*)::int AS changed FROM moved`,
+    o.status ? [want.skus, want.quantities, o.status.orderId, o.status.to] : [want.skus, want.quantities],
   );
+  const changed = rows[0].changed;
   if (changed !== want.skus.length) {
     throw new InventoryError('stock_changed', `${move}: ${changed} of ${want.skus.length} products changed`);
   }
@@ -97,16 +108,33 @@ export function reserveLocked(results: unknown[][]): { existing?: ReservationRow
   return { existing: results[1][0] as ReservationRow | undefined, products: results[2] as StockRow[] };
 }
 
-export async function insertReserved(
+/**
+ * Holds the units (products already locked: reserveLocksStatement) and
+ * records the reservation, in one statement; fails like moveStock unless
+ * every sku's row changed. Returns when the reservation expires.
+ */
+export async function reserveStock(
   m: EntityManager,
+  want: Quantities,
   r: { orderId: string; tenantId: string; currency: string; lines: PricedLineV1[]; ttlSeconds: number },
 ): Promise<Date> {
-  const rows: Array<{ expiresAt: Date }> = await m.query(
-    `INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at)
-     VALUES ($1, $2, 'reserved', $3, $4::jsonb, now() + make_interval(secs => $5))
-     RETURNING expires_at AS "expiresAt"`,
-    [r.orderId, r.tenantId, r.currency, JSON.stringify(r.lines), r.ttlSeconds],
+  const { set, guard } = MOVES.reserve;
+  const rows: Array<{ changed: number; expiresAt: Date }> = await m.query(
+    `WITH moved AS (
+       UPDATE products p SET ${set}, updated_at = now()
+         FROM unnest($1::text[], $2::int[]) AS w(sku, qty)
+        WHERE p.sku = w.sku AND ${guard}
+        RETURNING 1
+     ), reservation AS (
+       INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at)
+       VALUES ($3, $4, 'reserved', $5, $6::jsonb, now() + make_interval(secs => $7))
+       RETURNING expires_at
+     ) SELECT (SELECT count(*)::int FROM moved) AS changed, (SELECT expires_at FROM reservation) AS "expiresAt"`,
+    [want.skus, want.quantities, r.orderId, r.tenantId, r.currency, JSON.stringify(r.lines), r.ttlSeconds],
   );
+  if (rows[0].changed !== want.skus.length) {
+    throw new InventoryError('stock_changed', `reserve: ${rows[0].changed} of ${want.skus.length} products changed`);
+  }
   return rows[0].expiresAt;
 }
 
