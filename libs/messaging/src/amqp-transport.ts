@@ -151,6 +151,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     ch.on('error', (err: Error) => this.logger.warn(`channel for ${s.queue}: ${err.message}`));
     ch.on('handler-error', (err: Error) => this.logger.error(`channel listener for ${s.queue}: ${err.message}`));
     ch.on('close', () => {
+      // deliveries gathered on it can no longer be acknowledged: the broker hands them out again
+      if (s.batch) s.batch.gathered = s.batch.gathered.filter((g) => g.ch !== ch);
       if (s.ch !== ch) return;
       s.ch = undefined;
       s.tag = undefined;
