@@ -30,13 +30,12 @@ export class OrderProcessingEnv extends BaseEnv {
 
   /**
    * Fairness: most orders of one tenant processed at once while it is alone; the rest wait (PENDING) in
-   * arrival order. Every later queue holds at most this many of its messages. At least throughput × idle
-   * accept-to-final latency keeps the pipeline busy; above that, more orders in flight make bigger batches
-   * (BATCH_MAX_MESSAGES), which cost less CPU per order: 32 measured 31 orders/s where 8 measured 26.
-   * Another tenant's arrival drops it to TENANT_SHARED_IN_FLIGHT.
+   * arrival order. Every later queue holds at most this many of its messages. About throughput × idle
+   * accept-to-final latency keeps the pipeline busy (8 ≈ 60 orders/s × 60 ms, with room); 32 made bigger
+   * batches but no robust gain (bench, 2026-12-02). Another tenant's arrival drops it to TENANT_SHARED_IN_FLIGHT.
    */
   @Type(() => Number) @IsInt() @Min(1) @Max(100000)
-  TENANT_MAX_IN_FLIGHT: number = 32;
+  TENANT_MAX_IN_FLIGHT: number = 8;
 
   /**
    * Fairness while tenants share the platform: a tenant's cap while another tenant has orders in flight or was
