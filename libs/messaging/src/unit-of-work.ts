@@ -20,6 +20,7 @@ export interface Tx {
 export type ResultRow = Record<string, unknown>;
 
 export const DUPLICATE = Symbol('duplicate message');
+export type Outcome<T> = T | typeof DUPLICATE;
 
 /** One transaction shared by the handlers of a batch of consumed messages (UnitOfWork.inBatch). */
 interface Batch {
@@ -32,7 +33,6 @@ interface Batch {
   /** The transaction opens with the batch's first statement (one round trip less); a batch that wrote nothing opens none. */
   begun: boolean;
 }
-export type Outcome<T> = T | typeof DUPLICATE;
 
 /**
  * The only way services write: one database transaction that also carries
@@ -117,17 +117,8 @@ export class UnitOfWork {
    * batch's transaction is used instead, and committed with the batch.
    */
   private async run<T>(first: string | undefined, fn: (tx: Tx, begun: QueryResult<ResultRow>[]) => Promise<T>, correlationId?: string): Promise<T> {
-    const batch = this.batch.getStore();
-    if (batch && !batch.over) {
-      let begun: QueryResult<ResultRow>[] = [];
-      if (!batch.begun) {
-        begun = asResults(await batch.client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
-        batch.begun = true;
-      } else if (first) {
-        begun = asResults(await batch.client.query(first));
-      }
-      return fn(this.txOf(batch.qr.manager, batch.rows, batch.committed, correlationId), begun);
-    }
+    const open = await this.openBatch(first);
+    if (open) return fn(this.txOf(open.batch.qr.manager, open.batch.rows, open.batch.committed, correlationId), open.begun);
     const committed: Array<() => void> = [];
     const rows: OutboxRow[] = [];
     const qr = this.ds.createQueryRunner();
@@ -147,6 +138,20 @@ export class UnitOfWork {
       (qr as { isTransactionActive: boolean }).isTransactionActive = false;
       await qr.release();
     }
+  }
+
+  /**
+   * Inside a batch (inBatch): its transaction, opened by the batch's first
+   * statement, and the results of `first` (sent in that round trip when the
+   * transaction opens). Undefined outside a batch.
+   */
+  private async openBatch(first?: string): Promise<{ batch: Batch; begun: QueryResult<ResultRow>[] } | undefined> {
+    const batch = this.batch.getStore();
+    if (!batch || batch.over) return undefined;
+    if (batch.begun) return { batch, begun: first ? asResults(await batch.client.query(first)) : [] };
+    const begun = asResults(await batch.client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
+    batch.begun = true;
+    return { batch, begun };
   }
 
   private txOf(manager: EntityManager, rows: OutboxRow[], committed: Array<() => void>, correlationId?: string): Tx {
@@ -191,12 +196,8 @@ export class UnitOfWork {
       )${ctes ? `, ${ctes}` : ''}
       ${select}`;
     const values = [env.id, currentMessage.getStore()?.queue ?? '', ...params];
-    const batch = this.batch.getStore();
-    if (batch && !batch.over) {
-      if (!batch.begun) await batch.client.query('BEGIN');
-      batch.begun = true;
-      return (await batch.client.query(sql, values)).rows as R[];
-    }
+    const open = await this.openBatch();
+    if (open) return (await open.batch.client.query(sql, values)).rows as R[];
     return (await this.ds.query(sql, values)) as R[];
   }
 

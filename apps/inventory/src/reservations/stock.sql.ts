@@ -60,18 +60,27 @@ export async function moveStock(
     return;
   }
   if (!o.locked) await lockProducts(m, want.skus);
-  const { set, guard } = MOVES[move];
   const rows: Array<{ changed: number }> = await m.query(
-    `WITH moved AS (
+    `WITH ${movedCte(move)}${o.status ? `, status AS (UPDATE reservations SET status = $4, updated_at = now() WHERE order_id = $3)` : ''}
+     SELECT count(*)::int AS changed FROM moved`,
+    o.status ? [want.skus, want.quantities, o.status.orderId, o.status.to] : [want.skus, want.quantities],
+  );
+  allMoved(move, rows[0].changed, want);
+}
+
+/** The CTE `moved` that moves stock for skus $1 by quantities $2 where the move's guard holds, a row per product moved. */
+function movedCte(move: keyof typeof MOVES): string {
+  const { set, guard } = MOVES[move];
+  return `moved AS (
        UPDATE products p SET ${set}, updated_at = now()
          FROM unnest($1::text[], $2::int[]) AS w(sku, qty)
         WHERE p.sku = w.sku AND ${guard}
         RETURNING 1
-     )${o.status ? `, status AS (UPDATE reservations SET status = $4, updated_at = now() WHERE order_id = $3)` : ''}
-     SELECT count(*)::int AS changed FROM moved`,
-    o.status ? [want.skus, want.quantities, o.status.orderId, o.status.to] : [want.skus, want.quantities],
-  );
-  const changed = rows[0].changed;
+     )`;
+}
+
+/** Stock is never half-moved: unless every sku's row changed, the transaction fails (and is retried). */
+function allMoved(move: keyof typeof MOVES, changed: number, want: Quantities): void {
   if (changed !== want.skus.length) {
     throw new InventoryError('stock_changed', `${move}: ${changed} of ${want.skus.length} products changed`);
   }
@@ -118,23 +127,15 @@ export async function reserveStock(
   want: Quantities,
   r: { orderId: string; tenantId: string; currency: string; lines: PricedLineV1[]; ttlSeconds: number },
 ): Promise<Date> {
-  const { set, guard } = MOVES.reserve;
   const rows: Array<{ changed: number; expiresAt: Date }> = await m.query(
-    `WITH moved AS (
-       UPDATE products p SET ${set}, updated_at = now()
-         FROM unnest($1::text[], $2::int[]) AS w(sku, qty)
-        WHERE p.sku = w.sku AND ${guard}
-        RETURNING 1
-     ), reservation AS (
+    `WITH ${movedCte('reserve')}, reservation AS (
        INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at)
        VALUES ($3, $4, 'reserved', $5, $6::jsonb, now() + make_interval(secs => $7))
        RETURNING expires_at
      ) SELECT (SELECT count(*)::int FROM moved) AS changed, (SELECT expires_at FROM reservation) AS "expiresAt"`,
     [want.skus, want.quantities, r.orderId, r.tenantId, r.currency, JSON.stringify(r.lines), r.ttlSeconds],
   );
-  if (rows[0].changed !== want.skus.length) {
-    throw new InventoryError('stock_changed', `reserve: ${rows[0].changed} of ${want.skus.length} products changed`);
-  }
+  allMoved('reserve', rows[0].changed, want);
   return rows[0].expiresAt;
 }
 

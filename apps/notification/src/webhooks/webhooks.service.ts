@@ -29,10 +29,10 @@ const endpointView = (r: EndpointRow): WebhookView => ({
   disabledAt: iso(r.disabled_at), disabledReason: r.disabled_reason, createdAt: r.created_at.toISOString(),
 });
 
-/** Tenants' webhook endpoints, their delivery log, and turning status events into deliveries. */
 /** An endpoint of tenant $3, enabled, that asked for status $6 (SQL over the alias `w`). */
 const MATCHING_ENDPOINT = `w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR $6 = ANY (w.events))`;
 
+/** Tenants' webhook endpoints, their delivery log, and turning status events into deliveries. */
 @Injectable()
 export class WebhooksService {
   private readonly channel: string;
