@@ -1,10 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { MessagingModule } from '@orders/messaging';
-import { serviceDataSourceOptions } from '@orders/persistence';
-import { HealthModule, MetricsModule } from '@orders/platform';
-import { InventoryEnv } from './config';
-import { migrations } from './migrations';
+import { serviceModules } from '@orders/platform';
+import { InventoryEnv, inventoryService } from './config';
 import { ProductsModule } from './products/products.module';
 import { ReservationsModule } from './reservations/reservations.module';
 
@@ -14,27 +10,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [
-        TypeOrmModule.forRoot({
-          ...serviceDataSourceOptions({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations, poolSize: cfg.DB_POOL_SIZE, applicationName: 'inventory' }),
-          retryAttempts: 1000,
-          retryDelay: 1000,
-        }),
-        MessagingModule.forRoot({
-          rabbitmqUrl: cfg.RABBITMQ_URL,
-          queueType: cfg.QUEUE_TYPE,
-          prefix: cfg.MQ_PREFIX,
-          serviceName: 'inventory',
-          databaseUrl: cfg.DATABASE_URL,
-          schema: cfg.DB_SCHEMA,
-          ownQueues: ['inventory.commands'],
-          retryDelaysMs: cfg.retryDelaysMs,
-        }),
-        HealthModule.forRoot({ database: true, broker: true }),
-        MetricsModule,
-        ProductsModule,
-        ReservationsModule,
-      ],
+      imports: [...serviceModules(cfg, inventoryService(cfg)), ProductsModule, ReservationsModule],
       providers: [{ provide: InventoryEnv, useValue: cfg }],
       exports: [InventoryEnv],
     };

@@ -1,20 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { migrateService } from '@orders/persistence';
-import { createHttpApp, startConsumers } from '@orders/platform';
+import { startService } from '@orders/platform';
 import { AppModule } from './app.module';
-import { InventoryEnv } from './config';
-import { migrations } from './migrations';
+import { InventoryEnv, inventoryService } from './config';
 
 /** Migrates, builds and starts the service; used by main.ts and by the integration tests. */
-export async function bootstrap(cfg: InventoryEnv): Promise<NestFastifyApplication> {
-  await migrateService({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations });
-  const app = await createHttpApp(AppModule.register(cfg), { serviceName: 'inventory', logLevel: cfg.LOG_LEVEL });
-  await startConsumers(app, {
-    prefetch: { 'inventory.commands': cfg.CONSUMER_CONCURRENCY },
-    defaultPrefetch: cfg.CONSUMER_CONCURRENCY,
-    retryDelaysMs: cfg.retryDelaysMs,
-    maxBatch: cfg.BATCH_MAX_MESSAGES,
-  });
-  await app.listen(cfg.PORT, cfg.HOST);
-  return app;
+export function bootstrap(cfg: InventoryEnv): Promise<NestFastifyApplication> {
+  return startService(AppModule.register(cfg), cfg, inventoryService(cfg));
 }

@@ -1,16 +1,13 @@
 import { Type } from 'class-transformer';
-import { IsInt, Length, Max, Min } from 'class-validator';
-import { BaseEnv, Secret } from '@orders/platform';
+import { IsInt, Max, Min } from 'class-validator';
+import { BaseEnv, ServiceSpec } from '@orders/platform';
+import { migrations } from './migrations';
 
 export class InventoryEnv extends BaseEnv {
   override PORT: number = 3001;
   override DB_SCHEMA: string = 'inventory';
   /** At least CONSUMER_CONCURRENCY, plus the relay, the expiry timer and admin calls. */
   override DB_POOL_SIZE: number = 20;
-
-  /** Bearer token for the admin REST surface (products). */
-  @Length(8, 256) @Secret()
-  ADMIN_TOKEN: string = 'dev-admin-token';
 
   /** Commands handled at once (channel prefetch). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
@@ -28,3 +25,10 @@ export class InventoryEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(50) @Max(3600000)
   RESERVATION_SWEEP_MS: number = 5000;
 }
+
+/** What the platform runs of inventory: its schema's migrations and its queue, with its concurrency. */
+export const inventoryService = (cfg: InventoryEnv): ServiceSpec => ({
+  name: 'inventory',
+  migrations,
+  queues: { 'inventory.commands': cfg.CONSUMER_CONCURRENCY },
+});

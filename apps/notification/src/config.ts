@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Length, Matches, Max, Min, ValidateBy } from 'class-validator';
-import { BaseEnv, Secret, IsApiKeys, tenantsByAuthorization } from '@orders/platform';
+import { BaseEnv, Secret, IsApiKeys, ServiceSpec, tenantsByAuthorization } from '@orders/platform';
+import { migrations } from './migrations';
 import { AddressPolicy, parseCidr } from './webhooks/address-guard';
 import { parseSchedule } from './webhooks/schedule';
 
@@ -37,6 +38,10 @@ export class NotificationEnv extends BaseEnv {
   /** Connect, greeting and socket timeout of one SMTP send. */
   @Type(() => Number) @IsInt() @Min(100) @Max(120000)
   SMTP_TIMEOUT_MS: number = 10000;
+
+  /** How long an email the SMTP server refuses for now (4xx) is tried again before it is given up (retried, then dead-lettered). */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(30 * 24 * 3600 * 1000)
+  EMAIL_TEMP_FAILURE_MAX_MS: number = 3 * 24 * 3600 * 1000;
 
   /** Sender of customer email, e.g. `"Shop" <orders@shop.example>`. */
   @IsString() @Length(3, 320)
@@ -82,6 +87,10 @@ export class NotificationEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(100) @Max(3_600_000)
   WEBHOOK_SWEEP_MS: number = 30000;
 
+  /** How often the broker's webhook routes (which tenants' events reach the webhook queue) are set again from the endpoints table. */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(86_400_000)
+  WEBHOOK_ROUTES_SYNC_MS: number = 300000;
+
   /** Private ranges webhooks may target, comma-separated CIDRs (e.g. `10.1.0.0/16,fd00::/8`); link-local is never allowed. */
   @IsCidrList()
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: string = '';
@@ -104,3 +113,10 @@ export class NotificationEnv extends BaseEnv {
     return tenantsByAuthorization(this.API_KEYS);
   }
 }
+
+/** What the platform runs of notification: its schema's migrations and its queues, with their concurrency. */
+export const notificationService = (cfg: NotificationEnv): ServiceSpec => ({
+  name: 'notification',
+  migrations,
+  queues: { 'notification.email': cfg.CONSUMER_CONCURRENCY, 'notification.webhooks': cfg.CONSUMER_CONCURRENCY },
+});

@@ -1,28 +1,29 @@
 import { Type } from 'class-transformer';
-import { IsInt, Length, Matches, Max, Min } from 'class-validator';
-import { BaseEnv, Secret } from '@orders/platform';
+import { IsInt, Matches, Max, Min } from 'class-validator';
+import { BaseEnv, ServiceSpec } from '@orders/platform';
+import { migrations } from './migrations';
 
 export class OrderProcessingEnv extends BaseEnv {
   override PORT: number = 3003;
   override DB_SCHEMA: string = 'processing';
-  /** Every concurrent step holds a connection: at least PLACED + SAGA + PAYMENT concurrency, plus the relay. */
+  /** Every concurrent step holds a connection: at least 2 × PLACED + SAGA + CANCEL + PAYMENT concurrency, plus the relay. */
   override DB_POOL_SIZE: number = 32;
-
-  /** Bearer token for the admin REST surface (promotions). */
-  @Length(8, 256) @Secret()
-  ADMIN_TOKEN: string = 'dev-admin-token';
 
   /** Base URL of the external payment gateway. */
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http:// or https:// URL' })
   PAYMENT_GATEWAY_URL: string = 'http://127.0.0.1:4000';
 
-  /** New orders admitted at once (prefetch of order-processing.placed). */
+  /** New orders admitted at once, per lane (prefetch of order-processing.placed and of order-processing.placed-bulk). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   PLACED_CONCURRENCY: number = 4;
 
   /** Saga messages handled at once (prefetch of order-processing.saga). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   SAGA_CONCURRENCY: number = 16;
+
+  /** Cancel requests decided at once (prefetch of order-processing.cancels). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  CANCEL_CONCURRENCY: number = 4;
 
   /** How often waiting orders are checked for a tenant that has room again (closes a rare race; see TenantAdmission). */
   @Type(() => Number) @IsInt() @Min(50) @Max(60000)
@@ -31,8 +32,7 @@ export class OrderProcessingEnv extends BaseEnv {
   /**
    * Fairness: most orders of one tenant processed at once while it is alone; the rest wait (PENDING) in
    * arrival order. Every later queue holds at most this many of its messages. About throughput × idle
-   * accept-to-final latency keeps the pipeline busy (8 ≈ 60 orders/s × 60 ms, with room); 32 made bigger
-   * batches but no robust gain (bench, 2026-12-02). Another tenant's arrival drops it to TENANT_SHARED_IN_FLIGHT.
+   * accept-to-final latency keeps the pipeline busy. Another tenant's arrival drops it to TENANT_SHARED_IN_FLIGHT.
    */
   @Type(() => Number) @IsInt() @Min(1) @Max(100000)
   TENANT_MAX_IN_FLIGHT: number = 8;
@@ -50,7 +50,7 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(0) @Max(600000)
   TENANT_ACTIVE_WINDOW_MS: number = 1000;
 
-  /** Payment gateway calls in flight at once (prefetch of order-processing.payments). */
+  /** Captures and voids run at once (this instance); more wait for the sweep. */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   PAYMENT_CONCURRENCY: number = 8;
 
@@ -82,13 +82,26 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(0) @Max(86400000)
   PAYMENT_MAX_WAIT_MS: number = 600000;
 
+  /** A void that finds no authorization keeps looking this long (one answered late may still appear); then there is nothing to void. */
+  @Type(() => Number) @IsInt() @Min(0) @Max(30 * 86400000)
+  PAYMENT_VOID_LOOKUP_MS: number = 86400000;
+
+  /** How often captures and voids left by a process that died (or due again after a failure) are taken up. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(600000)
+  PAYMENT_SWEEP_MS: number = 5000;
+
+  /** Settled captures and voids are kept this long (refused ones until an operator settled them). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(3650)
+  PAYMENT_JOBS_RETENTION_DAYS: number = 30;
+
   /**
-   * After its last authorize attempt, how long an order's authorization may
-   * still appear at the gateway (a late answer to a timed-out call). A void
-   * for an order that never learned its authorization id keeps looking that long.
+   * An order is confirmed only while its stock hold (inventory's reservation)
+   * has at least this much time left, so the commit that follows finds the
+   * hold still there; otherwise it fails (reservation_expired) and is
+   * compensated.
    */
-  @Type(() => Number) @IsInt() @Min(0) @Max(86400000)
-  PAYMENT_LATE_ANSWER_MS: number = 60000;
+  @Type(() => Number) @IsInt() @Min(0) @Max(3600000)
+  RESERVATION_CONFIRM_MARGIN_MS: number = 60000;
 
   /** Every accepted order is final within this: the watchdog fails (with compensation) any order older. Longer than the payment wait. */
   @Type(() => Number) @IsInt() @Min(1000) @Max(7 * 86400000)
@@ -122,3 +135,18 @@ export class OrderProcessingEnv extends BaseEnv {
     return this.PAYMENT_WAIT_DELAYS_MS.split(',').map(Number);
   }
 }
+
+/** What the platform runs of order-processing: its schema's migrations and its queues, with their concurrency. */
+export const orderProcessingService = (cfg: OrderProcessingEnv): ServiceSpec => ({
+  name: 'order-processing',
+  migrations,
+  queues: {
+    'order-processing.placed': cfg.PLACED_CONCURRENCY,
+    'order-processing.placed-bulk': cfg.PLACED_CONCURRENCY,
+    'order-processing.cancels': cfg.CANCEL_CONCURRENCY,
+    'order-processing.saga': cfg.SAGA_CONCURRENCY,
+    // drained: only the previous version published to it
+    'order-processing.payments': cfg.PAYMENT_CONCURRENCY,
+  },
+  deferDelaysMs: cfg.paymentWaitDelaysMs,
+});

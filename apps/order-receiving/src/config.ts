@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsInt, Length, Matches, Max, Min } from 'class-validator';
-import { BaseEnv, Secret, IsApiKeys, tenantsByAuthorization } from '@orders/platform';
-
+import { BaseEnv, Secret, IsApiKeys, ServiceSpec, tenantsByAuthorization } from '@orders/platform';
+import { migrations } from './migrations';
 
 export class OrderReceivingEnv extends BaseEnv {
   override PORT: number = 3000;
@@ -45,6 +45,10 @@ export class OrderReceivingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(100) @Max(300_000)
   SSE_HEARTBEAT_MS: number = 15_000;
 
+  /** How long POST /orders/{id}/cancel waits for order-processing's decision before answering 503 (ask again). */
+  @Type(() => Number) @IsInt() @Min(100) @Max(30_000)
+  CANCEL_DECISION_WAIT_MS: number = 5_000;
+
   /** Status events handled at once (channel prefetch). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   CONSUMER_CONCURRENCY: number = 16;
@@ -60,3 +64,10 @@ export class OrderReceivingEnv extends BaseEnv {
     return tenantsByAuthorization(this.API_KEYS);
   }
 }
+
+/** What the platform runs of order-receiving: its schema's migrations and its queue, with its concurrency. */
+export const orderReceivingService = (cfg: OrderReceivingEnv): ServiceSpec => ({
+  name: 'order-receiving',
+  migrations,
+  queues: { 'order-receiving.status': cfg.CONSUMER_CONCURRENCY },
+});

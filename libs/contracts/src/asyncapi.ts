@@ -11,7 +11,14 @@ function describeName(name: MessageName): { topic: string; version: string } {
 
 const ENVELOPE_DESCRIPTION =
   'Every message travels as a JSON envelope {id, name, occurredAt, correlationId?, payload} on the topic exchange ' +
-  '`${MQ_PREFIX}.events` with routing key = message name; consumers de-duplicate by `id`. The schema below is the payload.';
+  '`${MQ_PREFIX}.events` with routing key = message name, followed for some messages by words it is routed by ' +
+  '(a status event: `.<status>.<tenant key>`; a placement: `.<lane>`); consumers de-duplicate by `id`. The schema below is the payload.';
+
+/** A queue binding as (message name, routing pattern). */
+const bindingOf = (b: string | { message: string; route: string | null }): { name: MessageName; pattern: string } =>
+  typeof b === 'string'
+    ? { name: b as MessageName, pattern: `${b}.#` }
+    : { name: b.message as MessageName, pattern: `${b.message}.${b.route ?? '<bound at run time>'}` };
 
 /**
  * The AsyncAPI 3.0 document of the platform's messages, built from the
@@ -50,12 +57,13 @@ export function buildAsyncApiDocument(o: { version?: string; host?: string } = {
     };
   }
   const operations: Record<string, unknown> = {};
-  for (const [queue, names] of Object.entries(QUEUES) as Array<[string, readonly MessageName[]]>) {
-    for (const name of names) {
-      operations[`${queue}.${name}`.replace(/[^A-Za-z0-9._-]/g, '_')] = {
+  for (const [queue, bindings] of Object.entries(QUEUES) as Array<[string, ReadonlyArray<string | { message: string; route: string | null }>]>) {
+    for (const b of bindings) {
+      const { name, pattern } = bindingOf(b);
+      operations[`${queue}.${pattern}`.replace(/[^A-Za-z0-9._-]/g, '_')] = {
         action: 'receive',
         title: `${queue.split('.')[0]} consumes ${name}`,
-        description: `Queue \`\${MQ_PREFIX}.${queue}\`, bound to \`${name}\`.`,
+        description: `Queue \`\${MQ_PREFIX}.${queue}\`, bound to \`${pattern}\`.`,
         channel: { $ref: `#/channels/${name}` },
         messages: [{ $ref: `#/channels/${name}/messages/${name}` }],
       };

@@ -69,9 +69,14 @@ export class OrderEventDto extends OrderSummaryDto {
   @ApiPropertyOptional() reason?: string;
 }
 
-/** `202` body of `POST /orders/{id}/cancel`. */
+/** `202` body of `POST /orders/{id}/cancel`: order-processing's decision, as committed. */
 export class CancelAcceptedDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ enum: ORDER_STATUSES, description: 'the status when the cancellation was requested' }) status: OrderStatus;
+  @ApiProperty({ enum: ORDER_STATUSES, description: 'the status the order had when the cancel was decided (PENDING or PROCESSING)' }) status: OrderStatus;
   @ApiProperty({ example: true }) cancellationRequested: true;
+  @ApiProperty({
+    enum: ['cancelled', 'will_cancel'],
+    description: '`cancelled`: the order is CANCELLED now; `will_cancel`: its placement has not reached processing yet, and it ends CANCELLED when it does, never reserving',
+  })
+  outcome: 'cancelled' | 'will_cancel';
 }

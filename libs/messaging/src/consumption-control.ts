@@ -1,19 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { QueueName } from '@orders/contracts';
-import { PgListener } from '@orders/persistence';
-import { MigrationInterface, QueryRunner } from 'typeorm';
-import type { DataSource } from 'typeorm';
+import { PgListener, Sql } from '@orders/persistence';
+import { QueueToolError } from './dead-letters';
 
 /** What pauses and resumes consumers: the transport (AmqpTransport.setPaused). */
 export interface PausableConsumers {
   setPaused(paused: ReadonlySet<string>): Promise<void>;
-}
-
-export class ConsumptionError extends Error {
-  constructor(readonly code: 'unknown_queue', message: string) {
-    super(message);
-    this.name = 'ConsumptionError';
-  }
 }
 
 /**
@@ -29,7 +20,7 @@ export class ConsumptionControl {
   private target?: PausableConsumers;
   private applying = Promise.resolve();
 
-  constructor(private readonly ds: DataSource, private readonly o: { databaseUrl: string; schema: string; ownQueues: readonly QueueName[] }) {
+  constructor(private readonly db: Sql, private readonly o: { databaseUrl: string; schema: string; ownQueues: readonly string[] }) {
     this.listener = new PgListener({
       url: o.databaseUrl,
       channel: `consumption_${o.schema}`,
@@ -53,18 +44,18 @@ export class ConsumptionControl {
   }
 
   async paused(): Promise<Set<string>> {
-    const rows: Array<{ queue: string }> = await this.ds.query('SELECT queue FROM paused_queues');
+    const rows = await this.db.query<{ queue: string }>('SELECT queue FROM paused_queues');
     return new Set(rows.map((r) => r.queue));
   }
 
-  async list(): Promise<{ queues: Array<{ queue: QueueName; paused: boolean }> }> {
+  async list(): Promise<{ queues: Array<{ queue: string; paused: boolean }> }> {
     const paused = await this.paused();
     return { queues: this.o.ownQueues.map((queue) => ({ queue, paused: paused.has(queue) })) };
   }
 
-  async pause(queue: string): Promise<{ queue: QueueName; paused: true }> {
+  async pause(queue: string): Promise<{ queue: string; paused: true }> {
     const q = this.own(queue);
-    await this.ds.query(
+    await this.db.query(
       `WITH ins AS (INSERT INTO paused_queues (queue) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1) SELECT pg_notify($2, '')`,
       [q, `consumption_${this.o.schema}`],
     );
@@ -72,16 +63,16 @@ export class ConsumptionControl {
     return { queue: q, paused: true };
   }
 
-  async resume(queue: string): Promise<{ queue: QueueName; paused: false }> {
+  async resume(queue: string): Promise<{ queue: string; paused: false }> {
     const q = this.own(queue);
-    await this.ds.query(`WITH del AS (DELETE FROM paused_queues WHERE queue = $1 RETURNING 1) SELECT pg_notify($2, '')`, [q, `consumption_${this.o.schema}`]);
+    await this.db.query(`WITH del AS (DELETE FROM paused_queues WHERE queue = $1 RETURNING 1) SELECT pg_notify($2, '')`, [q, `consumption_${this.o.schema}`]);
     this.logger.log(`${q}: consumption resumed by an operator`);
     return { queue: q, paused: false };
   }
 
-  private own(queue: string): QueueName {
+  private own(queue: string): string {
     const q = this.o.ownQueues.find((o) => o === queue);
-    if (!q) throw new ConsumptionError('unknown_queue', `${queue} is not consumed by this service; its queues: ${this.o.ownQueues.join(', ')}`);
+    if (!q) throw new QueueToolError('unknown_queue', `${queue} is not consumed by this service; its queues: ${this.o.ownQueues.join(', ')}`);
     return q;
   }
 
@@ -95,13 +86,3 @@ export class ConsumptionControl {
   }
 }
 
-/** The paused queues of a service (ConsumptionControl). */
-export class PausedQueues1732320000004 implements MigrationInterface {
-  name = 'PausedQueues1732320000004';
-  async up(q: QueryRunner): Promise<void> {
-    await q.query('CREATE TABLE paused_queues (queue text PRIMARY KEY, paused_at timestamptz NOT NULL DEFAULT now())');
-  }
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('DROP TABLE paused_queues');
-  }
-}

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { QUEUES, QueueName } from '@orders/contracts';
 import type { Channel, GetMessage } from 'amqplib';
-import type { AmqpConnection } from './amqp-connection';
+import { AmqpConnection } from './connection';
+import type { Codec, Topology } from './schema';
+import { ATTEMPT_HEADER, DEAD_LETTER_HEADERS, DEFERRALS_HEADER, FIRST_ATTEMPT_HEADER, LAST_ERROR_HEADER, REPLAYED_AT_HEADER } from './delivery-headers';
+import { queuesReceiving } from './schema';
 
 export interface DeadLetterView {
   messageId: string | null;
@@ -12,13 +14,13 @@ export interface DeadLetterView {
   body: unknown;
 }
 
-export type DeadLetterToolErrorCode = 'unknown_queue' | 'unknown_message' | 'broker_unavailable';
+export type QueueToolErrorCode = 'unknown_queue' | 'unknown_message' | 'broker_unavailable';
 
-/** What the toolbox refuses; callers map the code (HTTP status, CLI exit code). */
-export class DeadLetterToolError extends Error {
-  constructor(readonly code: DeadLetterToolErrorCode, message: string) {
+/** What the operators' tools (dead letters, pausing) refuse; callers map the code (HTTP status, CLI exit code). */
+export class QueueToolError extends Error {
+  constructor(readonly code: QueueToolErrorCode, message: string) {
     super(message);
-    this.name = 'DeadLetterToolError';
+    this.name = 'QueueToolError';
   }
 }
 
@@ -35,30 +37,40 @@ function view(m: GetMessage): DeadLetterView {
   return {
     messageId: m.properties.messageId ?? null,
     name: (typeof (body as { name?: unknown } | null)?.name === 'string' ? (body as { name: string }).name : null) ?? str(m.properties.type),
-    attempts: header(m, 'x-attempts') === undefined ? null : Number(header(m, 'x-attempts')),
-    lastError: str(header(m, 'x-last-error')),
-    deadLetteredAt: str(header(m, 'x-dead-lettered-at')),
+    attempts: header(m, DEAD_LETTER_HEADERS.attempts) === undefined ? null : Number(header(m, DEAD_LETTER_HEADERS.attempts)),
+    lastError: str(header(m, LAST_ERROR_HEADER)),
+    deadLetteredAt: str(header(m, DEAD_LETTER_HEADERS.at)),
     body,
   };
 }
 
 /**
- * Operators' tools for the dead-letter queue of every queue in the topology
- * (any service's): how many each holds, what they are and why they failed,
- * one by message id, replay (one or all) back to the queue with fresh
- * attempts (consumers de-duplicate, so replaying something already handled
- * changes nothing), and discard (one or all). Messages looked at but not
- * taken go back when the channel closes, in their order.
+ * Operators' tools for the dead-letter queues of this service's own queues:
+ * how many each holds, what they are and why they failed, one by message id,
+ * replay (one or all) with fresh attempts to where the message is consumed
+ * now (its queue, or the queues that took over a binding since), and discard
+ * (one or all). Consumers de-duplicate, so replaying something already
+ * handled changes nothing. Messages looked at but not taken go back when the
+ * channel closes, in their order.
  */
-export class DeadLetterToolbox {
+export class DeadLetters {
   private readonly logger = new Logger('DeadLetters');
 
-  constructor(private readonly amqp: AmqpConnection) {}
+  constructor(private readonly amqp: AmqpConnection, private readonly ownQueues: readonly string[]) {}
 
-  async summary(): Promise<{ queues: Array<{ queue: QueueName; messages: number }> }> {
+  /** The tools on a connection of their own, without the service running (a command line): `close` when done. */
+  static async open(o: { url: string; prefix: string; topology: Topology; codec: Codec; ownQueues: readonly string[]; name: string }): Promise<{ deadLetters: DeadLetters; close(): Promise<void> }> {
+    const amqp = new AmqpConnection({ url: o.url, prefix: o.prefix, connectionName: o.name, topology: o.topology, codec: o.codec, ownQueues: [], retryDelaysMs: [] });
+    const connected = new Promise<void>((resolve) => void amqp.onConnected(async () => resolve()));
+    await amqp.connect();
+    await connected;
+    return { deadLetters: new DeadLetters(amqp, o.ownQueues), close: () => amqp.close() };
+  }
+
+  async summary(): Promise<{ queues: Array<{ queue: string; messages: number }> }> {
     return this.withChannel(async (ch) => {
-      const queues: Array<{ queue: QueueName; messages: number }> = [];
-      for (const q of Object.keys(QUEUES) as QueueName[]) {
+      const queues: Array<{ queue: string; messages: number }> = [];
+      for (const q of this.ownQueues) {
         queues.push({ queue: q, messages: (await ch.checkQueue(this.amqp.names.deadLetterQueue(q))).messageCount });
       }
       return { queues };
@@ -66,7 +78,7 @@ export class DeadLetterToolbox {
   }
 
   /** Looks at up to `limit` dead letters without removing them. */
-  async peek(queue: string, limit: number): Promise<{ queue: QueueName; messages: DeadLetterView[] }> {
+  async peek(queue: string, limit: number): Promise<{ queue: string; messages: DeadLetterView[] }> {
     const q = this.known(queue);
     return this.withChannel(async (ch) => {
       const messages: DeadLetterView[] = [];
@@ -81,15 +93,15 @@ export class DeadLetterToolbox {
   }
 
   /** The one dead letter with this message id, left in place. */
-  async show(queue: string, messageId: string): Promise<{ queue: QueueName; message: DeadLetterView }> {
+  async show(queue: string, messageId: string): Promise<{ queue: string; message: DeadLetterView }> {
     const q = this.known(queue);
     const found = await this.withChannel((ch) => this.find(ch, q, messageId));
-    if (!found) throw new DeadLetterToolError('unknown_message', `no dead letter ${messageId} in ${q}`);
+    if (!found) throw new QueueToolError('unknown_message', `no dead letter ${messageId} in ${q}`);
     return { queue: q, message: found };
   }
 
   /** Moves up to `limit` dead letters back to their queue, each with a fresh attempt count. */
-  async replay(queue: string, limit: number): Promise<{ queue: QueueName; replayed: number }> {
+  async replay(queue: string, limit: number): Promise<{ queue: string; replayed: number }> {
     const q = this.known(queue);
     const replayed = await this.withChannel(async (ch) => {
       let n = 0;
@@ -105,16 +117,16 @@ export class DeadLetterToolbox {
   }
 
   /** Moves the one dead letter with this message id back to its queue; the others stay where they are. */
-  async replayOne(queue: string, messageId: string): Promise<{ queue: QueueName; replayed: number; messageId: string }> {
+  async replayOne(queue: string, messageId: string): Promise<{ queue: string; replayed: number; messageId: string }> {
     const q = this.known(queue);
     const found = await this.withChannel((ch) => this.find(ch, q, messageId, (m) => this.moveBack(ch, q, m)));
-    if (!found) throw new DeadLetterToolError('unknown_message', `no dead letter ${messageId} in ${q}`);
+    if (!found) throw new QueueToolError('unknown_message', `no dead letter ${messageId} in ${q}`);
     this.logger.log(`replayed dead letter ${messageId} to ${q}`);
     return { queue: q, replayed: 1, messageId };
   }
 
   /** Drops every dead letter of the queue (after the cause is understood and they are not wanted). */
-  async discardAll(queue: string): Promise<{ queue: QueueName; discarded: number }> {
+  async discardAll(queue: string): Promise<{ queue: string; discarded: number }> {
     const q = this.known(queue);
     const { messageCount } = await this.withChannel((ch) => ch.purgeQueue(this.amqp.names.deadLetterQueue(q)));
     this.logger.log(`discarded ${messageCount} dead letter(s) of ${q}`);
@@ -122,16 +134,16 @@ export class DeadLetterToolbox {
   }
 
   /** Drops the one dead letter with this message id; the others stay. */
-  async discardOne(queue: string, messageId: string): Promise<{ queue: QueueName; discarded: number; messageId: string }> {
+  async discardOne(queue: string, messageId: string): Promise<{ queue: string; discarded: number; messageId: string }> {
     const q = this.known(queue);
     const found = await this.withChannel((ch) => this.find(ch, q, messageId, async (m) => ch.ack(m)));
-    if (!found) throw new DeadLetterToolError('unknown_message', `no dead letter ${messageId} in ${q}`);
+    if (!found) throw new QueueToolError('unknown_message', `no dead letter ${messageId} in ${q}`);
     this.logger.log(`discarded dead letter ${messageId} of ${q}`);
     return { queue: q, discarded: 1, messageId };
   }
 
   /** Walks the dead-letter queue once for `messageId`; `take` consumes the match (else it stays with the rest). */
-  private async find(ch: Channel, q: QueueName, messageId: string, take?: (m: GetMessage) => Promise<void>): Promise<DeadLetterView | undefined> {
+  private async find(ch: Channel, q: string, messageId: string, take?: (m: GetMessage) => Promise<void>): Promise<DeadLetterView | undefined> {
     const dlq = this.amqp.names.deadLetterQueue(q);
     const { messageCount } = await ch.checkQueue(dlq);
     for (let i = 0; i < messageCount; i++) {
@@ -145,28 +157,33 @@ export class DeadLetterToolbox {
     return undefined; // the ones looked at are put back when the channel closes
   }
 
-  private async moveBack(ch: Channel, q: QueueName, m: GetMessage): Promise<void> {
+  /** Replays one dead letter where its message is consumed now: its own queue if that still receives it, else the queues that do. */
+  private async moveBack(ch: Channel, q: string, m: GetMessage): Promise<void> {
     const headers = { ...(m.properties.headers ?? {}) };
-    for (const k of ['x-attempt', 'x-attempts', 'x-dead-lettered-at', 'x-first-attempt-at', 'x-deferrals']) delete headers[k];
-    await this.amqp.sendToQueueConfirmed(this.amqp.names.queue(q), m.content, {
-      messageId: m.properties.messageId,
-      type: m.properties.type,
-      contentType: m.properties.contentType,
-      ...(m.properties.priority !== undefined ? { priority: m.properties.priority } : {}),
-      headers: { ...headers, 'x-replayed-at': new Date().toISOString() },
-    });
+    const routingKey = str(headers[DEAD_LETTER_HEADERS.routingKey]) ?? m.properties.type ?? '';
+    for (const k of [ATTEMPT_HEADER, DEAD_LETTER_HEADERS.attempts, DEAD_LETTER_HEADERS.at, FIRST_ATTEMPT_HEADER, DEFERRALS_HEADER]) delete headers[k];
+    const now = queuesReceiving(this.amqp.topology, routingKey);
+    const to = now.length === 0 || now.includes(q) ? [q] : now;
+    for (const target of to) {
+      await this.amqp.sendToQueueConfirmed(this.amqp.names.queue(target), m.content, {
+        messageId: m.properties.messageId,
+        type: m.properties.type,
+        contentType: m.properties.contentType,
+        headers: { ...headers, [REPLAYED_AT_HEADER]: new Date().toISOString() },
+      });
+    }
     ch.ack(m);
   }
 
-  private known(queue: string): QueueName {
-    if (!Object.prototype.hasOwnProperty.call(QUEUES, queue)) {
-      throw new DeadLetterToolError('unknown_queue', `unknown queue ${queue}; known: ${Object.keys(QUEUES).join(', ')}`);
+  private known(queue: string): string {
+    if (!this.ownQueues.includes(queue)) {
+      throw new QueueToolError('unknown_queue', `${queue} is not a queue of this service; its queues: ${this.ownQueues.join(', ')}`);
     }
-    return queue as QueueName;
+    return queue;
   }
 
   private async withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
-    if (!this.amqp.isConnected) throw new DeadLetterToolError('broker_unavailable', 'the broker is not connected');
+    if (!this.amqp.isConnected) throw new QueueToolError('broker_unavailable', 'the broker is not connected');
     return this.amqp.withChannel(fn);
   }
 }

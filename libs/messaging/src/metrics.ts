@@ -2,7 +2,7 @@ import { Counter, Histogram } from 'prom-client';
 
 export const messagesHandled = new Counter({
   name: 'messages_handled_total',
-  help: 'Consumed messages by queue, message name and outcome (ack, retry_in_place, retry, defer, drop, dead_letter; message "batch", outcome batch_split: a batch that failed and was handled message by message)',
+  help: 'Consumed messages by queue, message name and outcome (ack, retry_in_place, retry, defer, drop, dead_letter, rerouted; message "batch", outcome batch_split: a batch that failed and was handled message by message)',
   labelNames: ['queue', 'message', 'outcome'] as const,
 });
 
@@ -24,13 +24,3 @@ export const outboxPublished = new Counter({
   name: 'outbox_published_total',
   help: 'Messages relayed from the outbox to the broker with a publisher confirm',
 });
-
-/**
- * How many deliveries of `message` on `queue` this process has finished with
- * `outcome` (redeliveries and duplicates included). Tests wait on it: once a
- * delivery is acknowledged, its handler and its transaction are done.
- */
-export async function handledCount(queue: string, message: string, outcome = 'ack'): Promise<number> {
-  const { values } = await messagesHandled.get();
-  return values.find((v) => v.labels.queue === queue && v.labels.message === message && v.labels.outcome === outcome)?.value ?? 0;
-}

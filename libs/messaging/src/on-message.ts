@@ -1,7 +1,7 @@
 import { applyDecorators, ArgumentsHost, Catch, RpcExceptionFilter, UseFilters } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
-import type { Envelope, QUEUES, QueueName } from '@orders/contracts';
 import { Observable, throwError } from 'rxjs';
+import type { Envelope, MessageOf, QueueName } from './schema';
 
 /** Hands the handler's own error to the transport (Nest's default filter would replace it with a generic object). */
 @Catch()
@@ -11,12 +11,9 @@ export class RethrowToTransportFilter implements RpcExceptionFilter<unknown> {
   }
 }
 
-/** The pattern a handler is registered under: one per (queue, message), so two queues carrying one message never share a handler. */
-export const handlerPattern = (queue: QueueName, name: string): string => `${queue}#${name}`;
-
 /** What @OnMessage stores with the handler for the transport. */
 export interface OnMessageExtras {
-  queue: QueueName;
+  queue: string;
   message: string;
   /**
    * Handle this message only after every message delivered before it on the
@@ -25,26 +22,27 @@ export interface OnMessageExtras {
    */
   afterEarlier?: boolean;
   /**
-   * Safe to handle with other messages of its queue in one transaction
-   * (AmqpTransportOptions.batches): every write of the handler goes through
-   * UnitOfWork, and it does nothing outside the database before that
-   * transaction commits (no HTTP call, no email, no other connection).
-   * A queue is consumed in batches only when all its handlers are.
+   * Safe to handle with other messages of its queue in one transaction: every
+   * write of the handler goes through UnitOfWork, and it does nothing outside
+   * the database before that transaction commits (no HTTP call, no email, no
+   * other connection). A queue is consumed in batches only when all its
+   * handlers are.
    */
   batchable?: boolean;
 }
 
 /**
  * Marks a method as the handler of one message on one of this service's
- * queues. Both are checked against the contracts' topology at compile time,
+ * queues. Both are checked against the registered topology at compile time,
  * and so is the handler's first parameter: it receives the validated
- * `Envelope<name>` (a handler declaring another payload does not compile).
+ * `Envelope<name>`. What it returns is sent back to a requester
+ * (AmqpConnection.request), after the acknowledgement.
  */
-export function OnMessage<Q extends QueueName, N extends (typeof QUEUES)[Q][number]>(
+export function OnMessage<Q extends QueueName, N extends MessageOf<Q>>(
   queue: Q,
   name: N,
   opts: Pick<OnMessageExtras, 'afterEarlier' | 'batchable'> = {},
 ): <F extends (env: Envelope<N>, ...rest: never[]) => unknown>(target: object, key: string | symbol, d: TypedPropertyDescriptor<F>) => void {
   const extras: OnMessageExtras = { queue, message: name, ...opts };
-  return applyDecorators(EventPattern(handlerPattern(queue, name), extras), UseFilters(new RethrowToTransportFilter())) as never;
+  return applyDecorators(EventPattern(`${queue}#${name}`, extras), UseFilters(new RethrowToTransportFilter())) as never;
 }

@@ -1,131 +1,157 @@
-import { createEnvelope, Envelope, MessageName, PayloadOf } from '@orders/contracts';
-import { sqlLiteral } from '@orders/persistence';
-import { MigrationInterface, QueryRunner } from 'typeorm';
-import { PausedQueues1732320000004 } from './consumption-control';
-import { captureTraceContext } from './tracing';
+import { Logger } from '@nestjs/common';
+import { Sql, sqlLiteral } from '@orders/persistence';
+import type { AmqpConnection, Outgoing } from './connection';
+import { outboxPublished } from './metrics';
+import { Codec, routingKeyOf, Topology } from './schema';
+import { captureTraceContext, traceHeaders } from './tracing';
 
-/** Rows waiting in the outbox table: the serialized envelope and its routing key. */
+/** A message as it waits in the outbox table: the serialized envelope and its routing key. */
 export interface OutboxRow {
   id: string;
   name: string;
+  routingKey: string;
   raw: string;
-  /** AMQP priority (0-9) for queues declared with one (QUEUE_MAX_PRIORITY); undefined = none. */
-  priority?: number;
   /** W3C trace context of the transaction that wrote it (JSON), when tracing is on. */
-  traceContext?: string | null;
-}
-
-export const outboxChannel = (schema: string): string => `outbox_${schema}`;
-
-export function toOutboxRow<N extends MessageName>(
-  name: N,
-  payload: PayloadOf<N>,
-  meta: { id?: string; correlationId?: string; priority?: number } = {},
-): OutboxRow {
-  const env: Envelope<N> = createEnvelope(name, payload, meta);
-  return { id: env.id, name, raw: JSON.stringify(env), priority: meta.priority, traceContext: captureTraceContext() };
-}
-
-/**
- * The one statement that writes rows to the outbox inside the writer's
- * transaction, with its values as literals, so it can share a round trip
- * with the COMMIT that follows it (UnitOfWork). For the relay (`direct`
- * false) it raises the NOTIFY that wakes it: PostgreSQL delivers the
- * notification only when the transaction commits, so the relay never sees a
- * message whose write was rolled back. Rows the writer publishes itself
- * right after commit (`direct`) get no NOTIFY and a `relay_after` a few
- * seconds ahead: the relay leaves them alone unless the writer fails to
- * publish them by then (see OutboxRelay.publishNow). Selects the rows' seq
- * numbers (`direct`) or the notification.
- */
-export function outboxInsertSql(schema: string, rows: readonly OutboxRow[], direct: boolean): string {
-  const lit = (v: string | null | undefined) => (v === null || v === undefined ? 'NULL' : sqlLiteral(v));
-  const relayAfter = direct ? `now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds'` : 'NULL';
-  const values = rows
-    .map((r) => `(${lit(r.id)}::uuid, ${lit(r.name)}, ${lit(r.raw)}, ${Number.isInteger(r.priority) ? r.priority : 'NULL'}::smallint, ${lit(r.traceContext)}, ${relayAfter})`)
-    .join(', ');
-  const insert = `INSERT INTO outbox (id, routing_key, body, priority, trace_context, relay_after) VALUES ${values} RETURNING seq`;
-  return direct
-    ? `WITH ins AS (${insert}) SELECT seq FROM ins`
-    : `WITH ins AS (${insert}) SELECT pg_notify(${lit(outboxChannel(schema))}, '') FROM (SELECT count(*) FROM ins) c`;
+  traceContext: string | null;
 }
 
 /** How long the relay leaves a row alone that its writer publishes itself after commit. */
 export const DIRECT_PUBLISH_GRACE_MS = 5000;
 
-/** The outbox and inbox tables every service needs; each service lists this migration first. */
-export class MessagingTables1732320000000 implements MigrationInterface {
-  name = 'MessagingTables1732320000000';
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE TABLE outbox (
-      seq bigserial PRIMARY KEY,
-      id uuid NOT NULL,
-      routing_key text NOT NULL,
-      body text NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    await q.query(`CREATE TABLE inbox (
-      message_id uuid PRIMARY KEY,
-      processed_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    await q.query(`CREATE INDEX inbox_processed_at ON inbox (processed_at)`);
-  }
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('DROP TABLE inbox');
-    await q.query('DROP TABLE outbox');
-  }
+/** The columns of an outbox row, in the order every insert gives them. */
+const COLUMNS = 'id, routing_key, body, trace_context, relay_after';
+
+/** An outbox insert: its SQL, and whether the rows are the writer's to publish (`seq` selected) or the relay's (NOTIFY on commit). */
+export interface OutboxInsert {
+  sql: string;
+  direct: boolean;
 }
 
-/** Lets a message carry an AMQP priority (fair admission of new orders across tenants). */
-export class OutboxPriority1732320000001 implements MigrationInterface {
-  name = 'OutboxPriority1732320000001';
-  async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox ADD COLUMN priority smallint');
-  }
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox DROP COLUMN priority');
-  }
+/** The relay_after of a row written now (SQL): a direct row is the relay's only if its writer failed to publish it. */
+const relayAfter = (direct: boolean): string => (direct ? `now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds'` : 'NULL');
+
+function insertFrom(select: string, direct: boolean, channel: string): string {
+  const insert = `INSERT INTO outbox (${COLUMNS}) ${select} RETURNING seq`;
+  return direct
+    ? `WITH ins AS (${insert}) SELECT seq FROM ins`
+    : `WITH ins AS (${insert}) SELECT pg_notify(${sqlLiteral(channel)}, '') FROM (SELECT count(*) FROM ins) c`;
 }
 
-/** The inbox de-duplicates per (message, consuming queue): one service may consume one message on two queues (email, webhooks). */
-export class InboxPerQueue1732320000002 implements MigrationInterface {
-  name = 'InboxPerQueue1732320000002';
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE inbox ADD COLUMN queue text NOT NULL DEFAULT ''`);
-    await q.query('ALTER TABLE inbox DROP CONSTRAINT inbox_pkey');
-    await q.query('ALTER TABLE inbox ADD PRIMARY KEY (message_id, queue)');
+/** The message as it leaves for the exchange. */
+export const toOutgoing = (r: OutboxRow): Outgoing => ({
+  id: r.id, name: r.name, routingKey: r.routingKey, raw: r.raw, headers: r.traceContext ? traceHeaders(r.traceContext) : undefined,
+});
+
+/**
+ * The writer's side of the outbox, and the one home of its row format:
+ * messages are written in the writer's transaction and, once it committed,
+ * published by the writer itself (publisher confirms) and deleted; the relay
+ * (OutboxRelay) takes any row the writer could not publish. A row published
+ * twice (a slow confirm, a crash between publish and delete) is a duplicate
+ * the consumers' inboxes absorb.
+ */
+export class Outbox {
+  private readonly logger = new Logger('Outbox');
+  /** Publishes of rows written by this process, still in flight. */
+  private readonly direct = new Set<Promise<void>>();
+  /** The last DELETE of published rows, and the batch gathering for the next one (deleteSoon). */
+  private deleting: Promise<void> = Promise.resolve();
+  private gathering?: { seqs: string[]; done: Promise<void> };
+
+  constructor(
+    private readonly db: Sql,
+    private readonly amqp: AmqpConnection,
+    private readonly codec: Codec,
+    private readonly topology: Topology,
+    /** The NOTIFY channel that wakes the relay. */
+    readonly channel: string,
+  ) {}
+
+  /** The row for a message (a new envelope; `id` to derive it from something stable). */
+  row(name: string, payload: object, meta: { id?: string; correlationId?: string } = {}): OutboxRow {
+    const env = this.codec.create(name, payload, meta);
+    return { id: env.id, name, routingKey: routingKeyOf(this.topology, name, payload), raw: JSON.stringify(env), traceContext: captureTraceContext() };
   }
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE inbox DROP CONSTRAINT inbox_pkey');
-    await q.query('ALTER TABLE inbox DROP COLUMN queue');
-    await q.query('ALTER TABLE inbox ADD PRIMARY KEY (message_id)');
+
+  /** Whether rows written now will be published by their writer right after commit (the broker is there). */
+  get publishesDirectly(): boolean {
+    return this.amqp.isConnected;
+  }
+
+  /**
+   * The statement that writes rows inside the writer's transaction, with
+   * literal values (it can share a round trip with the COMMIT after it).
+   * It selects the rows' seq numbers for `published`; written while the
+   * broker is away, the rows are left to the relay, woken on commit.
+   */
+  insertSql(rows: readonly OutboxRow[]): OutboxInsert {
+    const direct = this.publishesDirectly;
+    const lit = (v: string | null) => (v === null ? 'NULL' : sqlLiteral(v));
+    const values = rows.map((r) => `(${lit(r.id)}::uuid, ${lit(r.routingKey)}, ${lit(r.raw)}, ${lit(r.traceContext)}, ${relayAfter(direct)})`).join(', ');
+    return { sql: insertFrom(`VALUES ${values}`, direct, this.channel), direct };
+  }
+
+  /**
+   * For a statement that writes many rows of its own at once (intake): the
+   * INSERT to use as its CTE, from any SELECT giving (id, routing_key, body,
+   * trace_context, relay_after), made by `select` from the relay_after to
+   * give. It returns `seq`: the statement hands the seqs to `published`
+   * (`direct`), or selects `notify` once to wake the relay on commit.
+   */
+  insertCte(select: (relayAfter: string) => string): { insert: string; direct: boolean; notify: string } {
+    const direct = this.publishesDirectly;
+    return { insert: `INSERT INTO outbox (${COLUMNS}) ${select(relayAfter(direct))} RETURNING seq`, direct, notify: `pg_notify(${sqlLiteral(this.channel)}, '')` };
+  }
+
+  /**
+   * Publishes just-committed rows (with confirms) and deletes them. If the
+   * broker refuses or is gone, the rows are handed to the relay at once
+   * (relay_after cleared, relay woken); if even that fails, the relay's
+   * sweep takes them once their relay_after has passed.
+   */
+  published(rows: readonly OutboxRow[], seqs: readonly string[]): void {
+    if (seqs.length === 0) return;
+    const p = this.publish(rows, seqs).finally(() => this.direct.delete(p));
+    this.direct.add(p);
+  }
+
+  /** Resolves when every direct publish started so far has settled. */
+  async flush(): Promise<void> {
+    while (this.direct.size > 0) await Promise.allSettled([...this.direct]);
+  }
+
+  private async publish(rows: readonly OutboxRow[], seqs: readonly string[]): Promise<void> {
+    try {
+      await this.amqp.publishConfirmed(rows.map(toOutgoing));
+    } catch (e) {
+      this.logger.warn(`publishing ${rows.length} message(s) after commit failed (${(e as Error).message}); the relay takes them`);
+      await this.db
+        .query(`WITH h AS (UPDATE outbox SET relay_after = NULL WHERE seq = ANY($1::bigint[]) RETURNING 1) SELECT pg_notify($2, '') FROM (SELECT count(*) FROM h) c`, [seqs, this.channel])
+        .catch(() => undefined); // the sweep takes them after relay_after
+      return;
+    }
+    outboxPublished.inc(rows.length);
+    await this.deleteSoon(seqs);
+  }
+
+  /**
+   * Deletes published rows, many writers' at once: while one DELETE runs, the
+   * rows published meanwhile gather for the next (one statement for a whole
+   * burst instead of one per transaction). A row left behind (database away
+   * now) is published again by the sweep after its relay_after: a duplicate
+   * the consumers' inboxes absorb.
+   */
+  private deleteSoon(seqs: readonly string[]): Promise<void> {
+    if (!this.gathering) {
+      const batch: string[] = [];
+      const done = this.deleting.then(async () => {
+        if (this.gathering?.seqs === batch) this.gathering = undefined; // later rows gather for the next DELETE
+        await this.db.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [batch]).catch(() => undefined);
+      });
+      this.gathering = { seqs: batch, done };
+      this.deleting = done;
+    }
+    this.gathering.seqs.push(...seqs);
+    return this.gathering.done;
   }
 }
-
-/** An outbox row carries the W3C trace context of the transaction that wrote it (tracing on). */
-export class OutboxTraceContext1732320000003 implements MigrationInterface {
-  name = 'OutboxTraceContext1732320000003';
-  async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox ADD COLUMN trace_context text');
-  }
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox DROP COLUMN trace_context');
-  }
-}
-
-/** A row its writer publishes right after commit waits for the relay only from `relay_after` on. */
-export class OutboxRelayAfter1732320000005 implements MigrationInterface {
-  name = 'OutboxRelayAfter1732320000005';
-  async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox ADD COLUMN relay_after timestamptz');
-  }
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox DROP COLUMN relay_after');
-  }
-}
-
-/** The messaging tables' migrations, in order: every service lists these first. */
-export const MESSAGING_MIGRATIONS = [
-  MessagingTables1732320000000, OutboxPriority1732320000001, InboxPerQueue1732320000002, OutboxTraceContext1732320000003, PausedQueues1732320000004,
-  OutboxRelayAfter1732320000005,
-];

@@ -1,12 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { QueueName } from '@orders/contracts';
+import type { Sql } from '@orders/persistence';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { Gauge, Histogram } from 'prom-client';
-import type { DataSource } from 'typeorm';
-import type { AmqpConnection } from './amqp-connection';
-
-/** Header the outbox relay stamps on every message it publishes: epoch milliseconds. */
-export const PUBLISHED_AT_HEADER = 'x-published-at';
+import type { AmqpConnection } from './connection';
+import { ATTEMPT_HEADER, DEAD_LETTER_HEADERS, DEFERRALS_HEADER, PUBLISHED_AT_HEADER, REPLAYED_AT_HEADER } from './delivery-headers';
 
 export const messageWaitSeconds = new Histogram({
   name: 'orders_message_wait_seconds',
@@ -20,15 +17,15 @@ export const messageWaitSeconds = new Histogram({
  * delivery from its queue counts: a retried, deferred or replayed one carries
  * the original stamp and would report its deliberate delay as lag.
  */
-export function observeMessageWait(queue: QueueName, msg: ConsumeMessage): void {
+export function observeMessageWait(queue: string, msg: ConsumeMessage): void {
   const h = msg.properties.headers;
   const at = Number(h?.[PUBLISHED_AT_HEADER]);
-  if (!at || h?.['x-attempt'] || h?.['x-deferrals'] || h?.['x-dead-lettered-at'] || h?.['x-replayed-at'] || msg.fields.redelivered) return;
+  if (!at || h?.[ATTEMPT_HEADER] || h?.[DEFERRALS_HEADER] || h?.[DEAD_LETTER_HEADERS.at] || h?.[REPLAYED_AT_HEADER] || msg.fields.redelivered) return;
   messageWaitSeconds.observe({ queue }, Math.max(0, Date.now() - at) / 1000);
 }
 
 interface BrokerSnapshot {
-  queues: Array<{ queue: QueueName; messages: number; consumers: number; deadLetters: number }>;
+  queues: Array<{ queue: string; messages: number; consumers: number; deadLetters: number }>;
 }
 interface OutboxSnapshot {
   pending: number;
@@ -36,7 +33,7 @@ interface OutboxSnapshot {
 }
 
 export interface QueueMetricsOptions {
-  ownQueues: readonly QueueName[];
+  ownQueues: readonly string[];
   /** false for a service without an outbox relay (no outbox gauges). */
   outbox: boolean;
   /** A scrape within this long of the previous one reuses its figures. */
@@ -114,7 +111,7 @@ export class QueueMetrics {
   private brokerCache?: { at: number; value: Promise<BrokerSnapshot | undefined> };
   private outboxCache?: { at: number; value: Promise<OutboxSnapshot | undefined> };
 
-  constructor(private readonly amqp: AmqpConnection, private readonly ds: DataSource, private readonly o: QueueMetricsOptions) {}
+  constructor(private readonly amqp: AmqpConnection, private readonly db: Sql, private readonly o: QueueMetricsOptions) {}
 
   async start(): Promise<void> {
     await this.amqp.onConnected(async (model) => {
@@ -190,8 +187,8 @@ export class QueueMetrics {
 
   private async readOutbox(): Promise<OutboxSnapshot | undefined> {
     try {
-      const rows: Array<{ n: number; age: number | null }> = await withTimeout(
-        this.ds.query('SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age FROM outbox'),
+      const rows = await withTimeout(
+        this.db.query<{ n: number; age: number | null }>('SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age FROM outbox'),
         this.o.timeoutMs ?? 2000,
         'outbox query',
       );

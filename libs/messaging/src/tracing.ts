@@ -13,11 +13,7 @@ export function enableMessageTracing(on = true): void {
   enabled = on;
 }
 
-export function messageTracingEnabled(): boolean {
-  return enabled;
-}
-
-export const tracer = () => trace.getTracer('@orders/messaging');
+const tracer = () => trace.getTracer('@orders/messaging');
 
 /** The active trace context as stored with an outbox row (JSON of the W3C headers), or null. */
 export function captureTraceContext(): string | null {
@@ -56,7 +52,7 @@ export function withConsumerSpan<T>(queue: string, name: string, headers: Record
 }
 
 /** Ends `span` when `fn` settles, recording a failure. */
-export async function endSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+async function endSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -66,20 +62,4 @@ export async function endSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
   } finally {
     span.end();
   }
-}
-
-/**
- * Runs an outgoing HTTP call (the payment gateway) in a client span; `fn`
- * gets the headers that carry the trace context to the callee. With tracing
- * off it gets none and no span is made.
- */
-export function withClientSpan<T>(name: string, fn: (headers: Record<string, string>) => Promise<T>): Promise<T> {
-  if (!enabled) return fn({});
-  return tracer().startActiveSpan(name, { kind: SpanKind.CLIENT }, (span) =>
-    endSpan(span, () => {
-      const headers: Record<string, string> = {};
-      propagation.inject(context.active(), headers);
-      return fn(headers);
-    }),
-  );
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions, MigrationInterface } from 'typeorm';
-import { isInfrastructureError } from './infra-errors';
+import { isDatabaseUnavailable } from './infra-errors';
 
 export const IDENTIFIER_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -42,6 +42,13 @@ export interface ServiceDataSourceOptions {
   entities?: DataSourceOptions['entities'];
   poolSize?: number;
   applicationName?: string;
+  /**
+   * A statement running longer than this is cancelled by the server, and a
+   * transaction left idle this long is ended (0: never). A database that is
+   * slow but up so answers `503` and defers messages instead of holding
+   * every connection and request until memory runs out.
+   */
+  statementTimeoutMs?: number;
 }
 
 /** TypeORM options for one service: its own schema on the search_path, migrations only, never synchronize. */
@@ -60,10 +67,16 @@ export function serviceDataSourceOptions(o: ServiceDataSourceOptions): DataSourc
     applicationName: o.applicationName,
     extra: {
       max: o.poolSize ?? 10,
-      options: `-c search_path=${o.schema}`,
+      options: sessionOptions(o),
       connectionTimeoutMillis: 5000,
     },
   };
+}
+
+/** The settings every connection of a service starts with (libpq `options`). */
+function sessionOptions(o: ServiceDataSourceOptions): string {
+  const timeout = o.statementTimeoutMs ?? 0;
+  return [`-c search_path=${o.schema}`, ...(timeout > 0 ? [`-c statement_timeout=${timeout}`, `-c idle_in_transaction_session_timeout=${timeout * 3}`] : [])].join(' ');
 }
 
 /**
@@ -78,7 +91,7 @@ export async function migrateService(o: ServiceDataSourceOptions, patienceMs = 1
     try {
       return await migrateOnce(o);
     } catch (e) {
-      if (!isInfrastructureError(e) || Date.now() >= deadline) throw e;
+      if (!isDatabaseUnavailable(e) || Date.now() >= deadline) throw e;
       const delay = Math.min(5000, 200 * 2 ** attempt);
       new Logger('Migrations').warn(`database not available at start-up (${(e as Error).message}); trying again in ${delay} ms`);
       await new Promise((r) => setTimeout(r, delay));

@@ -1,3 +1,4 @@
 export * from './database';
 export * from './pg-listener';
 export * from './infra-errors';
+export * from './sql';

@@ -1,14 +1,13 @@
 /**
- * Whether an error means a dependency is unavailable (database, broker, a
- * network peer) rather than something wrong with the request or message at
+ * Whether an error means the database (or the network to it) is
+ * unavailable rather than something wrong with the request or message at
  * hand. Such failures must wait and retry (HTTP 503 + Retry-After, message
  * deferral), never use up a message's attempts. Follows TypeORM's
  * `driverError`, `cause` and AggregateError members.
  */
-const NETWORK_CODES = new Set([
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED',
   'EHOSTDOWN', 'ENETDOWN', 'ERR_SOCKET_CLOSED', 'ERR_STREAM_DESTROYED',
-  'ESOCKET', 'ECONNECTION', 'ETIMEOUT', // nodemailer
 ]);
 
 /**
@@ -30,21 +29,17 @@ const MESSAGES = [
   /client was closed and is not queryable/i,
   /query read timeout/i,
   /the database system is (starting up|shutting down|in recovery mode)/i,
-  /broker not connected/i,
-  /^not connected$/i, // @orders/messaging before the broker connection is (re)established
-  /channel (closed|ended)/i,
-  /Connection lost|Socket closed/i,
+  /canceling statement due to statement timeout/i,
 ];
 
-export function isInfrastructureError(err: unknown, depth = 0): boolean {
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== 'object' || depth > 4) return false;
-  const e = err as { code?: unknown; message?: unknown; cause?: unknown; driverError?: unknown; errors?: unknown; responseCode?: unknown };
-  if (typeof e.responseCode === 'number' && e.responseCode >= 400 && e.responseCode < 500) return true; // SMTP: try again later
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; driverError?: unknown; errors?: unknown };
   if (typeof e.code === 'string') {
     if (NETWORK_CODES.has(e.code)) return true;
     if (PG_UNAVAILABLE.test(e.code)) return true;
   }
   if (typeof e.message === 'string' && MESSAGES.some((re) => re.test(e.message as string))) return true;
-  if (Array.isArray(e.errors) && e.errors.some((x) => isInfrastructureError(x, depth + 1))) return true; // AggregateError (dual-stack connect)
-  return isInfrastructureError(e.driverError, depth + 1) || isInfrastructureError(e.cause, depth + 1);
+  if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true; // AggregateError (dual-stack connect)
+  return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
 }

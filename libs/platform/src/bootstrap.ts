@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DynamicModule, INestApplication, Logger, Type } from '@nestjs/common';
+import { DynamicModule, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AmqpConnection, AmqpTransport, AmqpTransportOptions, ConsumptionControl, UnitOfWork } from '@orders/messaging';
 import type { DestinationStream } from 'pino';
 import { ConfigError } from './config';
 import { HttpErrorFilter, strictValidationPipe } from './http-errors';
@@ -48,20 +47,6 @@ export async function createHttpApp(module: Type | DynamicModule, o: HttpAppOpti
     httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
   return app;
-}
-
-/**
- * Connects the platform's AMQP transport so @OnMessage handlers start
- * consuming; queues whose handlers are all batchable are consumed in batches
- * of up to `maxBatch` messages, each batch one transaction of the app's UnitOfWork.
- */
-export async function startConsumers(app: INestApplication, o: Omit<AmqpTransportOptions, 'batches'> & { maxBatch?: number }): Promise<AmqpTransport> {
-  const { maxBatch = 1, ...opts } = o;
-  const transport = new AmqpTransport(app.get(AmqpConnection), { ...opts, batches: { unitOfWork: app.get(UnitOfWork), maxBatch } });
-  await app.get(ConsumptionControl).attach(transport); // queues an operator paused stay paused
-  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: false });
-  await app.startAllMicroservices();
-  return transport;
 }
 
 /** Runs a service's main; a configuration error stops start-up with the variables' names. */

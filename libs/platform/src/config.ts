@@ -6,6 +6,18 @@ import { flattenValidationErrors } from '@orders/contracts';
 export const EnvBool = () =>
   Transform(({ value }) => (value === true || value === 'true' || value === '1' ? true : value === false || value === 'false' || value === '0' ? false : value));
 
+const SECRETS = new WeakMap<object, Set<string>>();
+
+/**
+ * Marks a setting as a secret: with `NODE_ENV=production` a service refuses
+ * to start while it still has its development default.
+ */
+export const Secret = (): PropertyDecorator => (target, key) => {
+  const own = SECRETS.get(target) ?? new Set<string>();
+  own.add(String(key));
+  SECRETS.set(target, own);
+};
+
 /**
  * Settings every service reads. Each service extends it with its own
  * variables; every one has a working development default.
@@ -36,7 +48,7 @@ export class BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   BATCH_MAX_MESSAGES: number = 32;
 
-  /** Kind of RabbitMQ queue: classic (priorities honoured) or quorum (replicated, broker-side delivery limit). Every instance of a deployment must agree. */
+  /** Kind of RabbitMQ queue: classic or quorum (replicated). Queues keep the kind they were declared with (see README). */
   @IsIn(['classic', 'quorum'])
   QUEUE_TYPE: 'classic' | 'quorum' = 'classic';
 
@@ -54,22 +66,23 @@ export class BaseEnv {
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: string = 'log';
 
+  /**
+   * A statement running longer than this is cancelled (and a transaction
+   * left idle three times as long is ended): a database that is slow but up
+   * answers 503 and defers messages instead of holding every connection and
+   * request. 0: no limit.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(600000)
+  DB_STATEMENT_TIMEOUT_MS: number = 10000;
+
+  /** Bearer token of the admin and operator endpoints (products, promotions, dead letters, pausing queues). */
+  @Secret() @IsString() @Matches(/^\S{8,}$/, { message: 'must be at least 8 characters without spaces' })
+  ADMIN_TOKEN: string = 'dev-admin-token';
+
   get retryDelaysMs(): number[] {
     return this.RETRY_DELAYS_MS.split(',').map(Number);
   }
 }
-
-const SECRETS = new WeakMap<object, Set<string>>();
-
-/**
- * Marks a setting as a secret: with `NODE_ENV=production` a service refuses
- * to start while it still has its development default.
- */
-export const Secret = (): PropertyDecorator => (target, key) => {
-  const own = SECRETS.get(target) ?? new Set<string>();
-  own.add(String(key));
-  SECRETS.set(target, own);
-};
 
 /** The secret settings of a config class, its base classes' included. */
 export function secretNames(cls: new () => object): string[] {

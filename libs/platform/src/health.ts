@@ -1,7 +1,7 @@
 import { Controller, DynamicModule, Get, Inject, Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { AmqpConnection } from '@orders/messaging';
+import { Messaging } from '@orders/messaging';
 
 export interface HealthOptions {
   database: boolean;
@@ -33,7 +33,7 @@ class HealthController {
     const checks = [];
     if (this.o.database) checks.push(() => this.db.pingCheck('database', { timeout: 2000 }));
     if (this.o.broker) {
-      const amqp = this.moduleRef.get(AmqpConnection, { strict: false });
+      const amqp = this.moduleRef.get(Messaging, { strict: false });
       checks.push(async () => {
         const s = this.indicators.check('broker');
         if (!amqp.isConnected) return s.down('not connected');

@@ -3,7 +3,7 @@ import {
 } from '@nestjs/common';
 import { fastPathApplies, passesValidation, UNSAFE_TEXT_MESSAGE, unsafeTextPaths } from '@orders/contracts';
 import type { ValidatorOptions } from 'class-validator';
-import { isInfrastructureError } from '@orders/persistence';
+import { isDependencyUnavailable } from '@orders/messaging';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorBody {
@@ -90,7 +90,7 @@ export const OVERSIZE_DRAIN_LIMIT_BYTES = 32 * 1024 * 1024;
  * Every error leaves as `{statusCode, error, message, details?}`. Client
  * mistakes caught by Fastify itself (bad JSON, body too large, wrong content
  * type) keep their 4xx status; the database or broker being unreachable is a
- * 503 with Retry-After (isInfrastructureError); only a genuine fault is a
+ * 503 with Retry-After (isDependencyUnavailable); only a genuine fault is a
  * 500, and it is logged.
  */
 @Catch()
@@ -116,7 +116,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     } else if (isClientError(exception)) {
       const e = exception as { statusCode: number; message: string; code?: string };
       body = errorBody(e.statusCode, clientMessage(e));
-    } else if (isInfrastructureError(exception)) {
+    } else if (isDependencyUnavailable(exception)) {
       this.logger.warn(`unavailable: ${exception instanceof Error ? exception.message : String(exception)}`);
       body = errorBody(HttpStatus.SERVICE_UNAVAILABLE, 'temporarily unavailable (database or broker unreachable): retry after Retry-After seconds');
       headers = { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) };

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LoggerService } from '@nestjs/common';
-import { currentMessage } from '@orders/messaging';
+import { currentDelivery } from '@orders/messaging';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import pino, { DestinationStream, Level, LevelWithSilent, Logger as Pino, LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
@@ -29,9 +29,9 @@ function scrubError(err: unknown): unknown {
 
 /** What every line written while a message is handled carries (the transport's current message). */
 function messageFields(): Record<string, string> {
-  const m = currentMessage.getStore();
+  const m = currentDelivery();
   if (!m) return {};
-  return { messageId: m.messageId, message: m.name, queue: m.queue, ...(m.orderId ? { orderId: m.orderId } : {}), ...(m.tenantId ? { tenant: m.tenantId } : {}) };
+  return { messageId: m.messageId, message: m.name, queue: m.queue, ...m.fields };
 }
 
 /** Object paths never written as they are: credentials, secrets and customers' e-mail addresses. */

@@ -5,10 +5,15 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { enableMessageTracing, messageTracingEnabled, tracer } from '@orders/messaging';
+import { enableMessageTracing } from '@orders/messaging';
 import { Observable } from 'rxjs';
 
 let provider: BasicTracerProvider | undefined;
+
+const tracer = () => trace.getTracer('@orders/platform');
+
+/** Whether tracing was set up in this process (setupTracing). */
+export const tracingEnabled = (): boolean => !!provider;
 
 /** Tracing is on when an OTLP endpoint (or exporter) is configured, the standard OTEL_* way, and not disabled. */
 export function tracingConfigured(env: NodeJS.ProcessEnv): boolean {
@@ -46,7 +51,7 @@ export async function flushTracing(): Promise<void> {
 @Injectable()
 export class TraceInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (!messageTracingEnabled() || ctx.getType() !== 'http') return next.handle();
+    if (!provider || ctx.getType() !== 'http') return next.handle();
     const req = ctx.switchToHttp().getRequest<{ method: string; url: string; headers: Record<string, unknown>; routeOptions?: { url?: string } }>();
     const route = req.routeOptions?.url ?? req.url.split('?')[0];
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
@@ -70,4 +75,26 @@ export class TraceInterceptor implements NestInterceptor {
       return () => subscription.unsubscribe();
     });
   }
+}
+
+/**
+ * Runs an outgoing HTTP call (the payment gateway) in a client span; `fn`
+ * gets the headers that carry the trace context to the callee. With tracing
+ * off it gets none and no span is made.
+ */
+export function withClientSpan<T>(name: string, fn: (headers: Record<string, string>) => Promise<T>): Promise<T> {
+  if (!provider) return fn({});
+  return tracer().startActiveSpan(name, { kind: SpanKind.CLIENT }, async (span) => {
+    try {
+      const headers: Record<string, string> = {};
+      propagation.inject(context.active(), headers);
+      return await fn(headers);
+    } catch (e) {
+      span.recordException(e as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+      throw e;
+    } finally {
+      span.end();
+    }
+  });
 }

@@ -1,5 +1,5 @@
 import * as amqp from 'amqplib';
-import { createEnvelope, Envelope, MessageName, parseEnvelope, PayloadOf } from '@orders/contracts';
+import { createEnvelope, Envelope, MessageName, parseEnvelope, PayloadOf, routingKeyOf } from '@orders/contracts';
 import { TEST_RABBITMQ_URL } from './names';
 
 const SYNC_MARKER = 'test-bus.sync';
@@ -25,7 +25,7 @@ export class TestBus {
     if (watch.length) {
       const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
       bus.watchQueue = queue;
-      for (const name of watch) await ch.bindQueue(queue, exchange, name);
+      for (const name of watch) await ch.bindQueue(queue, exchange, `${name}.#`);
       await ch.consume(queue, (msg) => {
         if (!msg) return;
         if (msg.properties.type === SYNC_MARKER) bus.markers.add(String(msg.properties.messageId));
@@ -40,16 +40,16 @@ export class TestBus {
     return `${this.prefix}.events`;
   }
 
-  /** `priority`: the AMQP priority, as a service gives it (a cancel's, a placement's). */
-  async publish<N extends MessageName>(name: N, payload: PayloadOf<N>, meta: { id?: string; priority?: number } = {}): Promise<Envelope<N>> {
+  /** Publishes a message as its producer would (its routing key included). */
+  async publish<N extends MessageName>(name: N, payload: PayloadOf<N>, meta: { id?: string } = {}): Promise<Envelope<N>> {
     const env = createEnvelope(name, payload, { id: meta.id });
-    await this.publishRaw(name, Buffer.from(JSON.stringify(env)), env.id, meta.priority);
+    await this.publishRaw(routingKeyOf(name, payload), Buffer.from(JSON.stringify(env)), env.id, name);
     return env;
   }
 
   /** Publishes arbitrary bytes under a routing key (poison-message tests). */
-  async publishRaw(routingKey: string, body: Buffer, messageId?: string, priority?: number): Promise<void> {
-    this.ch.publish(this.exchange, routingKey, body, { persistent: true, messageId, contentType: 'application/json', ...(priority === undefined ? {} : { priority }) });
+  async publishRaw(routingKey: string, body: Buffer, messageId?: string, type?: string): Promise<void> {
+    this.ch.publish(this.exchange, routingKey, body, { persistent: true, messageId, contentType: 'application/json', ...(type ? { type } : {}) });
     await this.ch.waitForConfirms();
   }
 
@@ -103,13 +103,13 @@ export class TestBus {
   }
 }
 
-/** Deletes every queue (main, dead-letter, retry tiers) and the exchange a test run created under `prefix`. */
-export async function deleteBrokerTopology(prefix: string, retryDelaysMs: readonly number[] = [], url = TEST_RABBITMQ_URL): Promise<void> {
-  const { QUEUES } = await import('@orders/contracts');
+/** Deletes every queue (main, dead-letter, retry tiers) and the exchange a test run created under `prefix` (the platform's queues unless `queues`). */
+export async function deleteBrokerTopology(prefix: string, retryDelaysMs: readonly number[] = [], url = TEST_RABBITMQ_URL, queues?: readonly string[]): Promise<void> {
+  const names = queues ?? Object.keys((await import('@orders/contracts')).QUEUES);
   const conn = await amqp.connect(url);
   try {
     const ch = await conn.createChannel();
-    for (const q of Object.keys(QUEUES)) {
+    for (const q of names) {
       for (const name of [`${prefix}.${q}`, `${prefix}.${q}.dlq`, ...retryDelaysMs.map((d) => `${prefix}.${q}.retry.${d}ms`)]) {
         await ch.deleteQueue(name);
       }

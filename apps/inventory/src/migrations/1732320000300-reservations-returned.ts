@@ -11,6 +11,8 @@ export class ReservationsReturned1732320000300 implements MigrationInterface {
     await q.query(`ALTER TABLE reservations ADD CONSTRAINT reservations_status_check CHECK (status IN ('reserved', 'rejected', 'committed', 'released', 'expired', 'returned'))`);
   }
   async down(q: QueryRunner): Promise<void> {
+    // returned units are back in stock, as released ones are
+    await q.query(`UPDATE reservations SET status = 'released' WHERE status = 'returned'`);
     await q.query('ALTER TABLE reservations DROP CONSTRAINT reservations_status_check');
     await q.query(`ALTER TABLE reservations ADD CONSTRAINT reservations_status_check CHECK (status IN ('reserved', 'rejected', 'committed', 'released', 'expired'))`);
   }

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { UnitOfWork } from '@orders/messaging';
+import { poolOf, sqlOf } from '@orders/persistence';
 import { DataSource } from 'typeorm';
 import { InventoryEnv } from '../config';
 import { sumBySku } from './reservation-rules';
@@ -54,8 +55,8 @@ export class ReservationExpiry implements OnApplicationBootstrap, BeforeApplicat
     let total = 0;
     for (let i = 0; i < MAX_BATCHES_PER_SWEEP; i++) {
       const n = await this.uow.transaction(async (tx) => {
-        const expired = await expireOverdue(tx.manager, BATCH);
-        await moveStock(tx.manager, sumBySku(expired.flat()), 'release');
+        const expired = await expireOverdue(tx, BATCH);
+        await moveStock(tx, sumBySku(expired.flat()), 'release');
         return expired.length;
       });
       total += n;
@@ -76,7 +77,7 @@ export class ReservationExpiry implements OnApplicationBootstrap, BeforeApplicat
       try {
         const n = await this.sweep();
         if (n > 0) this.logger.log(`expired ${n} reservation(s)`);
-        const ms = await msToNextExpiry(this.ds.manager);
+        const ms = await msToNextExpiry(sqlOf(poolOf(this.ds)));
         if (ms !== null) next = ms + SLACK_MS;
       } catch (err) {
         this.logger.warn(`expiry sweep failed, trying again in ${next} ms: ${(err as Error).message}`);

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ReservationExpiry } from './reservation-expiry';
-import { ReservationsController } from './reservations.controller';
+import { ReservationsConsumer } from './reservations.consumer';
 import { ReservationsService } from './reservations.service';
 
 @Module({
-  controllers: [ReservationsController],
+  controllers: [ReservationsConsumer],
   providers: [ReservationsService, ReservationExpiry],
 })
 export class ReservationsModule {}

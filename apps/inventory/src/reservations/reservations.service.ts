@@ -1,12 +1,18 @@
-import { Injectable } from '@nestjs/common';
-import { Envelope, OrderRefV1 } from '@orders/contracts';
+import { Injectable, Logger } from '@nestjs/common';
+import { Envelope } from '@orders/contracts';
 import { Tx, UnitOfWork } from '@orders/messaging';
+import { Counter } from 'prom-client';
 import { InventoryEnv } from '../config';
 import { ReservationExpiry } from './reservation-expiry';
 import { decideReservation, sumBySku } from './reservation-rules';
 import {
-  insertRejected, lockedReservation, lockReservationStatement, moveStock, ReservationRow, reserveLocked, reserveLocksStatement, reserveStock,
+  insertRejected, lockedReservation, lockReservationStatement, moveStock, ReservationRow, reserveLocked, reserveLocksStatement, reserveStock, sellAvailable, setStatus,
 } from './stock.sql';
+
+const unfilled = new Counter({
+  name: 'inventory_commits_unfilled_total',
+  help: 'Confirmed orders whose stock could not be taken: their hold had expired and the units were no longer there (reservation status unfilled)',
+});
 
 /**
  * Reserve, commit and release, each exactly once per message (inbox) and
@@ -15,6 +21,8 @@ import {
  */
 @Injectable()
 export class ReservationsService {
+  private readonly logger = new Logger('Reservations');
+
   constructor(private readonly uow: UnitOfWork, private readonly cfg: InventoryEnv, private readonly expiry: ReservationExpiry) {}
 
   async reserve(env: Envelope<'inventory.reserve.v1'>): Promise<void> {
@@ -25,33 +33,40 @@ export class ReservationsService {
 
       const d = decideReservation(items, products);
       if (!d.ok) {
-        await insertRejected(tx.manager, { orderId, tenantId, reason: d.reason, skus: d.skus });
+        await insertRejected(tx, { orderId, tenantId, reason: d.reason, skus: d.skus });
         tx.publish('inventory.reservation-rejected.v1', { orderId, tenantId, reason: d.reason, skus: d.skus });
         return 'rejected';
       }
-      const expiresAt = await reserveStock(tx.manager, d.want, { orderId, tenantId, currency: d.currency, lines: d.lines, ttlSeconds: this.cfg.RESERVATION_TTL_SECONDS });
+      const expiresAt = await reserveStock(tx, d.want, { orderId, tenantId, currency: d.currency, lines: d.lines, ttlSeconds: this.cfg.RESERVATION_TTL_SECONDS });
       tx.publish('inventory.reserved.v1', { orderId, tenantId, lines: d.lines, currency: d.currency, expiresAt: expiresAt.toISOString() });
       return 'reserved';
     }, reserveLocksStatement(orderId, sumBySku(items).skus));
     if (outcome === 'reserved') this.expiry.wakeIn(this.cfg.RESERVATION_TTL_SECONDS * 1000);
   }
 
-  /** Sells the reserved units; an expired or missing reservation is reported, never sold. */
+  /**
+   * The order was confirmed: its held units leave the warehouse. Nothing is
+   * answered (the order is confirmed already; order-processing confirms only
+   * while the hold has time left). A hold that expired all the same is
+   * filled from the units available; if they are not there the reservation
+   * is marked unfilled, logged and counted for an operator, and stock never
+   * goes below zero.
+   */
   async commit(env: Envelope<'inventory.commit.v1'>): Promise<void> {
-    const ref: OrderRefV1 = { orderId: env.payload.orderId, tenantId: env.payload.tenantId };
+    const { orderId } = env.payload;
     await this.uow.handleOnce(env, async (tx, locks) => {
       const r = lockedReservation(locks);
-      if (r?.status === 'committed') return tx.publish('inventory.committed.v1', ref);
-      if (r?.status === 'expired') return tx.publish('inventory.commit-failed.v1', { ...ref, reason: 'reservation_expired' });
-      if (r?.status !== 'reserved') return tx.publish('inventory.commit-failed.v1', { ...ref, reason: 'reservation_missing' });
-      if (r.overdue) {
-        // Expired before the sweep got to it: expire it now, exactly as the sweep would.
-        await moveStock(tx.manager, sumBySku(r.lines), 'release', { status: { orderId: ref.orderId, to: 'expired' } });
-        return tx.publish('inventory.commit-failed.v1', { ...ref, reason: 'reservation_expired' });
+      if (r?.status === 'committed') return;
+      if (r?.status === 'reserved' && !r.overdue) return moveStock(tx, sumBySku(r.lines), 'sell', { status: { orderId, to: 'committed' } });
+      if (r?.status === 'reserved') await moveStock(tx, sumBySku(r.lines), 'release', { status: { orderId, to: 'expired' } }); // as the sweep would
+      if (r && (await sellAvailable(tx, sumBySku(r.lines), orderId))) {
+        this.logger.warn(`order ${orderId}: confirmed after its hold ${r.status === 'reserved' ? 'expired' : `was ${r.status}`}; filled from available stock`);
+        return;
       }
-      await moveStock(tx.manager, sumBySku(r.lines), 'sell', { status: { orderId: ref.orderId, to: 'committed' } });
-      tx.publish('inventory.committed.v1', ref);
-    }, lockReservationStatement(ref.orderId));
+      if (r) await setStatus(tx, orderId, 'unfilled');
+      tx.afterCommit(() => unfilled.inc());
+      this.logger.error(`order ${orderId} is confirmed but its stock could not be taken (${r ? `reservation ${r.status}, units gone` : 'no reservation'}): an operator must fill it`);
+    }, lockReservationStatement(orderId));
   }
 
   /**
@@ -64,11 +79,11 @@ export class ReservationsService {
     await this.uow.handleOnce(env, async (tx, locks) => {
       const r = lockedReservation(locks);
       if (r?.status === 'committed') {
-        await moveStock(tx.manager, sumBySku(r.lines), 'restock', { status: { orderId, to: 'returned' } });
+        await moveStock(tx, sumBySku(r.lines), 'restock', { status: { orderId, to: 'returned' } });
         return;
       }
       if (r?.status !== 'reserved') return;
-      await moveStock(tx.manager, sumBySku(r.lines), 'release', { status: { orderId, to: r.overdue ? 'expired' : 'released' } });
+      await moveStock(tx, sumBySku(r.lines), 'release', { status: { orderId, to: r.overdue ? 'expired' : 'released' } });
     }, lockReservationStatement(orderId));
   }
 }

@@ -1,6 +1,5 @@
 import type { PricedLineV1, ReservationRejection } from '@orders/contracts';
-import { sqlLiteral } from '@orders/persistence';
-import type { EntityManager } from 'typeorm';
+import { Sql, sqlLiteral } from '@orders/persistence';
 import { InventoryError } from '../inventory.error';
 import type { Quantities, StockRow } from './reservation-rules';
 
@@ -10,7 +9,7 @@ import type { Quantities, StockRow } from './reservation-rules';
  * concurrent commands queue behind each other instead of deadlocking.
  */
 
-export type ReservationStatus = 'reserved' | 'rejected' | 'committed' | 'released' | 'expired' | 'returned';
+export type ReservationStatus = 'reserved' | 'rejected' | 'committed' | 'released' | 'expired' | 'returned' | 'unfilled';
 
 export interface ReservationRow {
   tenantId: string;
@@ -24,13 +23,10 @@ export interface ReservationRow {
   overdue: boolean;
 }
 
-/** UPDATE results from TypeORM's query(): [rows, affected]. */
-type Updated<T> = [T[], number];
-
 const PRODUCT_COLUMNS = `sku, name, price_cents AS "priceCents", currency, stock, reserved`;
 
-export async function lockProducts(m: EntityManager, skus: string[]): Promise<StockRow[]> {
-  return m.query(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
+export async function lockProducts(m: Sql, skus: string[]): Promise<StockRow[]> {
+  return m.query<StockRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
 }
 
 const MOVES = {
@@ -42,7 +38,25 @@ const MOVES = {
   sell: { set: 'stock = p.stock - w.qty, reserved = p.reserved - w.qty', guard: 'p.reserved >= w.qty' },
   /** Sold units come back (the order was cancelled or failed after its commit). */
   restock: { set: 'stock = p.stock + w.qty', guard: 'true' },
+  /** Units leave the warehouse without having been held (a confirmed order whose hold had expired): only if available. */
+  sellAvailable: { set: 'stock = p.stock - w.qty', guard: 'p.stock - p.reserved >= w.qty' },
 } as const;
+
+/**
+ * Sells what a confirmed order needs when its hold is gone (expired, or
+ * never recorded): from the units available, all or nothing, never below
+ * zero. False, and nothing moved, when they are not all there.
+ */
+export async function sellAvailable(m: Sql, want: Quantities, orderId: string): Promise<boolean> {
+  const bySku = new Map((await lockProducts(m, want.skus)).map((p) => [p.sku, p]));
+  const there = want.skus.every((sku, i) => {
+    const p = bySku.get(sku);
+    return !!p && p.stock - p.reserved >= want.quantities[i];
+  });
+  if (!there) return false;
+  await moveStock(m, want, 'sellAvailable', { locked: true, status: { orderId, to: 'committed' } });
+  return true;
+}
 
 /**
  * Moves stock for every sku in one statement. Unless every sku's row changed,
@@ -53,14 +67,14 @@ const MOVES = {
  * reservation gets it in the same statement (one round trip less).
  */
 export async function moveStock(
-  m: EntityManager, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean; status?: { orderId: string; to: ReservationStatus } } = {},
+  m: Sql, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean; status?: { orderId: string; to: ReservationStatus } } = {},
 ): Promise<void> {
   if (want.skus.length === 0) {
     if (o.status) await setStatus(m, o.status.orderId, o.status.to);
     return;
   }
   if (!o.locked) await lockProducts(m, want.skus);
-  const rows: Array<{ changed: number }> = await m.query(
+  const rows = await m.query<{ changed: number }>(
     `WITH ${movedCte(move)}${o.status ? `, status AS (UPDATE reservations SET status = $4, updated_at = now() WHERE order_id = $3)` : ''}
      SELECT count(*)::int AS changed FROM moved`,
     o.status ? [want.skus, want.quantities, o.status.orderId, o.status.to] : [want.skus, want.quantities],
@@ -123,11 +137,11 @@ export function reserveLocked(results: unknown[][]): { existing?: ReservationRow
  * every sku's row changed. Returns when the reservation expires.
  */
 export async function reserveStock(
-  m: EntityManager,
+  m: Sql,
   want: Quantities,
   r: { orderId: string; tenantId: string; currency: string; lines: PricedLineV1[]; ttlSeconds: number },
 ): Promise<Date> {
-  const rows: Array<{ changed: number; expiresAt: Date }> = await m.query(
+  const rows = await m.query<{ changed: number; expiresAt: Date }>(
     `WITH ${movedCte('reserve')}, reservation AS (
        INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at)
        VALUES ($3, $4, 'reserved', $5, $6::jsonb, now() + make_interval(secs => $7))
@@ -140,7 +154,7 @@ export async function reserveStock(
 }
 
 export async function insertRejected(
-  m: EntityManager,
+  m: Sql,
   r: { orderId: string; tenantId: string; reason: ReservationRejection; skus: string[] },
 ): Promise<void> {
   await m.query(
@@ -149,13 +163,13 @@ export async function insertRejected(
   );
 }
 
-export async function setStatus(m: EntityManager, orderId: string, status: ReservationStatus): Promise<void> {
+export async function setStatus(m: Sql, orderId: string, status: ReservationStatus): Promise<void> {
   await m.query('UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, status]);
 }
 
 /** Marks up to `limit` overdue reservations expired (skipping any a command holds) and returns their lines. */
-export async function expireOverdue(m: EntityManager, limit: number): Promise<PricedLineV1[][]> {
-  const [rows]: Updated<{ lines: PricedLineV1[] }> = await m.query(
+export async function expireOverdue(m: Sql, limit: number): Promise<PricedLineV1[][]> {
+  const rows = await m.query<{ lines: PricedLineV1[] }>(
     `UPDATE reservations SET status = 'expired', updated_at = now()
       WHERE order_id IN (
         SELECT order_id FROM reservations WHERE status = 'reserved' AND expires_at <= now()
@@ -167,8 +181,8 @@ export async function expireOverdue(m: EntityManager, limit: number): Promise<Pr
 }
 
 /** Milliseconds until the next open reservation expires (negative if overdue), or null when none is open. */
-export async function msToNextExpiry(m: EntityManager): Promise<number | null> {
-  const rows: Array<{ ms: number | null }> = await m.query(
+export async function msToNextExpiry(m: Sql): Promise<number | null> {
+  const rows = await m.query<{ ms: number | null }>(
     `SELECT (extract(epoch FROM min(expires_at) - clock_timestamp()) * 1000)::float8 AS ms FROM reservations WHERE status = 'reserved'`,
   );
   return rows[0]?.ms ?? null;

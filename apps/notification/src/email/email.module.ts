@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EmailController } from './email.controller';
+import { EmailConsumer } from './email.consumer';
 import { EmailService } from './email.service';
 import { MESSAGE_TRANSPORT, SmtpOptions, SmtpTransport } from './message-transport';
 
@@ -8,7 +8,7 @@ export class EmailModule {
   static register(smtp: SmtpOptions): DynamicModule {
     return {
       module: EmailModule,
-      controllers: [EmailController],
+      controllers: [EmailConsumer],
       providers: [EmailService, { provide: MESSAGE_TRANSPORT, useFactory: () => new SmtpTransport(smtp) }],
     };
   }

@@ -2,8 +2,9 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import type { Envelope } from '@orders/contracts';
 import { UnitOfWork } from '@orders/messaging';
 import { DataSource } from 'typeorm';
+import { NotificationEnv } from '../config';
 import { MESSAGE_TRANSPORT, MessageTransport } from './message-transport';
-import { NotificationError } from './notification.error';
+import { classifySmtpFailure, NotificationError } from './notification.error';
 import { isNotifiable, renderStatusEmail } from './templates';
 
 interface PendingEmail {
@@ -40,23 +41,36 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     private readonly uow: UnitOfWork,
     private readonly ds: DataSource,
+    private readonly cfg: NotificationEnv,
     @Inject(MESSAGE_TRANSPORT) private readonly transport: MessageTransport,
   ) {}
 
-  async onStatusChanged(env: Envelope<'order.status-changed.v1'>): Promise<void> {
+  /** `firstAttemptAt`: when this event was first handled; a temporary refusal is tried again until EMAIL_TEMP_FAILURE_MAX_MS after it. */
+  async onStatusChanged(env: Envelope<'order.status-changed.v1'>, firstAttemptAt: Date): Promise<void> {
     const e = env.payload;
-    if (!isNotifiable(e.status)) return;
-    const mail = renderStatusEmail(e);
+    const customer = e.customer;
+    if (!isNotifiable(e.status) || !customer) return; // no customer: a placement that could not be read
+    const mail = renderStatusEmail({ ...e, customer });
     await this.uow.handleOnce(env, async (tx) => {
-      await tx.manager.query(
+      await tx.query(
         `INSERT INTO emails (order_id, status, tenant_id, recipient, subject, text_body, html_body, message_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (order_id, status) DO NOTHING`,
-        [e.orderId, e.status, e.tenantId, e.customer.email, mail.subject, mail.text, mail.html, messageIdFor(e.orderId, e.status)],
+        [e.orderId, e.status, e.tenantId, customer.email, mail.subject, mail.text, mail.html, messageIdFor(e.orderId, e.status)],
       );
     });
     // Also on a duplicate: the first delivery may have recorded the email and then failed to send it.
     const result = await this.sendPending('order_id = $1 AND status = $2', [e.orderId, e.status], 'wait');
-    if (typeof result === 'object') throw new NotificationError('send_failed', `email for order ${e.orderId} ${e.status} not sent: ${result.failed.message}`, result.failed);
+    if (typeof result === 'object') throw this.sendFailure(`email for order ${e.orderId} ${e.status}`, result.failed, firstAttemptAt);
+  }
+
+  /** A failed send as the module's error: an outage waits, a temporary refusal is tried again for a while, anything else is retried, then dead-lettered. */
+  private sendFailure(what: string, failed: Error, firstAttemptAt: Date): NotificationError {
+    const kind = classifySmtpFailure(failed);
+    if (kind === 'unavailable') return new NotificationError('smtp_unavailable', `${what} waits: SMTP unavailable (${failed.message})`, failed);
+    if (kind === 'temporary' && Date.now() - firstAttemptAt.getTime() < this.cfg.EMAIL_TEMP_FAILURE_MAX_MS) {
+      return new NotificationError('send_deferred', `${what} refused for now, tried again later: ${failed.message}`, failed);
+    }
+    return new NotificationError('send_failed', `${what} not sent: ${failed.message}`, failed);
   }
 
   /** Sends every email left unsent (by a crash, or while SMTP was down); stops at the first failure. */
@@ -71,7 +85,7 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
       if (ids.length === 0) return sent;
       for (const { id } of ids) {
         const r = await this.sendPending('id = $1', [id], 'skip-locked');
-        if (typeof r === 'object') throw new NotificationError('send_failed', `resend of email ${id} failed: ${r.failed.message}`, r.failed);
+        if (typeof r === 'object') throw this.sendFailure(`resend of email ${id}`, r.failed, new Date());
         if (r === 'sent') sent++;
         after = id;
       }

@@ -1,6 +1,7 @@
 import type { OrderStatus, PayloadOf } from '@orders/contracts';
 
-type StatusEvent = PayloadOf<'order.status-changed.v1'>;
+/** A status event of an order whose customer is known. */
+type StatusEvent = PayloadOf<'order.status-changed.v1'> & { customer: NonNullable<PayloadOf<'order.status-changed.v1'>['customer']> };
 
 export interface RenderedEmail {
   subject: string;

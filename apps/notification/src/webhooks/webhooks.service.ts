@@ -8,6 +8,7 @@ import { AddressRefused, resolveTarget } from './address-guard';
 import { AttemptView, CreateWebhookBody, DeliveryView, WebhookView } from './webhook.dto';
 import { WebhookError } from './webhook.error';
 import { WebhookDispatcher, wakeChannel, webhookIdOf } from './dispatcher';
+import { WebhookRoutes } from './webhook-routes';
 
 const MAX_ENDPOINTS_PER_TENANT = 50;
 
@@ -42,6 +43,7 @@ export class WebhooksService {
     private readonly ds: DataSource,
     private readonly cfg: NotificationEnv,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly routes: WebhookRoutes,
   ) {
     this.channel = wakeChannel(cfg.DB_SCHEMA);
   }
@@ -90,6 +92,7 @@ export class WebhooksService {
       [randomUUID(), tenantId, body.url, events, secret, MAX_ENDPOINTS_PER_TENANT],
     );
     if (!rows[0]) throw new WebhookError('too_many_endpoints', `a tenant may register at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints`);
+    await this.routes.syncSoon(tenantId);
     return { ...endpointView(rows[0]), secret };
   }
 
@@ -114,6 +117,7 @@ export class WebhooksService {
   async remove(tenantId: string, id: string): Promise<void> {
     const [, count] = (await this.ds.query('DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2', [tenantId, id])) as [unknown, number];
     if (!count) throw notFound(id);
+    await this.routes.syncSoon(tenantId);
   }
 
   /** A new secret; the current one keeps signing alongside it for WEBHOOK_SECRET_GRACE_HOURS. */
@@ -137,6 +141,7 @@ export class WebhooksService {
       [tenantId, id],
     );
     if (!rows[0]) throw notFound(id);
+    await this.routes.syncSoon(tenantId);
     return endpointView(rows[0]);
   }
 

@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { every } from '@orders/platform';
 import { OrderProcessingEnv } from '../config';
-import { every } from './periodic';
 import { SagaService } from './saga.service';
 
-/** Every ADMISSION_SWEEP_MS, asks (order.admit-waiting.v1) for waiting orders whose tenant has room to start (see TenantAdmission). One cheap query when nothing waits. */
+/** Every ADMISSION_SWEEP_MS, starts waiting orders whose tenant has room (see TenantAdmission). One cheap query when nothing waits. */
 @Injectable()
 export class AdmissionReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Admission');
@@ -16,7 +16,7 @@ export class AdmissionReconciler implements OnApplicationBootstrap, OnApplicatio
       this.cfg.ADMISSION_SWEEP_MS,
       async () => {
         const n = await this.saga.admitStranded();
-        if (n > 0) this.logger.log(`${n} tenant(s) with room have orders waiting: asked to start them`);
+        if (n > 0) this.logger.log(`${n} tenant(s) with room had orders waiting: started them`);
       },
       (e) => this.logger.warn(`admission sweep failed: ${e.message}`),
     );

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import type { Sql } from '@orders/persistence';
 import { OrderProcessingEnv } from '../config';
 
 /** A tenant's orders in flight, and whether another tenant has any (one query over the orders_in_flight index). */
@@ -18,9 +18,8 @@ export const inFlightColumns = (n: number): string =>
  * PROCESSING at once; while another tenant is active (orders in flight, or
  * placed or ended here within TENANT_ACTIVE_WINDOW_MS) it gets
  * TENANT_SHARED_IN_FLIGHT. The rest wait as PENDING and start, oldest first,
- * as that tenant's earlier orders finish (each finish publishes
- * order.admit-waiting.v1 to order-processing.placed, where a cancel for a
- * waiting order is handled before it). A tenant flooding thousands of
+ * as that tenant's earlier orders finish (the finishing step starts them
+ * in its own transaction: OrderLifecycle.finish). A tenant flooding thousands of
  * orders so holds a bounded share of the pipeline, and another tenant's
  * order starts at once and shares each stage with few of the flood's.
  *
@@ -49,8 +48,8 @@ export class TenantAdmission {
   }
 
   /** How many more of the tenant's orders may start now. */
-  async room(m: EntityManager, tenantId: string): Promise<number> {
-    const rows: Array<{ in_flight: number; others_in_flight: boolean }> = await m.query(`SELECT ${inFlightColumns(1)}`, [tenantId]);
+  async room(db: Sql, tenantId: string): Promise<number> {
+    const rows = await db.query<{ in_flight: number; others_in_flight: boolean }>(`SELECT ${inFlightColumns(1)}`, [tenantId]);
     return this.roomBeside(tenantId, { mine: rows[0].in_flight, others: rows[0].others_in_flight });
   }
 
@@ -76,11 +75,11 @@ export class TenantAdmission {
 
   /**
    * Tenants with orders waiting although they have room by the orders in
-   * flight (the race above); the admission message checks the room again,
-   * activity window included.
+   * flight (the race above); admitting them checks the room again, activity
+   * window included.
    */
-  async stranded(m: EntityManager): Promise<string[]> {
-    const rows: Array<{ tenant_id: string }> = await m.query(
+  async stranded(db: Sql): Promise<string[]> {
+    const rows = await db.query<{ tenant_id: string }>(
       `SELECT w.tenant_id FROM (SELECT DISTINCT tenant_id FROM orders WHERE status = 'PENDING') w
        WHERE (SELECT count(*) FROM orders p WHERE p.tenant_id = w.tenant_id AND p.status = 'PROCESSING')
          < CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.tenant_id <> w.tenant_id AND o.status = 'PROCESSING') THEN $2::int ELSE $1::int END`,

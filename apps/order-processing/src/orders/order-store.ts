@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CustomerV1, OrderStatus, PayloadOf, PricedLineV1, StatusLineV1 } from '@orders/contracts';
-import type { ResultRow, Tx } from '@orders/messaging';
-import { sqlLiteral } from '@orders/persistence';
+import type { Tx } from '@orders/messaging';
+import { poolOf, ResultRow, Sql, sqlLiteral, sqlOf } from '@orders/persistence';
 import { Counter } from 'prom-client';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { Totals } from './totals';
 import { OrderError } from './order.error';
 import { InFlight, inFlightColumns } from './admission';
@@ -17,7 +17,8 @@ export interface Order {
   status: OrderStatus;
   sequence: number;
   reason: string | null;
-  customer: CustomerV1;
+  /** Missing only for an order recorded from a placement that could not be read. */
+  customer?: CustomerV1;
   /** The ordered lines; with name and unit price once inventory priced them. */
   items: StatusLineV1[];
   couponCode: string | null;
@@ -25,15 +26,8 @@ export interface Order {
   totals: Totals | null;
   reserved: boolean;
   authorizationId: string | null;
-  /** When payment.authorize.v1 was published: from then on an authorization may exist at the gateway. */
-  authorizeRequestedAt: Date | null;
-  /** When the gateway was last asked to authorize (its answer may still be on its way). */
-  authorizeAttemptedAt: Date | null;
   placedAt: Date;
-  /**
-   * Whether other orders of its tenant were waiting for admission when this
-   * one was locked (lockStatement); undefined when not read.
-   */
+  /** Whether other orders of its tenant were waiting for admission when this one was locked (lockStatement); undefined when not read. */
   tenantWaiting?: boolean;
 }
 
@@ -43,7 +37,7 @@ interface Row {
   status: OrderStatus;
   sequence: number;
   reason: string | null;
-  customer: CustomerV1;
+  customer: CustomerV1 | null;
   items: StatusLineV1[];
   coupon_code: string | null;
   payment_token: string;
@@ -54,14 +48,12 @@ interface Row {
   total_cents: string | null;
   reserved: boolean;
   authorization_id: string | null;
-  authorize_requested_at: Date | null;
-  authorize_attempted_at: Date | null;
   placed_at: Date;
   tenant_waiting?: boolean;
 }
 
 const COLUMNS = `id, tenant_id, status, sequence, reason, customer, items, coupon_code, payment_token, currency,
-  subtotal_cents, discount_cents, total_cents, reserved, authorization_id, authorize_requested_at, authorize_attempted_at, placed_at`;
+  subtotal_cents, discount_cents, total_cents, reserved, authorization_id, placed_at`;
 
 function toOrder(r: Row): Order {
   return {
@@ -70,23 +62,16 @@ function toOrder(r: Row): Order {
     status: r.status,
     sequence: r.sequence,
     reason: r.reason,
-    customer: r.customer,
+    ...(r.customer ? { customer: r.customer } : {}),
     items: r.items,
     couponCode: r.coupon_code,
     paymentToken: r.payment_token,
     totals: r.subtotal_cents === null
       ? null
-      : {
-          subtotalCents: Number(r.subtotal_cents),
-          discountCents: Number(r.discount_cents ?? 0),
-          totalCents: Number(r.total_cents ?? r.subtotal_cents),
-          currency: r.currency!,
-        },
+      : { subtotalCents: Number(r.subtotal_cents), discountCents: Number(r.discount_cents ?? 0), totalCents: Number(r.total_cents ?? r.subtotal_cents), currency: r.currency! },
     reserved: r.reserved,
     authorizationId: r.authorization_id,
-    authorizeRequestedAt: r.authorize_requested_at,
-    authorizeAttemptedAt: r.authorize_attempted_at,
-    placedAt: r.placed_at,
+    placedAt: new Date(r.placed_at),
     ...(r.tenant_waiting === undefined ? {} : { tenantWaiting: r.tenant_waiting }),
   };
 }
@@ -97,6 +82,8 @@ const refusedTransitions = new Counter({
   labelNames: ['from', 'to'],
 });
 
+export type StatusEvent = PayloadOf<'order.status-changed.v1'>;
+
 /** History of an order as recorded here: one row per status, in sequence. */
 export interface HistoryEntry {
   sequence: number;
@@ -105,23 +92,28 @@ export interface HistoryEntry {
   at: Date;
 }
 
-/** The orders table: plain SQL, one statement per step. */
+/** The orders table: plain SQL, one statement per step where it can. */
 @Injectable()
 export class OrderStore {
   private readonly logger = new Logger('Order');
+  private readonly db: Sql;
 
-  constructor(private readonly ds: DataSource) {}
+  constructor(ds: DataSource) {
+    this.db = sqlOf(poolOf(ds));
+  }
 
   /**
    * Stores a placed order as PENDING (sequence 1, as order-receiving wrote
    * it), and in the same statement takes a cancel remembered for it
    * (early_cancels), counts its tenant's orders in flight (and sees whether
    * another tenant has any) and sees whether others of its orders wait.
-   * Undefined if the order is already known. The new row is this
-   * transaction's until commit.
+   * Undefined if the order is already known.
    */
-  async insertPlaced(m: EntityManager, p: PayloadOf<'order.placed.v1'>): Promise<{ order: Order; earlyCancel: boolean; inFlight: InFlight; tenantWaiting: boolean } | undefined> {
-    const rows: Array<Row & { early_cancel: boolean; in_flight: number; others_in_flight: boolean; waiting: boolean }> = await m.query(
+  async insertPlaced(tx: Tx, p: PayloadOf<'order.placed.v1'> | { orderId: string; tenantId: string; placedAt: string; customer?: undefined }): Promise<
+    { order: Order; earlyCancel: boolean; inFlight: InFlight; tenantWaiting: boolean } | undefined
+  > {
+    const full = 'items' in p ? p : undefined;
+    const rows = await tx.query<Row & { early_cancel: boolean; in_flight: number; others_in_flight: boolean; waiting: boolean }>(
       `WITH placed AS (
          INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at)
          VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8)
@@ -135,8 +127,8 @@ export class OrderStore {
            EXISTS (SELECT 1 FROM orders WHERE tenant_id = $2 AND status = 'PENDING') AS waiting
          FROM placed`,
       [
-        p.orderId, p.tenantId, JSON.stringify(p.customer), JSON.stringify(p.items.map((i) => ({ sku: i.sku, quantity: i.quantity }))),
-        p.couponCode ?? null, JSON.stringify(p.shippingAddress), p.payment.token, p.placedAt,
+        p.orderId, p.tenantId, JSON.stringify(full ? full.customer : null), JSON.stringify(full ? full.items.map((i) => ({ sku: i.sku, quantity: i.quantity })) : []),
+        full?.couponCode ?? null, full ? JSON.stringify(full.shippingAddress) : '{}', full?.payment.token ?? '', p.placedAt,
       ],
     );
     const r = rows[0];
@@ -147,8 +139,7 @@ export class OrderStore {
    * The statement that reads and locks the order row for the rest of the
    * transaction (after the per-order arrival lock, see serializeArrival, with
    * `afterArrival`), and whether its tenant has orders waiting, with literal
-   * values: a saga step sends it in the round trip that opens its
-   * transaction (UnitOfWork.handleOnce `first`).
+   * values: a step sends it in the round trip that opens its transaction.
    */
   lockStatement(orderId: string, afterArrival = false): string {
     const lock = `SELECT ${COLUMNS},
@@ -157,7 +148,7 @@ export class OrderStore {
     return afterArrival ? `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`order-arrival:${orderId}`)})); ${lock}` : lock;
   }
 
-  /** The order lockStatement read (the rows of its statements); an unknown order is retried later. */
+  /** The order lockStatement read; an unknown order is retried later. */
   locked(results: ResultRow[][], orderId: string): Order {
     const order = this.lockedIfKnown(results);
     if (!order) throw new OrderError('order_unknown', `order ${orderId} is not known (yet)`);
@@ -172,49 +163,35 @@ export class OrderStore {
 
   /** Reads without a lock, outside any transaction. */
   async find(orderId: string): Promise<Order | undefined> {
-    const rows: Row[] = await this.ds.query(`SELECT ${COLUMNS} FROM orders WHERE id = $1`, [orderId]);
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM orders WHERE id = $1`, [orderId]);
     return rows[0] ? toOrder(rows[0]) : undefined;
   }
 
   /**
-   * Before a payment step's slow gateway call, outside any transaction, in
-   * one statement: whether the step was handled already (`seen`, an SQL
-   * expression: UnitOfWork.seenSql) and the order as it is. With
-   * `markAuthorize`, an order that still needs an authorization (PROCESSING,
-   * priced, none yet) and whose step was not handled is marked as being
-   * authorized now (`authorizing`): the gateway's answer may come late, or
-   * not at all.
+   * Before the gateway call of a step, outside any transaction, in one
+   * statement: whether the step was handled already (`seen`, an SQL
+   * expression: UnitOfWork.seenSql), the order as it is, and whether a cancel
+   * waits for it (unknown order) as `earlyCancel`.
    */
-  async beforeGatewayCall(orderId: string, seen: string, markAuthorize = false): Promise<{ seen: boolean; order?: Order; authorizing: boolean }> {
-    const rows: Array<Partial<Row> & { seen: boolean; authorizing: boolean }> = await this.ds.query(
-      `WITH s AS (SELECT ${seen} AS seen),
-       marked AS (
-         UPDATE orders SET authorize_attempted_at = now()
-         WHERE $2 AND id = $1 AND NOT (SELECT seen FROM s) AND status = 'PROCESSING' AND authorization_id IS NULL AND subtotal_cents IS NOT NULL
-         RETURNING id
-       ) SELECT o.*, s.seen, EXISTS (SELECT 1 FROM marked) AS authorizing
-         FROM s LEFT JOIN (SELECT ${COLUMNS} FROM orders WHERE id = $1) o ON true`,
-      [orderId, markAuthorize],
+  async beforeGatewayCall(orderId: string, seen: string): Promise<{ seen: boolean; order?: Order }> {
+    const rows = await this.db.query<Partial<Row> & { seen: boolean }>(
+      `WITH s AS (SELECT ${seen} AS seen) SELECT o.*, s.seen FROM s LEFT JOIN (SELECT ${COLUMNS} FROM orders WHERE id = $1) o ON true`,
+      [orderId],
     );
     const r = rows[0];
-    return { seen: r.seen, authorizing: r.authorizing, ...(r.id ? { order: toOrder(r as Row) } : {}) };
+    return { seen: r.seen, ...(r.id ? { order: toOrder(r as Row) } : {}) };
   }
 
-  /**
-   * Records the reservation with the priced lines and totals; with
-   * `authorizeRequested`, also that the authorize step is being requested in
-   * this transaction (from then on the order may hold an authorization).
-   */
-  async setPriced(m: EntityManager, order: Order, lines: PricedLineV1[], totals: Totals, authorizeRequested = false): Promise<void> {
+  /** Records the reservation with the priced lines and totals (and the authorization, if any). */
+  async setPriced(tx: Tx, order: Order, lines: PricedLineV1[], totals: Totals, authorizationId: string | null = null): Promise<void> {
     const items: StatusLineV1[] = lines.map((l) => ({ sku: l.sku, quantity: l.quantity, name: l.name, unitPriceCents: l.unitPriceCents }));
-    await m.query(
-      `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true, updated_at = now(),
-         authorize_requested_at = CASE WHEN $7 THEN coalesce(authorize_requested_at, now()) ELSE authorize_requested_at END
+    await tx.query(
+      `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true,
+         authorization_id = coalesce($7, authorization_id), updated_at = now()
        WHERE id = $1`,
-      [order.id, JSON.stringify(items), totals.currency, totals.subtotalCents, totals.discountCents, totals.totalCents, authorizeRequested],
+      [order.id, JSON.stringify(items), totals.currency, totals.subtotalCents, totals.discountCents, totals.totalCents, authorizationId],
     );
-    Object.assign(order, { items, totals, reserved: true });
-    if (authorizeRequested) order.authorizeRequestedAt ??= new Date();
+    Object.assign(order, { items, totals, reserved: true, authorizationId: authorizationId ?? order.authorizationId });
   }
 
   /**
@@ -223,22 +200,27 @@ export class OrderStore {
    * for the order before the placement commits, and the placement for the
    * remembered cancel before the cancel commits, and the cancel would be lost.
    */
-  async serializeArrival(m: EntityManager, orderId: string): Promise<void> {
-    await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`order-arrival:${orderId}`]); // same key as lockStatement(…, true)
+  async serializeArrival(tx: Tx, orderId: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`order-arrival:${orderId}`]); // same key as lockStatement(…, true)
   }
 
   /** Remembers a cancel for an order whose order.placed has not arrived yet; false if one is already remembered. */
-  async rememberEarlyCancel(m: EntityManager, orderId: string, tenantId: string, requestedAt: string): Promise<boolean> {
-    const rows: unknown[] = await m.query(
+  async rememberEarlyCancel(tx: Tx, orderId: string, tenantId: string, requestedAt: string): Promise<boolean> {
+    const rows = await tx.query(
       'INSERT INTO early_cancels (order_id, tenant_id, requested_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING order_id',
       [orderId, tenantId, requestedAt],
     );
     return rows.length > 0;
   }
 
-  /** Up to `limit` of the tenant's oldest waiting (PENDING) orders, locked, skipping those another transaction is starting. */
-  async lockOldestWaiting(m: EntityManager, tenantId: string, limit: number): Promise<Order[]> {
-    const rows: Row[] = await m.query(
+  /** Whether a cancel is remembered for an order not known yet. */
+  async hasEarlyCancel(orderId: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM early_cancels WHERE order_id = $1', [orderId])).length > 0;
+  }
+
+  /** Up to `limit` of the tenant's oldest waiting (PENDING) orders, locked, skipping those another transaction is starting (or cancelling). */
+  async lockOldestWaiting(tx: Tx, tenantId: string, limit: number): Promise<Order[]> {
+    const rows = await tx.query<Row>(
       `SELECT ${COLUMNS} FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [tenantId, limit],
     );
@@ -246,8 +228,8 @@ export class OrderStore {
   }
 
   /** Up to `limit` orders not final and placed before `olderThanMs` ago, locked (skipping those a step holds right now). */
-  async lockOverdue(m: EntityManager, olderThanMs: number, limit: number): Promise<Order[]> {
-    const rows: Row[] = await m.query(
+  async lockOverdue(tx: Tx, olderThanMs: number, limit: number): Promise<Order[]> {
+    const rows = await tx.query<Row>(
       `SELECT ${COLUMNS} FROM orders WHERE status IN ('PENDING', 'PROCESSING') AND placed_at < now() - make_interval(secs => $1::double precision / 1000)
        ORDER BY placed_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [olderThanMs, limit],
@@ -255,84 +237,60 @@ export class OrderStore {
     return rows.map(toOrder);
   }
 
-  /**
-   * A cancel that came after the order was confirmed: the order stays
-   * CONFIRMED, and its history (here and, through the status event, in the
-   * read model) records the refused cancel as a new entry.
-   */
-  async recordRefusedCancel(tx: Tx, order: Order): Promise<void> {
-    await this.insertHistoryAndPublish(tx, order, order.status, 'cancel_refused');
-  }
-
-  async setReserved(m: EntityManager, order: Order, reserved: boolean): Promise<void> {
-    await m.query('UPDATE orders SET reserved = $2, updated_at = now() WHERE id = $1', [order.id, reserved]);
+  async setReserved(tx: Tx, order: Order, reserved: boolean): Promise<void> {
+    await tx.query('UPDATE orders SET reserved = $2, updated_at = now() WHERE id = $1', [order.id, reserved]);
     order.reserved = reserved;
   }
 
-  async setAuthorization(m: EntityManager, order: Order, authorizationId: string): Promise<void> {
-    await m.query('UPDATE orders SET authorization_id = $2, updated_at = now() WHERE id = $1', [order.id, authorizationId]);
-    order.authorizationId = authorizationId;
-  }
-
-  async markSettled(m: EntityManager, orderId: string, action: 'capture' | 'void'): Promise<void> {
-    const column = action === 'capture' ? 'captured_at' : 'voided_at';
-    await m.query(`UPDATE orders SET ${column} = coalesce(${column}, now()), updated_at = now() WHERE id = $1`, [orderId]);
-  }
-
   /**
-   * Moves a locked order to `to` if the state machine allows it: bumps its
-   * sequence, records it in order_history (same statement) and publishes
-   * order.status-changed.v1 with the full snapshot.
-   * An illegal move is refused and logged, never applied.
+   * Moves a locked order to `to` if the state machine allows it (bumps its
+   * sequence, records it in order_history in the same statement) and returns
+   * the status events to publish: the new status, preceded by PENDING's when
+   * the order leaves PENDING (an order waiting for admission puts nothing in
+   * the status queues). Staying at the same status records a note in its
+   * history (a refused cancel or capture). An illegal move is refused and
+   * logged, never applied: no events.
    */
-  async transition(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<boolean> {
-    if (!canTransition(order.status, to)) {
+  async transition(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<StatusEvent[]> {
+    const moving = to !== order.status;
+    if (moving && !canTransition(order.status, to)) {
       this.logger.warn(`order ${order.id}: refused ${order.status} → ${to}${reason ? ` (${reason})` : ''}`);
       refusedTransitions.inc({ from: order.status, to });
-      return false;
+      return [];
     }
-    await this.insertHistoryAndPublish(tx, order, to, reason);
-    return true;
-  }
-
-  /** Bumps the sequence, writes the history entry (same statement) and publishes the status event. */
-  private async insertHistoryAndPublish(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<void> {
-    const moving = to !== order.status;
-    // PENDING (sequence 1) is announced as the order leaves it: an order waiting for admission puts nothing in the
-    // status queues, so a tenant's flood of waiting orders cannot queue ahead of another tenant's status events
-    if (moving && order.status === 'PENDING') this.publishStatus(tx, order, order.placedAt);
-    const rows: Array<{ sequence: number; updated_at: Date; placed_at: Date }> = await tx.manager.query(
+    const events = moving && order.status === 'PENDING' ? [this.event(order, order.placedAt)] : [];
+    const rows = await tx.query<{ sequence: number; updated_at: Date }>(
       `WITH moved AS (
          UPDATE orders SET status = $2, reason = CASE WHEN $4 THEN $3 ELSE reason END, sequence = sequence + 1, updated_at = now()
-         WHERE id = $1 RETURNING id, status, sequence, updated_at, placed_at
+         WHERE id = $1 RETURNING id, status, sequence, updated_at
        ), history AS (
          INSERT INTO order_history (order_id, sequence, status, reason, at) SELECT id, sequence, status, $3, updated_at FROM moved
-       ) SELECT sequence, updated_at, placed_at FROM moved`, // a SELECT, so TypeORM hands back plain rows
+       ) SELECT sequence, updated_at FROM moved`,
       [order.id, to, reason ?? null, moving],
     );
     Object.assign(order, { status: to, sequence: rows[0].sequence, ...(moving ? { reason: reason ?? null } : {}) });
-    const placedAt = new Date(rows[0].placed_at);
+    const placedAt = order.placedAt;
     if (moving && isFinal(to)) tx.afterCommit(() => observeFinal(to, placedAt));
-    this.publishStatus(tx, order, new Date(rows[0].updated_at), reason);
+    return [...events, this.event(order, new Date(rows[0].updated_at), reason)];
   }
 
-  /** Publishes the order's current status, with the full snapshot, as order.status-changed.v1. */
-  private publishStatus(tx: Tx, order: Order, at: Date, reason?: string): void {
-    tx.publish('order.status-changed.v1', {
+  /** The order's current status, with the full snapshot, as order.status-changed.v1. */
+  private event(order: Order, at: Date, reason?: string): StatusEvent {
+    return {
       orderId: order.id,
       tenantId: order.tenantId,
       status: order.status,
       ...(reason ? { reason } : {}),
       sequence: order.sequence,
       at: at.toISOString(),
-      customer: order.customer,
+      ...(order.customer ? { customer: order.customer } : {}),
       items: order.items,
       ...(order.totals ? { totals: order.totals } : {}),
       ...(order.couponCode ? { couponCode: order.couponCode } : {}),
-    });
+    };
   }
 
   async history(orderId: string): Promise<HistoryEntry[]> {
-    return this.ds.query('SELECT sequence, status, reason, at FROM order_history WHERE order_id = $1 ORDER BY sequence', [orderId]);
+    return this.db.query<HistoryEntry & ResultRow>('SELECT sequence, status, reason, at FROM order_history WHERE order_id = $1 ORDER BY sequence', [orderId]);
   }
 }

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { Envelope } from '@orders/contracts';
-import { AmqpMessageContext, OnMessage } from '@orders/messaging';
+import { CancelVerdict, Envelope } from '@orders/contracts';
+import { MessageContext, OnMessage } from '@orders/messaging';
 import { SagaService } from './saga.service';
 
 /** The saga's inbound messages; each handler calls one step. */
@@ -14,43 +14,30 @@ export class SagaConsumer {
     return this.saga.placed(env);
   }
 
-  @OnMessage('order-processing.saga', 'inventory.reservation-rejected.v1', { batchable: true })
+  /** The lane of tenants placing far more than their share: the same step, consumed beside the quiet lane. */
+  @OnMessage('order-processing.placed-bulk', 'order.placed.v1', { batchable: true })
+  placedInBulk(@Payload() env: Envelope<'order.placed.v1'>) {
+    return this.saga.placed(env);
+  }
+
+  /** Answered with the decision (the requester waits for it). */
+  @OnMessage('order-processing.cancels', 'order.cancel-requested.v1')
+  cancelRequested(@Payload() env: Envelope<'order.cancel-requested.v1'>): Promise<CancelVerdict> {
+    return this.saga.cancelRequested(env);
+  }
+
+  @OnMessage('order-processing.saga', 'inventory.reservation-rejected.v1')
   reservationRejected(@Payload() env: Envelope<'inventory.reservation-rejected.v1'>) {
     return this.saga.reservationRejected(env);
   }
 
-  @OnMessage('order-processing.saga', 'inventory.reserved.v1', { batchable: true })
-  reserved(@Payload() env: Envelope<'inventory.reserved.v1'>) {
-    return this.saga.reserved(env);
+  @OnMessage('order-processing.saga', 'inventory.reserved.v1')
+  reserved(@Payload() env: Envelope<'inventory.reserved.v1'>, @Ctx() ctx: MessageContext) {
+    return this.saga.reserved(env, ctx);
   }
 
-  @OnMessage('order-processing.saga', 'inventory.committed.v1', { batchable: true })
-  committed(@Payload() env: Envelope<'inventory.committed.v1'>) {
-    return this.saga.committed(env);
-  }
-
-  @OnMessage('order-processing.saga', 'inventory.commit-failed.v1', { batchable: true })
-  commitFailed(@Payload() env: Envelope<'inventory.commit-failed.v1'>) {
-    return this.saga.commitFailed(env);
-  }
-
-  @OnMessage('order-processing.payments', 'payment.authorize.v1')
-  authorize(@Payload() env: Envelope<'payment.authorize.v1'>, @Ctx() ctx: AmqpMessageContext) {
-    return this.saga.authorize(env, ctx.firstAttemptAt);
-  }
-
-  @OnMessage('order-processing.saga', 'message.dead-lettered.v1', { batchable: true })
+  @OnMessage('order-processing.saga', 'message.dead-lettered.v1')
   deadLettered(@Payload() env: Envelope<'message.dead-lettered.v1'>) {
     return this.saga.deadLettered(env);
-  }
-
-  @OnMessage('order-processing.placed', 'order.admit-waiting.v1', { afterEarlier: true, batchable: true })
-  admitWaiting(@Payload() env: Envelope<'order.admit-waiting.v1'>) {
-    return this.saga.admitWaiting(env);
-  }
-
-  @OnMessage('order-processing.placed', 'order.cancel-requested.v1', { batchable: true })
-  cancelRequested(@Payload() env: Envelope<'order.cancel-requested.v1'>) {
-    return this.saga.cancelRequested(env);
   }
 }

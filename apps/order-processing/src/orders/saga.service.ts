@@ -1,303 +1,254 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { ADMIT_PRIORITY, Envelope, MessageName, PayloadOf } from '@orders/contracts';
-import { Tx, UnitOfWork } from '@orders/messaging';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { CancelVerdict, Envelope, PayloadOf } from '@orders/contracts';
+import { DUPLICATE, MessageContext, Tx, UnitOfWork } from '@orders/messaging';
 import { OrderProcessingEnv } from '../config';
 import { AuthorizationOutcome, PaymentsService } from '../payments/payments.service';
+import { SettlementAction, SettlementJobs } from '../payments/settlements';
 import { PromotionsService } from '../promotions/promotions.service';
 import { TenantAdmission } from './admission';
+import { OrderLifecycle } from './order-lifecycle';
 import { Order, OrderStore } from './order-store';
 import { isFinal } from './state-machine';
-import { subtotalOf, totalsOf } from './totals';
+import { subtotalOf, Totals, totalsOf } from './totals';
 
 /** Messages whose loss (dead-lettered) leaves their order unable to complete: the order is failed instead. */
-const SAGA_STEPS: ReadonlySet<MessageName> = new Set<MessageName>([
-  'order.placed.v1', 'inventory.reserve.v1', 'inventory.reserved.v1', 'inventory.reservation-rejected.v1',
-  'inventory.commit.v1', 'inventory.committed.v1', 'inventory.commit-failed.v1', 'payment.authorize.v1',
-]);
-
-type FinalStatus = 'CONFIRMED' | 'REJECTED' | 'FAILED' | 'CANCELLED';
-type SagaStepOnOrder = 'inventory.reservation-rejected.v1' | 'inventory.reserved.v1' | 'inventory.committed.v1' | 'inventory.commit-failed.v1';
+const SAGA_STEP = /^(order\.placed|inventory\.(reserve|reserved|reservation-rejected|commit|committed|commit-failed)|payment\.authorize)\.v\d+$/;
+/** A dead-lettered step during which the gateway may have been called: the order's authorization, if any, is looked up and voided. */
+const MAY_HAVE_AUTHORIZED = /^(inventory\.reserved|payment\.authorize)\.v\d+$/;
 
 /**
- * The order saga. Every step runs once per message (inbox), locks the order
- * row, moves it through the state machine and publishes what comes next
- * through the outbox, in one transaction. Steps arriving after the order left
- * PROCESSING change nothing and compensate what they would leave open.
- * Every accepted order ends: a cancel that overtakes its order's placement is
- * remembered, a dead-lettered step fails its order, and the watchdog fails
- * any order older than ORDER_MAX_AGE_MS — each with full compensation.
+ * The order saga, in three messages: a placement (admitted fairly, it asks
+ * inventory to reserve), inventory's answer (with the prices: the coupon is
+ * applied, the total authorized at the gateway outside any transaction, and
+ * the outcome recorded in one: confirmed, with the stock commit and the
+ * capture following on their own; or rejected or failed, compensated), and
+ * the status events it publishes. A cancel is a request answered with the
+ * decision it committed. Every accepted order ends: a cancel that overtakes
+ * its order's placement is remembered, a dead-lettered step fails its order,
+ * and the watchdog fails any order older than ORDER_MAX_AGE_MS, each with
+ * full compensation.
  */
 @Injectable()
-export class SagaService {
+export class SagaService implements OnModuleInit {
   private readonly logger = new Logger('Saga');
 
   constructor(
     private readonly uow: UnitOfWork,
     private readonly orders: OrderStore,
+    private readonly lifecycle: OrderLifecycle,
     private readonly promotions: PromotionsService,
     private readonly admission: TenantAdmission,
     private readonly payments: PaymentsService,
+    private readonly settlements: SettlementJobs,
     private readonly cfg: OrderProcessingEnv,
   ) {}
+
+  onModuleInit(): void {
+    this.settlements.onRefusal((orderId, action, reason) => this.settlementRefused(orderId, action, reason));
+  }
 
   async placed(env: Envelope<'order.placed.v1'>): Promise<void> {
     const p = env.payload;
     await this.uow.handleOnce(env, async (tx) => {
-      await this.orders.serializeArrival(tx.manager, p.orderId);
-      const placed = await this.orders.insertPlaced(tx.manager, p);
-      if (!placed) {
-        this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
-        return;
-      }
+      await this.orders.serializeArrival(tx, p.orderId);
+      const placed = await this.orders.insertPlaced(tx, p);
+      if (!placed) return this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
       const { order } = placed;
       this.admission.noteActive(order.tenantId);
-      if (placed.earlyCancel) {
-        // cancelled while its placement waited in a backlog: it ends before reserving anything
-        await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
-        return;
-      }
-      // oldest first: while the tenant has orders waiting, a new one waits behind them (order.admit-waiting.v1 starts them)
-      if (!placed.tenantWaiting && this.admission.roomBeside(order.tenantId, placed.inFlight) > 0) await this.start(tx, order);
+      // cancelled while its placement waited in a backlog: it ends before reserving anything
+      if (placed.earlyCancel) return void (await this.lifecycle.finish(tx, order, 'CANCELLED', 'cancelled_by_customer'));
+      // oldest first: while the tenant has orders waiting, a new one waits behind them (they start as earlier ones finish)
+      if (!placed.tenantWaiting && this.admission.roomBeside(order.tenantId, placed.inFlight) > 0) await this.lifecycle.start(tx, order);
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its share of orders in flight, or others waiting`);
     });
   }
 
   /**
-   * Starts the tenant's oldest waiting orders while it has room. This runs
-   * only from order-processing.placed, after every message delivered before
-   * it (@OnMessage afterEarlier): a cancel for a waiting order queued there
-   * is handled first, and the order never starts.
+   * A cancel wins unless the order is already final; the answer says what
+   * was decided (the requester waits for it). One that overtakes its order's
+   * placement is remembered and applied when the placement arrives; one for
+   * a CONFIRMED order is refused and recorded.
    */
-  async admitWaiting(env: Envelope<'order.admit-waiting.v1'>): Promise<void> {
-    await this.uow.handleOnce(env, async (tx) => {
-      const room = await this.admission.room(tx.manager, env.payload.tenantId);
-      if (room === 0) return;
-      const waiting = await this.orders.lockOldestWaiting(tx.manager, env.payload.tenantId, room);
-      for (const order of waiting) await this.start(tx, order);
-    });
+  async cancelRequested(env: Envelope<'order.cancel-requested.v1'>): Promise<CancelVerdict> {
+    const p = env.payload;
+    const arrival = this.orders.lockStatement(p.orderId, true); // serialized with its placement (serializeArrival)
+    const verdict = await this.uow.handleOnce(env, async (tx, locked): Promise<CancelVerdict> => {
+      const order = this.orders.lockedIfKnown(locked);
+      if (!order) {
+        await this.orders.rememberEarlyCancel(tx, p.orderId, p.tenantId, p.requestedAt);
+        this.logger.log(`order ${p.orderId}: cancel arrived before the order; it ends CANCELLED when it arrives`);
+        return { outcome: 'will_cancel', status: 'PENDING' };
+      }
+      if (order.status === 'CONFIRMED') {
+        await this.lifecycle.move(tx, order, 'CONFIRMED', 'cancel_refused');
+        return { outcome: 'refused', status: 'CONFIRMED' };
+      }
+      if (isFinal(order.status)) return this.verdictOf(order);
+      const was = order.status;
+      await this.lifecycle.finish(tx, order, 'CANCELLED', 'cancelled_by_customer', { authorization: order.authorizationId ? 'known' : was === 'PROCESSING' ? 'maybe' : 'none' });
+      return { outcome: 'cancelled', status: was };
+    }, arrival);
+    if (verdict !== DUPLICATE) return verdict;
+    // handled before (a redelivery, or a repeated request): what was decided then
+    const order = await this.orders.find(p.orderId);
+    return order ? this.verdictOf(order) : { outcome: (await this.orders.hasEarlyCancel(p.orderId)) ? 'will_cancel' : 'final', status: 'PENDING' };
   }
 
-  /** PENDING → PROCESSING: ask inventory to reserve. */
-  private async start(tx: Tx, order: Order): Promise<void> {
-    if (await this.orders.transition(tx, order, 'PROCESSING')) {
-      tx.publish('inventory.reserve.v1', { orderId: order.id, tenantId: order.tenantId, items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) });
-    }
+  private verdictOf(order: Order): CancelVerdict {
+    if (order.status === 'CANCELLED' && order.reason === 'cancelled_by_customer') return { outcome: 'cancelled', status: 'CANCELLED' };
+    if (order.status === 'CONFIRMED') return { outcome: 'refused', status: 'CONFIRMED' };
+    return { outcome: isFinal(order.status) ? 'final' : 'cancelled', status: order.status };
   }
 
   async reservationRejected(env: Envelope<'inventory.reservation-rejected.v1'>): Promise<void> {
     await this.onOrder(env, async (tx, order) => {
-      if (order.status !== 'PROCESSING') return this.late(order, env.name);
-      await this.finish(tx, order, 'REJECTED', env.payload.reason);
-    });
-  }
-
-  async reserved(env: Envelope<'inventory.reserved.v1'>): Promise<void> {
-    const p = env.payload;
-    await this.onOrder(env, async (tx, order) => {
-      if (order.status !== 'PROCESSING') {
-        // Ended while inventory was reserving: give the stock back (unless it was already given back or sold).
-        this.late(order, env.name);
-        if (!order.reserved && order.status !== 'CONFIRMED') {
-          tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: `order_${order.status.toLowerCase()}` });
-        }
-        return;
-      }
-      if (order.reserved) return this.late(order, `${env.name} (already reserved)`);
-      const subtotal = subtotalOf(p.lines);
-      let discount = 0;
-      if (order.couponCode) {
-        const r = await this.promotions.redeem(tx.manager, order.couponCode, order.id, subtotal, p.currency);
-        if (!r.ok) {
-          await this.orders.setPriced(tx.manager, order, p.lines, totalsOf(subtotal, 0, p.currency));
-          this.logger.log(`order ${order.id}: coupon ${order.couponCode} not applicable (${r.problem})`);
-          await this.finish(tx, order, 'REJECTED', 'invalid_coupon');
-          return;
-        }
-        discount = r.discountCents;
-      }
-      await this.orders.setPriced(tx.manager, order, p.lines, totalsOf(subtotal, discount, p.currency), true);
-      tx.publish('payment.authorize.v1', { orderId: order.id, tenantId: order.tenantId });
+      if (order.status !== 'PROCESSING') return this.lifecycle.late(order, env.name);
+      await this.lifecycle.finish(tx, order, 'REJECTED', env.payload.reason, { stock: false });
     });
   }
 
   /**
-   * The authorize step: the gateway call happens outside any transaction
-   * (after a cheap inbox check, and marked on the order in the same
-   * statement); its outcome is then recorded once. While the gateway is
-   * unavailable the step is deferred (PaymentsService).
+   * Inventory reserved the order's lines at these prices: the coupon is
+   * applied, the total authorized at the gateway (outside any transaction:
+   * a cheap read first), then the outcome recorded in one transaction:
+   * CONFIRMED (the stock commit and the capture follow without a reply),
+   * or REJECTED / FAILED with the stock released and any authorization
+   * voided. While the gateway is unavailable the message is deferred, up to
+   * PAYMENT_MAX_WAIT_MS; the gateway's idempotency key makes every repeat
+   * of the call the same authorization.
    */
-  async authorize(env: Envelope<'payment.authorize.v1'>, firstAttemptAt: Date): Promise<void> {
-    const orderId = env.payload.orderId;
-    const { seen, order, authorizing } = await this.orders.beforeGatewayCall(orderId, this.uow.seenSql(env.id), true);
+  async reserved(env: Envelope<'inventory.reserved.v1'>, ctx: MessageContext): Promise<void> {
+    const p = env.payload;
+    const { seen, order: before } = await this.orders.beforeGatewayCall(p.orderId, this.uow.seenSql(env.id));
     if (seen) return;
-    let result: AuthorizationOutcome | undefined;
-    if (authorizing && order?.totals) {
-      result = await this.payments.authorizeAtGateway({ ...order, totals: order.totals }, firstAttemptAt);
-    } else {
-      this.logger.log(`order ${orderId}: nothing to authorize (${order ? order.status : 'unknown order'})`);
+    const subtotal = subtotalOf(p.lines);
+    let totals: Totals | undefined;
+    let outcome: AuthorizationOutcome | undefined;
+    if (before?.status === 'PROCESSING' && !before.authorizationId) {
+      const coupon = before.couponCode ? await this.promotions.quote(before.couponCode, subtotal, p.currency) : { ok: true as const, discountCents: 0 };
+      if (coupon.ok) {
+        totals = totalsOf(subtotal, coupon.discountCents, p.currency);
+        outcome = await this.payments.authorize({ orderId: before.id, amountCents: totals.totalCents, currency: totals.currency, token: before.paymentToken }, ctx.firstAttemptAt);
+      }
     }
-    await this.uow.handleOnce(
-      env,
-      async (tx, locked) => {
-        if (result) await this.authorizationResult(tx, this.orders.locked(locked, orderId), result);
-      },
-      result ? this.orders.lockStatement(orderId) : undefined,
-    );
-  }
-
-  private async authorizationResult(tx: Tx, order: Order, r: AuthorizationOutcome): Promise<void> {
-    const orderId = order.id;
-    if (r.outcome === 'authorized') {
-      if (order.authorizationId === r.authorizationId) return;
-      await this.orders.setAuthorization(tx.manager, order, r.authorizationId);
-      if (order.status !== 'PROCESSING') {
-        // Ended while the gateway was authorizing: nothing may stay authorized.
-        this.late(order, 'authorization');
-        tx.publish('payment.void.v1', { orderId, tenantId: order.tenantId });
+    await this.onOrder(env, async (tx, order) => {
+      const authorizedNow = outcome?.outcome === 'authorized' ? outcome.authorizationId : null;
+      if (order.status !== 'PROCESSING' || order.authorizationId) {
+        // Ended (or decided) while inventory reserved or the gateway answered: give back what this step holds.
+        this.lifecycle.late(order, env.name);
+        if (order.status === 'CONFIRMED' || order.authorizationId) return;
+        if (!order.reserved) tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: `order_${order.status.toLowerCase()}` });
+        // an earlier delivery of this step may have authorized before its process died
+        const maybe = authorizedNow ? null : ctx.attempt > 1 || ctx.deferrals > 0 || ctx.raw.fields.redelivered;
+        if (authorizedNow || maybe) await this.settlements.schedule(tx, { orderId: order.id, tenantId: order.tenantId, action: 'void', authorizationId: authorizedNow });
         return;
       }
-      tx.publish('inventory.commit.v1', { orderId, tenantId: order.tenantId });
-      return;
-    }
-    if (order.status !== 'PROCESSING') return this.late(order, `authorization ${r.outcome}`);
-    if (r.outcome === 'declined') await this.finish(tx, order, 'REJECTED', 'payment_declined');
-    else if (r.outcome === 'invalid') await this.finish(tx, order, 'REJECTED', 'payment_invalid');
-    else await this.finish(tx, order, 'FAILED', r.reason);
-  }
-
-  async committed(env: Envelope<'inventory.committed.v1'>): Promise<void> {
-    await this.onOrder(env, async (tx, order) => {
-      if (order.status !== 'PROCESSING') return this.late(order, env.name); // its release (published when it ended) returns the units
-      if (await this.finish(tx, order, 'CONFIRMED')) {
-        tx.publish('payment.capture.v1', { orderId: order.id, tenantId: order.tenantId });
-      }
+      await this.recordAuthorization(tx, order, p, totals, outcome);
     });
   }
 
-  async commitFailed(env: Envelope<'inventory.commit-failed.v1'>): Promise<void> {
-    await this.onOrder(env, async (tx, order) => {
-      if (order.status !== 'PROCESSING') return this.late(order, env.name);
-      await this.orders.setReserved(tx.manager, order, false); // nothing left reserved to release
-      await this.finish(tx, order, 'FAILED', env.payload.reason);
-    });
+  /** The outcome of the reserved step, in its transaction (the order is PROCESSING and holds no authorization yet). */
+  private async recordAuthorization(tx: Tx, order: Order, p: PayloadOf<'inventory.reserved.v1'>, totals: Totals | undefined, outcome: AuthorizationOutcome | undefined): Promise<void> {
+    const authorizationId = outcome?.outcome === 'authorized' ? outcome.authorizationId : null;
+    const subtotal = subtotalOf(p.lines);
+    if (!totals) {
+      await this.orders.setPriced(tx, order, p.lines, totalsOf(subtotal, 0, p.currency));
+      this.logger.log(`order ${order.id}: coupon ${order.couponCode} not applicable`);
+      return void (await this.lifecycle.finish(tx, order, 'REJECTED', 'invalid_coupon'));
+    }
+    if (order.couponCode && authorizationId) {
+      const r = await this.promotions.redeem(tx, order.couponCode, order.id, subtotal, p.currency);
+      if (!r.ok || r.discountCents !== totals.discountCents) {
+        // used up (or changed) between the quote and now: the authorization is voided
+        await this.orders.setPriced(tx, order, p.lines, totals, authorizationId);
+        return void (await this.lifecycle.finish(tx, order, 'REJECTED', 'invalid_coupon'));
+      }
+    }
+    await this.orders.setPriced(tx, order, p.lines, totals, authorizationId);
+    if (!outcome || outcome.outcome === 'failed') return void (await this.lifecycle.finish(tx, order, 'FAILED', outcome?.reason ?? 'payment_error', { authorization: 'maybe' }));
+    if (outcome.outcome === 'declined') return void (await this.lifecycle.finish(tx, order, 'REJECTED', 'payment_declined'));
+    if (outcome.outcome === 'invalid') return void (await this.lifecycle.finish(tx, order, 'REJECTED', 'payment_invalid'));
+    if (Date.parse(p.expiresAt) - Date.now() < this.cfg.RESERVATION_CONFIRM_MARGIN_MS) {
+      // too late to count on the hold: the commit might find it gone
+      return void (await this.lifecycle.finish(tx, order, 'FAILED', 'reservation_expired'));
+    }
+    await this.confirm(tx, order);
   }
 
-  /**
-   * A cancel wins unless the order is already final. One that overtakes its
-   * order's placement (a backlog of new orders) is remembered and applied when
-   * the placement arrives; one for a CONFIRMED order is refused and recorded.
-   */
-  async cancelRequested(env: Envelope<'order.cancel-requested.v1'>): Promise<void> {
-    const p = env.payload;
-    const arrival = this.orders.lockStatement(p.orderId, true); // serialized with its placement (serializeArrival)
-    await this.uow.handleOnce(env, async (tx, locked) => {
-      const order = this.orders.lockedIfKnown(locked);
-      if (!order) {
-        await this.orders.rememberEarlyCancel(tx.manager, p.orderId, p.tenantId, p.requestedAt);
-        this.logger.log(`order ${p.orderId}: cancel arrived before the order; it ends CANCELLED when it arrives`);
-        return;
-      }
-      if (order.status === 'CONFIRMED') return this.orders.recordRefusedCancel(tx, order);
-      if (isFinal(order.status)) return this.late(order, env.name);
-      await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
-    }, arrival);
+  /** CONFIRMED: inventory turns the hold into a sale and the authorization is captured, neither answering back. */
+  async confirm(tx: Tx, order: Order): Promise<void> {
+    if (!(await this.lifecycle.finish(tx, order, 'CONFIRMED'))) return;
+    tx.publish('inventory.commit.v1', { orderId: order.id, tenantId: order.tenantId });
+    await this.settlements.schedule(tx, { orderId: order.id, tenantId: order.tenantId, action: 'capture', authorizationId: order.authorizationId });
   }
 
   /** A step of an order's saga was dead-lettered: the order cannot complete, so it fails with full compensation. */
   async deadLettered(env: Envelope<'message.dead-lettered.v1'>): Promise<void> {
     const p = env.payload;
-    const steps = p.orderId && SAGA_STEPS.has(p.name as MessageName);
+    const step = !!p.orderId && SAGA_STEP.test(p.name);
     await this.uow.handleOnce(env, async (tx, locked) => {
-      if (!steps) return;
+      if (!step) return;
       const order = this.orders.lockedIfKnown(locked);
-      if (!order && p.name === 'order.placed.v1' && p.placedOrder) return this.placementDeadLettered(tx, p.placedOrder, p.queue, p.reason);
+      if (!order && /^order\.placed\.v\d+$/.test(p.name)) return this.placementDeadLettered(tx, p);
       if (!order) return this.logger.error(`order ${p.orderId}: its ${p.name} was dead-lettered before the order was known (${p.reason})`);
-      if (isFinal(order.status)) return this.late(order, `dead-lettered ${p.name}`);
+      if (isFinal(order.status)) return this.lifecycle.late(order, `dead-lettered ${p.name}`);
       this.logger.error(`order ${order.id}: ${p.name} was dead-lettered on ${p.queue} (${p.reason}); failing the order`);
-      const heldNothingYet = !order.reserved;
-      await this.finish(tx, order, 'FAILED', 'processing_error');
-      // inventory may have reserved although this side never recorded it (e.g. inventory.reserved.v1 itself was lost): release is a no-op otherwise
-      if (heldNothingYet) tx.publish('inventory.release.v1', { orderId: order.id, tenantId: order.tenantId, reason: 'processing_error' });
-    }, steps ? this.orders.lockStatement(p.orderId!) : undefined);
+      const authorization = order.authorizationId ? 'known' : MAY_HAVE_AUTHORIZED.test(p.name) ? 'maybe' : 'none';
+      await this.lifecycle.finish(tx, order, 'FAILED', 'processing_error', { authorization });
+    }, step ? this.orders.lockStatement(p.orderId!, true) : undefined);
   }
 
   /**
-   * The order's own placement was dead-lettered, so this service never knew
-   * the order: it is recorded from the announcement and ends FAILED
-   * (processing_error) at once, holding nothing. A later replay of that
+   * The order's own placement was dead-lettered (also one this version could
+   * not read), so this service never knew the order: it is recorded from the
+   * announcement and ends at once, holding nothing: CANCELLED if a cancel
+   * waited for it, else FAILED (processing_error). A later replay of that
    * placement finds the order already placed and changes nothing.
    */
-  private async placementDeadLettered(tx: Tx, placed: PayloadOf<'order.placed.v1'>, queue: string, reason: string): Promise<void> {
-    await this.orders.serializeArrival(tx.manager, placed.orderId);
-    const stored = await this.orders.insertPlaced(tx.manager, placed);
+  private async placementDeadLettered(tx: Tx, p: PayloadOf<'message.dead-lettered.v1'>): Promise<void> {
+    const placed = p.placedOrder ?? { orderId: p.orderId!, tenantId: p.tenantId ?? 'unknown', placedAt: new Date().toISOString() };
+    const stored = await this.orders.insertPlaced(tx, placed);
     if (!stored) return;
-    const { order } = stored;
-    this.logger.error(`order ${order.id}: its order.placed.v1 was dead-lettered on ${queue} (${reason}); failing the order`);
-    // a cancel accepted while it was PENDING still wins
-    if (stored.earlyCancel) await this.finish(tx, order, 'CANCELLED', 'cancelled_by_customer');
-    else await this.finish(tx, order, 'FAILED', 'processing_error');
+    this.logger.error(`order ${p.orderId}: its ${p.name} was dead-lettered on ${p.queue} (${p.reason}); failing the order`);
+    if (stored.earlyCancel) await this.lifecycle.finish(tx, stored.order, 'CANCELLED', 'cancelled_by_customer');
+    else await this.lifecycle.finish(tx, stored.order, 'FAILED', 'processing_error');
   }
 
   /** The watchdog: fails (with compensation) orders not final after ORDER_MAX_AGE_MS, a batch at a time. Returns how many. */
   async failOverdue(limit = 100): Promise<number> {
     return this.uow.transaction(async (tx) => {
-      const overdue = await this.orders.lockOverdue(tx.manager, this.cfg.ORDER_MAX_AGE_MS, limit);
+      const overdue = await this.orders.lockOverdue(tx, this.cfg.ORDER_MAX_AGE_MS, limit);
       for (const order of overdue) {
         this.logger.error(`order ${order.id} is still ${order.status} after ${this.cfg.ORDER_MAX_AGE_MS} ms; failing it`);
-        await this.finish(tx, order, 'FAILED', 'processing_timeout');
+        await this.lifecycle.finish(tx, order, 'FAILED', 'processing_timeout', { authorization: order.authorizationId ? 'known' : order.status === 'PROCESSING' ? 'maybe' : 'none' });
       }
       return overdue.length;
     });
   }
 
-  /**
-   * Moves the order to a final state; unless confirmed, undoes what it holds.
-   * If it was in flight and its tenant has orders waiting (or that was not
-   * read), the oldest of them may start in its place: through
-   * order-processing.placed, behind any cancel queued there. An order that
-   * begins to wait just now is started by the reconciler.
-   */
-  private async finish(tx: Tx, order: Order, to: FinalStatus, reason?: string): Promise<boolean> {
-    const wasInFlight = order.status === 'PROCESSING';
-    if (!(await this.orders.transition(tx, order, to, reason))) return false;
-    if (to !== 'CONFIRMED') await this.compensate(tx, order);
-    if (wasInFlight) this.admission.noteActive(order.tenantId);
-    if (wasInFlight && order.tenantWaiting !== false) this.admitNext(tx, order.tenantId);
-    return true;
-  }
-
-  private admitNext(tx: Tx, tenantId: string): void {
-    tx.publish('order.admit-waiting.v1', { tenantId }, { priority: ADMIT_PRIORITY });
-  }
-
-  /** The admission reconciler: asks again for tenants whose orders wait although they have room (see TenantAdmission). Returns how many. */
+  /** The admission reconciler: starts waiting orders of tenants that have room (see TenantAdmission). Returns how many tenants. */
   async admitStranded(): Promise<number> {
     return this.uow.transaction(async (tx) => {
-      const tenants = await this.admission.stranded(tx.manager);
-      for (const tenantId of tenants) this.admitNext(tx, tenantId);
+      const tenants = await this.admission.stranded(tx);
+      for (const tenantId of tenants) await this.lifecycle.admitWaiting(tx, tenantId);
       return tenants.length;
     });
   }
 
-  /**
-   * Undoes what an order that did not complete holds: reserved (or already
-   * committed) stock, an authorization — also one whose answer never arrived,
-   * found by the void through the gateway idempotency key — and a coupon redemption.
-   */
-  private async compensate(tx: Tx, order: Order): Promise<void> {
-    const ref = { orderId: order.id, tenantId: order.tenantId };
-    if (order.reserved) tx.publish('inventory.release.v1', { ...ref, reason: order.reason ?? order.status.toLowerCase() });
-    if (order.authorizationId || order.authorizeRequestedAt) tx.publish('payment.void.v1', ref);
-    if (order.couponCode) await this.promotions.giveBack(tx.manager, order.id); // only a coupon is ever redeemed
+  /** The gateway refused a capture or void for good: the order's history says so (status unchanged), and an operator settles it. */
+  private async settlementRefused(orderId: string, action: SettlementAction, reason: string): Promise<void> {
+    await this.uow.transaction(async (tx) => {
+      const order = this.orders.lockedIfKnown([await tx.query(this.orders.lockStatement(orderId))]);
+      if (order) await this.lifecycle.move(tx, order, order.status, `${action}_refused`);
+      this.logger.error(`order ${orderId}: ${action} refused by the gateway (${reason})`);
+    }, orderId);
   }
 
   /** A step on one order: its inbox row and the order's lock go in the round trip that opens the transaction. */
-  private async onOrder(env: Envelope<SagaStepOnOrder>, fn: (tx: Tx, order: Order) => Promise<void>): Promise<void> {
+  private async onOrder<N extends 'inventory.reservation-rejected.v1' | 'inventory.reserved.v1' | 'inventory.committed.v1' | 'inventory.commit-failed.v1' | 'payment.authorize.v1'>(
+    env: Envelope<N>, fn: (tx: Tx, order: Order) => Promise<void>,
+  ): Promise<void> {
     const { orderId } = env.payload;
     await this.uow.handleOnce(env, (tx, locked) => fn(tx, this.orders.locked(locked, orderId)), this.orders.lockStatement(orderId));
-  }
-
-  private late(order: Order, what: string): void {
-    this.logger.log(`order ${order.id} is ${order.status}: ${what} changes nothing`);
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { every } from '@orders/platform';
 import { OrderProcessingEnv } from '../config';
-import { every } from './periodic';
 import { SagaService } from './saga.service';
 
 /**

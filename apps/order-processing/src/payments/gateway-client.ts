@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
 import { Gauge } from 'prom-client';
-import { withClientSpan } from '@orders/messaging';
+import { withClientSpan } from '@orders/platform';
 import { backoffDelay } from './backoff';
 import { PaymentError } from './payment.error';
 

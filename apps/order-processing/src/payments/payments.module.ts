@@ -1,15 +1,14 @@
 import { Inject, Module, OnModuleDestroy } from '@nestjs/common';
 import { OrderProcessingEnv } from '../config';
-import { OrderStoreModule } from '../orders/order-store.module';
 import { GatewayClient } from './gateway-client';
-import { PaymentsConsumer } from './payments.consumer';
 import { PaymentsService } from './payments.service';
+import { SettlementJobs } from './settlements';
 
+/** The payment gateway: authorizing (for the saga) and the capture and void jobs. It knows nothing of orders' tables. */
 @Module({
-  imports: [OrderStoreModule],
-  controllers: [PaymentsConsumer],
   providers: [
     PaymentsService,
+    SettlementJobs,
     {
       provide: GatewayClient,
       useFactory: (cfg: OrderProcessingEnv) =>
@@ -29,7 +28,7 @@ import { PaymentsService } from './payments.service';
       inject: [OrderProcessingEnv],
     },
   ],
-  exports: [PaymentsService],
+  exports: [PaymentsService, SettlementJobs],
 })
 export class PaymentsModule implements OnModuleDestroy {
   constructor(@Inject(GatewayClient) private readonly gateway: GatewayClient) {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
-import { checkCoupon, CouponProblem, Promotion } from './coupon';
+import type { Sql } from '@orders/persistence';
+import { DataSource } from 'typeorm';
+import { checkCoupon, CouponCheck, CouponProblem, Promotion } from './coupon';
 import { PutPromotionDto, PromotionView } from './promotion.dto';
 import { PromotionError } from './promotion.error';
 
@@ -60,22 +61,28 @@ export class PromotionsService {
     return toView(rows[0]);
   }
 
+  /** What a coupon would take off an order of this subtotal now, read without redeeming it (before authorizing the total). */
+  async quote(code: string, subtotalCents: number, currency: string, now = new Date()): Promise<CouponCheck> {
+    const rows: Row[] = await this.ds.query('SELECT * FROM promotions WHERE code = $1', [code]);
+    return checkCoupon(rows[0] ? toPromotion(rows[0]) : undefined, subtotalCents, currency, now);
+  }
+
   /**
    * Checks and redeems a coupon for one order, in the caller's transaction.
    * The cap holds under any concurrency: the counter moves only through one
    * conditional UPDATE, and the (code, order) row makes a repeat a no-op.
    */
-  async redeem(m: EntityManager, code: string, orderId: string, subtotalCents: number, currency: string, now = new Date()): Promise<Redemption> {
-    const rows: Row[] = await m.query('SELECT * FROM promotions WHERE code = $1', [code]);
+  async redeem(m: Sql, code: string, orderId: string, subtotalCents: number, currency: string, now = new Date()): Promise<Redemption> {
+    const rows = await m.query<Row>('SELECT * FROM promotions WHERE code = $1', [code]);
     const check = checkCoupon(rows[0] ? toPromotion(rows[0]) : undefined, subtotalCents, currency, now);
     if (!check.ok) return check;
-    const mine: unknown[] = await m.query(
+    const mine = await m.query(
       `INSERT INTO promotion_redemptions (code, order_id, discount_cents) VALUES ($1, $2, $3)
        ON CONFLICT (code, order_id) DO NOTHING RETURNING order_id`,
       [code, orderId, check.discountCents],
     );
     if (mine.length === 0) return check; // this order already holds a redemption
-    const counted: unknown[] = await m.query(
+    const counted = await m.query(
       `WITH counted AS (
          UPDATE promotions SET redemptions = redemptions + 1
          WHERE code = $1 AND (max_redemptions IS NULL OR redemptions < max_redemptions) RETURNING code
@@ -90,7 +97,7 @@ export class PromotionsService {
   }
 
   /** Gives an order's redemption back (cancelled, declined, failed); a no-op when it holds none. */
-  async giveBack(m: EntityManager, orderId: string): Promise<void> {
+  async giveBack(m: Sql, orderId: string): Promise<void> {
     await m.query(
       `WITH gone AS (DELETE FROM promotion_redemptions WHERE order_id = $1 RETURNING code)
        UPDATE promotions p SET redemptions = p.redemptions - 1 FROM gone WHERE p.code = gone.code`,

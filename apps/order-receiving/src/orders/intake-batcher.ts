@@ -1,4 +1,7 @@
-import { isInfrastructureError } from '@orders/persistence';
+import type { Outbox } from '@orders/messaging';
+
+type OutboxRow = ReturnType<Outbox['row']>;
+import { isDatabaseUnavailable } from '@orders/persistence';
 import type { Pool } from 'pg';
 import { Histogram } from 'prom-client';
 
@@ -8,7 +11,7 @@ const batchSize = new Histogram({
   buckets: [1, 2, 4, 8, 16, 32, 64, 128],
 });
 
-/** One accepted order as the intake statement stores it. */
+/** One accepted order as the intake statement stores it, with its order.placed.v1 message. */
 export interface IntakeRow {
   tenantId: string;
   key: string;
@@ -21,29 +24,25 @@ export interface IntakeRow {
   couponCode: string | null;
   shippingAddress: string;
   placedAt: string;
-  messageId: string;
-  messageName: string;
-  message: string;
-  /** AMQP priority of the order.placed.v1 message (TenantPriority). */
-  priority: number;
-  /** W3C trace context of the request (JSON), when tracing is on. */
-  traceContext?: string | null;
+  message: OutboxRow;
 }
 
 /**
  * The whole intake of a set of orders in ONE statement and one transaction:
  * the idempotency records (ON CONFLICT DO NOTHING), and only for the keys
  * that were new, the orders, their PENDING history entries (sequence 1) and
- * their order.placed.v1 outbox rows, plus the NOTIFY that wakes the relay on
- * commit. Returns the ids of the orders actually inserted. A request whose
- * key already exists (even one committed by a concurrent request this very
- * moment: the insert waits on the unique key) inserts nothing.
+ * their order.placed.v1 outbox rows (Outbox.insertCte: published by this
+ * process once the statement committed, or by the relay, woken on commit).
+ * Returns the ids of the orders actually inserted and their outbox rows'
+ * seqs. A request whose key already exists (even one committed by a
+ * concurrent request this very moment: the insert waits on the unique key)
+ * inserts nothing.
  */
-const PLACE_ORDERS_SQL = `
+const placeOrdersSql = (outbox: ReturnType<Outbox['insertCte']>) => `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[],
-                       $10::jsonb[], $11::timestamptz[], $12::uuid[], $13::text[], $14::text[], $15::smallint[], $17::text[])
-    AS t(tenant_id, key, request_hash, order_id, response, hold, customer, items, coupon_code, shipping_address, placed_at, msg_id, routing_key, body, priority,
+                       $10::jsonb[], $11::timestamptz[], $12::uuid[], $13::text[], $14::text[], $15::text[])
+    AS t(tenant_id, key, request_hash, order_id, response, hold, customer, items, coupon_code, shipping_address, placed_at, msg_id, routing_key, body,
          trace_context)
 ), k AS (
   INSERT INTO idempotency_keys (tenant_id, key, request_hash, order_id, status_code, response, held_until)
@@ -59,12 +58,13 @@ WITH input AS (
   INSERT INTO order_history (order_id, sequence, status, at)
   SELECT i.order_id, 1, 'PENDING', i.placed_at FROM input i JOIN k USING (order_id)
 ), ob AS (
-  INSERT INTO outbox (id, routing_key, body, priority, trace_context)
-  SELECT i.msg_id, i.routing_key, i.body, i.priority, i.trace_context FROM input i JOIN k USING (order_id)
-  RETURNING 1
+  ${outbox.insert}
 )
-SELECT array(SELECT order_id::text FROM k) AS inserted,
-       (SELECT count(*) FROM (SELECT pg_notify($16, '') FROM (SELECT 1 FROM ob LIMIT 1) one) n)::int AS notified`;
+SELECT array(SELECT order_id::text FROM k) AS inserted, array(SELECT seq::text FROM ob) AS seqs,
+       (SELECT count(*) FROM (SELECT ${outbox.direct ? 'NULL' : outbox.notify} FROM (SELECT 1 FROM ob LIMIT 1) one) n)::int AS notified`;
+
+/** The outbox rows' columns, from the statement's input (Outbox.insertCte). */
+const OUTBOX_SELECT = (relayAfter: string) => `SELECT i.msg_id, i.routing_key, i.body, i.trace_context, ${relayAfter} FROM input i JOIN k USING (order_id)`;
 
 interface Pending {
   row: IntakeRow;
@@ -83,7 +83,7 @@ export class IntakeBatcher {
   private queue: Pending[] = [];
   private inFlight = 0;
 
-  constructor(private readonly pool: () => Pool, private readonly channel: string, private readonly maxInFlight = 4, private readonly maxBatch = 128) {}
+  constructor(private readonly pool: () => Pool, private readonly outbox: Outbox, private readonly maxInFlight = 4, private readonly maxBatch = 128) {}
 
   /** true when this row's order was inserted, false when its idempotency key already existed. */
   place(row: IntakeRow): Promise<boolean> {
@@ -116,7 +116,7 @@ export class IntakeBatcher {
     try {
       await this.statement(batch);
     } catch (e) {
-      if (batch.length === 1 || isInfrastructureError(e)) {
+      if (batch.length === 1 || isDatabaseUnavailable(e)) {
         for (const p of batch) p.reject(e);
         return;
       }
@@ -128,16 +128,18 @@ export class IntakeBatcher {
 
   private async statement(batch: Pending[]): Promise<void> {
     const col = <K extends keyof IntakeRow>(k: K) => batch.map((p) => p.row[k]);
-    const { rows } = await this.pool().query<{ inserted: string[] }>({
-      name: 'receiving_place_orders', // prepared once per connection: no parse and plan per batch
-      text: PLACE_ORDERS_SQL,
+    const msg = <K extends keyof OutboxRow>(k: K) => batch.map((p) => p.row.message[k]);
+    const outbox = this.outbox.insertCte(OUTBOX_SELECT);
+    const { rows } = await this.pool().query<{ inserted: string[]; seqs: string[] }>({
+      name: `receiving_place_orders_${outbox.direct ? 'direct' : 'relay'}`, // prepared once per connection: no parse and plan per batch
+      text: placeOrdersSql(outbox),
       values: [
         col('tenantId'), col('key'), col('requestHash'), col('orderId'), col('response'), col('holdSeconds'), col('customer'), col('items'),
-        col('couponCode'), col('shippingAddress'), col('placedAt'), col('messageId'), col('messageName'), col('message'), col('priority'), this.channel,
-        col('traceContext'),
+        col('couponCode'), col('shippingAddress'), col('placedAt'), msg('id'), msg('routingKey'), msg('raw'), msg('traceContext'),
       ],
     });
     const inserted = new Set(rows[0].inserted);
+    if (outbox.direct) this.outbox.published(batch.filter((p) => inserted.has(p.row.orderId)).map((p) => p.row.message), rows[0].seqs);
     for (const p of batch) p.resolve(inserted.has(p.row.orderId));
   }
 }

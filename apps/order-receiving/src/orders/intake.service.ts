@@ -1,14 +1,15 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { PLACEMENT_MAX_PRIORITY, type PayloadOf } from '@orders/contracts';
+import type { PayloadOf } from '@orders/contracts';
 import type { CreateOrderDto, OrderAcceptedDto } from '@orders/dto';
-import { outboxChannel, toOutboxRow } from '@orders/messaging';
-import type { Pool } from 'pg';
+import { Outbox } from '@orders/messaging';
+import { deleteInBatches, poolOf, sqlOf } from '@orders/persistence';
+import { every } from '@orders/platform';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { OrderReceivingEnv } from '../config';
 import { canonicalOrder, eventsToken, requestHash } from './http-rules';
-import { TenantPriority } from './tenant-priority';
+import { TenantLane } from './tenant-lane';
 import { IntakeBatcher } from './intake-batcher';
 import { OrdersError } from './orders.error';
 
@@ -33,20 +34,12 @@ const FIND_KEY_SQL = `SELECT request_hash, order_id, status_code, response, coal
 export class IntakeService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Intake');
   private readonly batcher: IntakeBatcher;
-  private readonly priority = new TenantPriority();
-  private pruneTimer?: NodeJS.Timeout;
+  private readonly lanes = new TenantLane();
+  private pruning?: { stop(): Promise<void> };
 
-  constructor(private readonly ds: DataSource, private readonly cfg: OrderReceivingEnv) {
-    this.batcher = new IntakeBatcher(() => this.pool, outboxChannel(cfg.DB_SCHEMA), Math.max(1, Math.floor(cfg.DB_POOL_SIZE / 4)));
-  }
-
-  /**
-   * The DataSource's own pg pool (same connections, same search_path): the
-   * intake statement runs as a named prepared statement, which TypeORM's
-   * query() cannot do; planning it per order cost as much as running it.
-   */
-  private get pool(): Pool {
-    return (this.ds.driver as unknown as { master: Pool }).master;
+  constructor(private readonly ds: DataSource, private readonly outbox: Outbox, private readonly cfg: OrderReceivingEnv) {
+    // the DataSource's own pg pool: the intake statement runs as a named prepared statement (planning it per order cost as much as running it)
+    this.batcher = new IntakeBatcher(() => poolOf(this.ds), outbox, Math.max(1, Math.floor(cfg.DB_POOL_SIZE / 4)));
   }
 
   /**
@@ -67,12 +60,11 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
         links: { self: `/orders/${orderId}`, events: `/orders/${orderId}/events?token=${token}` },
       };
       const placedAt = new Date().toISOString();
-      const payload: PayloadOf<'order.placed.v1'> = { orderId, tenantId, ...order, placedAt };
-      const row = toOutboxRow('order.placed.v1', payload, { correlationId: orderId, priority: this.priority.next(tenantId) });
+      const payload: PayloadOf<'order.placed.v1'> = { orderId, tenantId, ...order, placedAt, lane: this.lanes.next(tenantId) };
       const inserted = await this.batcher.place({
         tenantId, key, requestHash: hash, orderId, response: JSON.stringify(body), holdSeconds,
         customer: JSON.stringify(order.customer), items: JSON.stringify(order.items), couponCode: order.couponCode ?? null,
-        shippingAddress: JSON.stringify(order.shippingAddress), placedAt, messageId: row.id, messageName: row.name, message: row.raw, priority: row.priority ?? PLACEMENT_MAX_PRIORITY, traceContext: row.traceContext ?? null,
+        shippingAddress: JSON.stringify(order.shippingAddress), placedAt, message: this.outbox.row('order.placed.v1', payload, { correlationId: orderId }),
       });
       if (inserted) {
         ordersAccepted.inc({ result: 'created' });
@@ -103,27 +95,15 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Deletes idempotency keys older than IDEMPOTENCY_TTL_HOURS, in bounded batches. */
-  async pruneKeys(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const [, n] = (await this.ds.query(
-        `DELETE FROM idempotency_keys WHERE ctid IN (
-           SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1) LIMIT 5000)`,
-        [this.cfg.IDEMPOTENCY_TTL_HOURS],
-      )) as [unknown, number];
-      total += n;
-      if (n < 5000) return total;
-    }
+  pruneKeys(): Promise<number> {
+    return deleteInBatches(sqlOf(poolOf(this.ds)), 'idempotency_keys', 'created_at < now() - make_interval(hours => $1)', [this.cfg.IDEMPOTENCY_TTL_HOURS]);
   }
 
   onApplicationBootstrap(): void {
-    this.pruneTimer = setInterval(() => {
-      this.pruneKeys().catch((e: Error) => this.logger.warn(`idempotency key prune failed: ${e.message}`));
-    }, this.cfg.IDEMPOTENCY_PRUNE_INTERVAL_MS);
-    this.pruneTimer.unref();
+    this.pruning = every(this.cfg.IDEMPOTENCY_PRUNE_INTERVAL_MS, async () => void (await this.pruneKeys()), (e) => this.logger.warn(`idempotency key prune failed: ${e.message}`));
   }
 
-  onApplicationShutdown(): void {
-    clearInterval(this.pruneTimer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.pruning?.stop();
   }
 }

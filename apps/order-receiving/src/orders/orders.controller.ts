@@ -136,13 +136,13 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Ask to cancel an order that is not final yet' })
+  @ApiOperation({ summary: 'Cancel an order that is not final yet: answered with order-processing\'s decision' })
   @ApiAcceptedResponse({ type: CancelAcceptedDto })
   @ApiNotFoundResponse({ description: 'no such order for this tenant' })
-  @ApiConflictResponse({ description: 'the order is already final' })
-  async cancel(@Req() req: TenantRequest, @Param('id') id: string): Promise<CancelAcceptedDto> {
+  @ApiConflictResponse({ description: 'the order is already final, or was confirmed before the cancel' })
+  @ApiServiceUnavailableResponse({ description: 'the cancel was not decided in time (see Retry-After); asking again is safe' })
+  cancel(@Req() req: TenantRequest, @Param('id') id: string): Promise<CancelAcceptedDto> {
     if (!isUuid(id)) throw notFound(id);
-    const status = await this.orders.requestCancel(req.tenantId!, id);
-    return { id, status, cancellationRequested: true };
+    return this.orders.requestCancel(req.tenantId!, id);
   }
 }

@@ -11,6 +11,7 @@ const HTTP_STATUS = {
   idempotency_in_flight: 409,
   order_not_found: 404,
   order_final: 409,
+  cancel_undecided: 503,
   bad_cursor: 400,
   bad_last_event_id: 400,
   unsupported_media_type: 415,

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { CANCEL_PRIORITY, Envelope, isFinalStatus, OrderStatus } from '@orders/contracts';
-import type { CustomerDto, HistoryEntryDto, OrderDto, OrderEventDto, OrderLineDto, OrderListDto, OrderSummaryDto, TotalsDto } from '@orders/dto';
-import { UnitOfWork } from '@orders/messaging';
+import { CancelVerdict, Envelope, isFinalStatus, ORDER_STATUSES, OrderStatus } from '@orders/contracts';
+import type { CancelAcceptedDto, CustomerDto, HistoryEntryDto, OrderDto, OrderEventDto, OrderLineDto, OrderListDto, OrderSummaryDto, TotalsDto } from '@orders/dto';
+import { Messaging, UnitOfWork } from '@orders/messaging';
+import { OrderReceivingEnv } from '../config';
 import { DataSource } from 'typeorm';
 import { decodeCursor, encodeCursor } from './http-rules';
 import { ORDER_EVENTS_CHANNEL } from './order-events.hub';
@@ -62,7 +63,7 @@ const iso = (d: Date | string): string => (d instanceof Date ? d : new Date(d)).
 
 @Injectable()
 export class OrdersService {
-  constructor(private readonly ds: DataSource, private readonly uow: UnitOfWork) {}
+  constructor(private readonly ds: DataSource, private readonly uow: UnitOfWork, private readonly messaging: Messaging, private readonly cfg: OrderReceivingEnv) {}
 
   /** The tenant's order (404 for a missing or another tenant's order). */
   async get(tenantId: string, id: string): Promise<OrderDto> {
@@ -111,16 +112,25 @@ export class OrdersService {
     }));
   }
 
-  /** Asks processing to cancel a non-final order (through the outbox); returns the status it had. */
-  async requestCancel(tenantId: string, id: string): Promise<OrderStatus> {
-    return this.uow.transaction(async (tx) => {
-      const [row] = (await tx.manager.query('SELECT status FROM orders WHERE id = $1 AND tenant_id = $2', [id, tenantId])) as Array<{ status: OrderStatus }>;
-      if (!row) throw new OrdersError('order_not_found', `order ${id} not found`);
-      if (isFinalStatus(row.status)) throw new OrdersError('order_final', `order ${id} is already ${row.status} and cannot be cancelled`);
-      // ahead of every waiting placement, its own included: a cancel accepted while PENDING must reach order-processing before the order can start
-      tx.publish('order.cancel-requested.v1', { orderId: id, tenantId, requestedAt: new Date().toISOString() }, { priority: CANCEL_PRIORITY });
-      return row.status;
-    }, id);
+  /**
+   * Asks order-processing to cancel a non-final order and answers with what
+   * it decided, never from this service's read model (which lags): the
+   * decision is taken and committed under the order's lock there, whatever
+   * the queue type, backlog or outage. No decision within
+   * CANCEL_DECISION_WAIT_MS is a 503 (retry: a cancel is idempotent); the
+   * request stays queued and may still take effect.
+   */
+  async requestCancel(tenantId: string, id: string): Promise<CancelAcceptedDto> {
+    const [row] = (await this.ds.query('SELECT status FROM orders WHERE id = $1 AND tenant_id = $2', [id, tenantId])) as Array<{ status: OrderStatus }>;
+    if (!row) throw new OrdersError('order_not_found', `order ${id} not found`);
+    if (isFinalStatus(row.status)) throw new OrdersError('order_final', `order ${id} is already ${row.status} and cannot be cancelled`);
+    const verdict = asVerdict(await this.messaging.request('order.cancel-requested.v1', { orderId: id, tenantId, requestedAt: new Date().toISOString() }, this.cfg.CANCEL_DECISION_WAIT_MS, id));
+    if (!verdict) {
+      throw new OrdersError('cancel_undecided', 'the cancel was sent but not decided in time: ask again (it may still take effect)', { 'retry-after': '2' });
+    }
+    if (verdict.outcome === 'refused') throw new OrdersError('order_final', `order ${id} was confirmed before the cancel: it stays CONFIRMED`);
+    if (verdict.outcome === 'final') throw new OrdersError('order_final', `order ${id} is already ${verdict.status} and cannot be cancelled`);
+    return { id, status: verdict.status, cancellationRequested: true, outcome: verdict.outcome };
   }
 
   /**
@@ -166,4 +176,11 @@ function toOrder(r: OrderRow): OrderDto {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
+}
+
+/** order-processing's answer to a cancel request, as far as it is one. */
+function asVerdict(reply: unknown): CancelVerdict | undefined {
+  const v = reply as Partial<CancelVerdict> | undefined;
+  const outcomes: ReadonlyArray<CancelVerdict['outcome']> = ['cancelled', 'will_cancel', 'refused', 'final'];
+  return v && outcomes.includes(v.outcome!) && (ORDER_STATUSES as readonly string[]).includes(v.status!) ? (v as CancelVerdict) : undefined;
 }

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsISO8601, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsIn, IsISO8601, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
 import { AddressV1, CustomerV1, OrderLineV1, OrderRefV1 } from './common';
 
 export class PaymentV1 {
@@ -14,4 +14,6 @@ export class OrderPlacedV1 extends OrderRefV1 {
   @ValidateNested() @Type(() => AddressV1) shippingAddress: AddressV1;
   @ValidateNested() @Type(() => PaymentV1) payment: PaymentV1;
   @IsISO8601() placedAt: string;
+  /** Which admission lane it waits in (routing): `bulk` when its tenant placed far more than its share lately. */
+  @IsOptional() @IsIn(['quiet', 'bulk']) lane?: 'quiet' | 'bulk';
 }

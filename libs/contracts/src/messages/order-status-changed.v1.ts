@@ -10,13 +10,17 @@ export class StatusLineV1 extends OrderLineV1 {
   @IsOptional() @IsInt() @Min(0) unitPriceCents?: number;
 }
 
-/** order-processing → everyone: an order moved to a new status. `sequence` orders a single order's events. */
+/**
+ * order-processing → everyone: an order moved to a new status. `sequence`
+ * orders a single order's events. Routed by status and tenant (routeOf).
+ * `customer` is missing only for an order whose placement could not be read.
+ */
 export class OrderStatusChangedV1 extends OrderRefV1 {
   @IsIn(ORDER_STATUSES) status: OrderStatus;
   @IsOptional() @IsString() @Length(1, 64) reason?: string;
   @IsInt() @Min(1) sequence: number;
   @IsISO8601() at: string;
-  @ValidateNested() @Type(() => CustomerV1) customer: CustomerV1;
+  @IsOptional() @ValidateNested() @Type(() => CustomerV1) customer?: CustomerV1;
   @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => StatusLineV1) items: StatusLineV1[];
   @IsOptional() @ValidateNested() @Type(() => TotalsV1) totals?: TotalsV1;
   @IsOptional() @IsString() @Length(1, 64) couponCode?: string;

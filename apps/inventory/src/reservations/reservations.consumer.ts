@@ -6,7 +6,7 @@ import { ReservationsService } from './reservations.service';
 
 /** Commands from order-processing on `inventory.commands`. */
 @Controller()
-export class ReservationsController {
+export class ReservationsConsumer {
   constructor(private readonly reservations: ReservationsService) {}
 
   @OnMessage('inventory.commands', 'inventory.reserve.v1', { batchable: true })

@@ -1,0 +1,92 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { OrderStatus } from '@orders/contracts';
+import type { Tx } from '@orders/messaging';
+import { SettlementJobs } from '../payments/settlements';
+import { PromotionsService } from '../promotions/promotions.service';
+import { TenantAdmission } from './admission';
+import { Order, OrderStore } from './order-store';
+
+export type FinalStatus = 'CONFIRMED' | 'REJECTED' | 'FAILED' | 'CANCELLED';
+
+/** What an order that ends may still hold at the gateway: an authorization whose id it knows, one it may not know of, or none. */
+export type HeldAuthorization = 'known' | 'maybe' | 'none';
+
+/** What an ending order may hold: stock (by default if it was in flight: inventory may have reserved before this side knew) and an authorization. */
+export interface Holdings {
+  stock?: boolean;
+  authorization?: HeldAuthorization;
+}
+
+/**
+ * How an order moves, in one place: every status change publishes its
+ * status event; an order that starts asks inventory to reserve; one that
+ * ends undoes what it holds (unless confirmed) and lets its tenant's oldest
+ * waiting orders start in its place, in the same transaction.
+ */
+@Injectable()
+export class OrderLifecycle {
+  private readonly logger = new Logger('Saga');
+
+  constructor(
+    private readonly orders: OrderStore,
+    private readonly promotions: PromotionsService,
+    private readonly admission: TenantAdmission,
+    private readonly settlements: SettlementJobs,
+  ) {}
+
+  /** Moves the order (state machine permitting) and publishes its status events; false if refused. */
+  async move(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<boolean> {
+    const events = await this.orders.transition(tx, order, to, reason);
+    for (const e of events) tx.publish('order.status-changed.v1', e);
+    return events.length > 0;
+  }
+
+  /** PENDING → PROCESSING: asks inventory to reserve (and price). */
+  async start(tx: Tx, order: Order): Promise<void> {
+    if (await this.move(tx, order, 'PROCESSING')) {
+      tx.publish('inventory.reserve.v1', { orderId: order.id, tenantId: order.tenantId, items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) });
+    }
+  }
+
+  /**
+   * Moves the order to a final state; unless confirmed, undoes what it holds.
+   * If it was in flight and its tenant has orders waiting (or that was not
+   * read), the oldest of them start in its place while the tenant has room.
+   */
+  async finish(tx: Tx, order: Order, to: FinalStatus, reason?: string, holds: Holdings = {}): Promise<boolean> {
+    const wasInFlight = order.status === 'PROCESSING';
+    if (!(await this.move(tx, order, to, reason))) return false;
+    if (to !== 'CONFIRMED') {
+      await this.compensate(tx, order, { stock: holds.stock ?? (wasInFlight || order.reserved), authorization: holds.authorization ?? (order.authorizationId ? 'known' : 'none') });
+    }
+    if (wasInFlight) this.admission.noteActive(order.tenantId);
+    if (wasInFlight && order.tenantWaiting !== false) await this.admitWaiting(tx, order.tenantId);
+    return true;
+  }
+
+  /** Starts the tenant's oldest waiting orders while it has room (those a cancel holds right now are skipped: it ends them). */
+  async admitWaiting(tx: Tx, tenantId: string): Promise<number> {
+    const room = await this.admission.room(tx, tenantId);
+    if (room === 0) return 0;
+    const waiting = await this.orders.lockOldestWaiting(tx, tenantId, room);
+    for (const next of waiting) await this.start(tx, next);
+    return waiting.length;
+  }
+
+  /**
+   * Undoes what an order that did not complete holds: reserved stock (a
+   * release is a no-op where nothing is held), an authorization (voided; one
+   * whose id it never learned is looked up through the gateway idempotency
+   * key), and a coupon redemption.
+   */
+  async compensate(tx: Tx, order: Order, holds: Required<Holdings>): Promise<void> {
+    const ref = { orderId: order.id, tenantId: order.tenantId };
+    if (holds.stock) tx.publish('inventory.release.v1', { ...ref, reason: order.reason ?? order.status.toLowerCase() });
+    if (holds.authorization !== 'none') await this.settlements.schedule(tx, { ...ref, action: 'void', authorizationId: order.authorizationId });
+    if (order.couponCode) await this.promotions.giveBack(tx, order.id); // only a coupon is ever redeemed
+  }
+
+  late(order: Order, what: string): void {
+    this.logger.log(`order ${order.id} is ${order.status}: ${what} changes nothing`);
+  }
+}

@@ -1,0 +1,177 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Tx } from '@orders/messaging';
+import { deleteInBatches, poolOf, sqlOf, type Sql } from '@orders/persistence';
+import { every } from '@orders/platform';
+import { Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { OrderProcessingEnv } from '../config';
+import { backoffDelay } from './backoff';
+import { GatewayClient } from './gateway-client';
+import { PaymentError } from './payment.error';
+
+export type SettlementAction = 'capture' | 'void';
+
+/** A capture or void of one order's authorization; a void without an authorization id looks it up through the authorize idempotency key. */
+interface Job {
+  id: string;
+  order_id: string;
+  tenant_id: string;
+  action: SettlementAction;
+  authorization_id: string | null;
+  attempts: number;
+  created_at: Date;
+}
+
+/** Told when the gateway refuses a capture or void for good (the orders module records it on the order: onRefusal). */
+export type RefusalHandler = (orderId: string, action: SettlementAction, reason: string) => Promise<void>;
+
+/** How long a job written by this process is its own to run before another instance's sweep may take it. */
+const LEASE_MS = 30000;
+const COLUMNS = 'id, order_id, tenant_id, action, authorization_id, attempts, created_at';
+
+let source: SettlementJobs | undefined;
+new Gauge({
+  name: 'orders_payment_unsettled',
+  help: 'Captures and voids the gateway refused for good (4xx), by action: money an operator must settle (NaN while the database cannot be read)',
+  labelNames: ['action'] as const,
+  async collect() {
+    const counts = await source?.refusedCounts().catch(() => undefined);
+    this.reset();
+    for (const action of ['capture', 'void'] as const) this.set({ action }, counts ? (counts.get(action) ?? 0) : NaN);
+  },
+});
+
+/**
+ * Captures and voids, as jobs in order-processing's own table: written in
+ * the saga step's transaction (schedule), run by this process right after
+ * that commits, and swept every PAYMENT_SWEEP_MS for what a dead process
+ * left (each job leased, so instances never run one at once). Money is
+ * never given up: while the gateway is unavailable a job waits with growing
+ * delays, however long; a void that finds no authorization keeps looking
+ * for one answered late, for PAYMENT_VOID_LOOKUP_MS. A refusal (4xx) ends
+ * the job `refused`: recorded on the order and counted in
+ * orders_payment_unsettled.
+ */
+@Injectable()
+export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Settlements');
+  private readonly db: Sql;
+  private readonly running = new Set<Promise<void>>();
+  private sweep?: { stop(): Promise<void> };
+  private prune?: { stop(): Promise<void> };
+  private stopping = false;
+  private refused: RefusalHandler = async () => undefined;
+
+  constructor(ds: DataSource, private readonly gateway: GatewayClient, private readonly cfg: OrderProcessingEnv) {
+    this.db = sqlOf(poolOf(ds));
+  }
+
+  /** Who records a refusal on its order. */
+  onRefusal(handler: RefusalHandler): void {
+    this.refused = handler;
+  }
+
+  onApplicationBootstrap(): void {
+    source = this;
+    this.sweep = every(this.cfg.PAYMENT_SWEEP_MS, async () => void (await this.runDue()), (e) => this.logger.warn(`settlement sweep failed: ${e.message}`));
+    this.prune = every(3_600_000, async () => void (await this.pruneFinished()), (e) => this.logger.warn(`settlement prune failed: ${e.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (source === this) source = undefined;
+    await this.sweep?.stop();
+    await this.prune?.stop();
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Writes the job in the caller's transaction; it runs once that commits (a repeat for the same order and action is a no-op). */
+  async schedule(tx: Tx, o: { orderId: string; tenantId: string; action: SettlementAction; authorizationId: string | null }): Promise<void> {
+    const rows = await tx.query<Job>(
+      `INSERT INTO payment_jobs (order_id, tenant_id, action, authorization_id, next_attempt_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+       ON CONFLICT (order_id, action) DO NOTHING RETURNING ${COLUMNS}`,
+      [o.orderId, o.tenantId, o.action, o.authorizationId, LEASE_MS / 1000],
+    );
+    if (rows[0]) tx.afterCommit(() => this.start(rows[0]));
+  }
+
+  /** Takes the due jobs (leased, skipping those another instance holds) and runs them; the sweep. */
+  async runDue(limit = 100): Promise<number> {
+    const due = await this.db.query<Job>(
+      `UPDATE payment_jobs SET next_attempt_at = now() + make_interval(secs => $2)
+       WHERE id IN (SELECT id FROM payment_jobs WHERE state = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING ${COLUMNS}`,
+      [limit, LEASE_MS / 1000],
+    );
+    for (const job of due) this.start(job);
+    await Promise.allSettled([...this.running]);
+    return due.length;
+  }
+
+  async refusedCounts(): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ action: string; n: number }>(`SELECT action, count(*)::int AS n FROM payment_jobs WHERE state = 'refused' GROUP BY action`);
+    return new Map(rows.map((r) => [r.action, r.n]));
+  }
+
+  /** Settled jobs older than PAYMENT_JOBS_RETENTION_DAYS go (refused ones stay until an operator settled them). */
+  pruneFinished(): Promise<number> {
+    return deleteInBatches(this.db, 'payment_jobs', `state IN ('done', 'nothing_to_void') AND finished_at < now() - make_interval(days => $1)`, [this.cfg.PAYMENT_JOBS_RETENTION_DAYS]);
+  }
+
+  private start(job: Job): void {
+    if (this.stopping || this.running.size >= this.cfg.PAYMENT_CONCURRENCY) return; // the sweep takes it once its lease passed
+    const p = this.run(job)
+      .catch((e: Error) => this.logger.warn(`${job.action} of order ${job.order_id}: ${e.message}; the sweep takes it again`))
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  private async run(job: Job): Promise<void> {
+    try {
+      const authorizationId = job.authorization_id ?? (await this.lookUp(job));
+      if (authorizationId === 'none') return await this.finish(job, 'nothing_to_void');
+      if (authorizationId) await (job.action === 'capture' ? this.gateway.capture(job.order_id, authorizationId) : this.gateway.void(job.order_id, authorizationId));
+      await this.finish(job, 'done');
+    } catch (e) {
+      if (e instanceof PaymentError && e.code !== 'gateway_unavailable') {
+        this.logger.error(`${job.action} of order ${job.order_id} refused by the gateway (${e.message}): an operator must settle it`);
+        await this.finish(job, 'refused', e.message);
+        await this.refused(job.order_id, job.action, e.message);
+        return;
+      }
+      await this.later(job, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /**
+   * The authorization of an order that never learned its id (every answer
+   * lost): found through the authorize idempotency key. 'none' once nothing
+   * was found for PAYMENT_VOID_LOOKUP_MS (nothing to void); undefined when
+   * it exists but is no longer authorized (nothing to do either).
+   */
+  private async lookUp(job: Job): Promise<string | 'none' | undefined> {
+    const found = await this.gateway.findAuthorization(job.order_id);
+    if (found) {
+      this.logger.warn(`order ${job.order_id}: found authorization ${found.id} (${found.status}) whose answer never arrived`);
+      return found.status === 'authorized' ? found.id : undefined;
+    }
+    if (Date.now() - job.created_at.getTime() >= this.cfg.PAYMENT_VOID_LOOKUP_MS) return 'none';
+    throw new Error('no authorization found yet; an answer may still come late');
+  }
+
+  private async finish(job: Job, state: 'done' | 'refused' | 'nothing_to_void', error?: string): Promise<void> {
+    await this.db.query(
+      `UPDATE payment_jobs SET state = $2, attempts = attempts + 1, last_error = $3, finished_at = now() WHERE id = $1`,
+      [job.id, state, error?.slice(0, 1000) ?? null],
+    );
+  }
+
+  /** Tries again later: the gateway is away (however long that lasts), or a void's authorization has not shown up yet. */
+  private async later(job: Job, error: string): Promise<void> {
+    const delay = backoffDelay(Math.min(job.attempts, 12), this.cfg.PAYMENT_BACKOFF_BASE_MS * 10, Math.max(...this.cfg.paymentWaitDelaysMs));
+    await this.db.query(
+      `UPDATE payment_jobs SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1 AND state = 'pending'`,
+      [job.id, error.slice(0, 1000), Math.max(delay, 100) / 1000],
+    );
+  }
+}

@@ -1,0 +1,86 @@
+import { Logger } from '@nestjs/common';
+import { deleteInBatches, Sql, sqlLiteral } from '@orders/persistence';
+
+/**
+ * The inbox: which messages each queue of this service has handled (message
+ * id, queue), written in the transaction of the handling, so a redelivery
+ * changes nothing. Also the crash count of a message whose handling ends its
+ * process. This file is the one home of both tables' SQL.
+ */
+
+/** The statement that records a message as handled on `queue` (literal values); it returns a row only the first time. */
+export const inboxInsertSql = (messageId: string, queue: string): string =>
+  `INSERT INTO inbox (message_id, queue) VALUES (${sqlLiteral(messageId)}::uuid, ${sqlLiteral(queue)}) ON CONFLICT DO NOTHING RETURNING message_id`;
+
+/** The CTE `inbox_row` over parameters $1 (message id) and $2 (queue), gated by `gate` (`FROM … WHERE …`). */
+export const inboxRowCte = (gate = ''): string =>
+  `inbox_row AS (INSERT INTO inbox (message_id, queue) SELECT $1::uuid, $2::text ${gate} ON CONFLICT DO NOTHING RETURNING 1)`;
+
+/** An SQL expression (literal values): true when this message was already handled on `queue`. */
+export const inboxSeenSql = (messageId: string, queue: string): string =>
+  `EXISTS (SELECT 1 FROM inbox WHERE message_id = ${sqlLiteral(messageId)}::uuid AND queue = ${sqlLiteral(queue)})`;
+
+/**
+ * Deletes inbox rows older than the de-duplication window, every
+ * `intervalMs`, in bounded batches (safe with many instances; an outage only
+ * postpones the next pass). Crash counts of messages long gone go with them.
+ */
+export class InboxPruner {
+  private readonly logger = new Logger('InboxPruner');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+
+  constructor(private readonly db: Sql, private readonly o: { retentionHours: number; intervalMs: number }) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.prune()
+        .catch((e: Error) => {
+          this.logger.warn(`inbox prune failed, will try again: ${e.message}`);
+          return 0;
+        })
+        .finally(() => (this.running = undefined));
+    }, this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Deletes every expired row; returns how many. */
+  async prune(): Promise<number> {
+    const hours = [this.o.retentionHours];
+    const n = await deleteInBatches(this.db, 'inbox', 'processed_at < now() - make_interval(hours => $1)', hours);
+    await deleteInBatches(this.db, 'delivery_crashes', 'updated_at < now() - make_interval(hours => $1)', hours);
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
+
+/**
+ * Crash counts: a message that came back unacknowledged (its consumer died
+ * or left holding it) is handled alone, and only while it runs is it
+ * counted, in a row committed before its handler starts and deleted once it
+ * has been answered. Its neighbours in a batch or in the prefetch, which
+ * came back with it, are never counted for it.
+ */
+export class CrashCounts {
+  constructor(private readonly db: Sql) {}
+
+  /** Counts one more start of this message's handling; returns how many there were before this one that never finished. */
+  async starting(messageId: string, queue: string): Promise<number> {
+    const rows = await this.db.query<{ crashes: number }>(
+      `INSERT INTO delivery_crashes (message_id, queue, crashes) VALUES ($1, $2, 0)
+       ON CONFLICT (message_id, queue) DO UPDATE SET crashes = delivery_crashes.crashes + 1, updated_at = now()
+       RETURNING crashes`,
+      [messageId, queue],
+    );
+    return rows[0].crashes;
+  }
+
+  async finished(messageId: string, queue: string): Promise<void> {
+    await this.db.query('DELETE FROM delivery_crashes WHERE message_id = $1 AND queue = $2', [messageId, queue]);
+  }
+}

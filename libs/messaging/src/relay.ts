@@ -1,0 +1,137 @@
+import { Logger } from '@nestjs/common';
+import { PgListener } from '@orders/persistence';
+import type { Pool } from 'pg';
+import type { AmqpConnection } from './connection';
+import { outboxPublished } from './metrics';
+import { toOutgoing } from './outbox';
+
+export interface OutboxRelayOptions {
+  /** Connection string for the dedicated LISTEN connection (same database as the pool). */
+  databaseUrl: string;
+  /** The NOTIFY channel writers wake it on (Outbox.channel). */
+  channel: string;
+  batchSize?: number;
+  /**
+   * Safety-net sweep interval. The relay is woken by NOTIFY on every commit;
+   * the sweep only covers notifications lost while the LISTEN connection was down.
+   */
+  sweepMs?: number;
+}
+
+/**
+ * The outbox's fallback reader: rows their writer could not publish (the
+ * broker was away at commit, or the writer died before publishing; see
+ * Outbox). Woken by PostgreSQL NOTIFY and by a sweep, it takes a batch of due
+ * rows with FOR UPDATE SKIP LOCKED (so replicas share the work), publishes it
+ * with publisher confirms and deletes it in the same transaction. A crash
+ * between confirm and commit republishes the batch; consumers' inboxes
+ * absorb the duplicate.
+ */
+export class OutboxRelay {
+  private readonly logger = new Logger('OutboxRelay');
+  private readonly listener: PgListener;
+  private draining?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private sweep?: NodeJS.Timeout;
+  private retry?: NodeJS.Timeout;
+  /** Consecutive failed batches (database or broker away): the wait before the next try grows. */
+  private failures = 0;
+
+  constructor(private readonly pool: Pool, private readonly amqp: AmqpConnection, private readonly o: OutboxRelayOptions) {
+    this.listener = new PgListener({
+      url: o.databaseUrl,
+      channel: o.channel,
+      applicationName: `outbox-relay:${o.channel}`,
+      onNotify: () => this.wake(),
+      onListening: () => this.wake(), // catch up on anything committed while we were not listening
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.listener.start();
+    await this.amqp.onConnected(async () => {
+      this.wake();
+    });
+    this.sweep = setInterval(() => this.wake(), this.o.sweepMs ?? 10000).unref();
+    this.wake();
+  }
+
+  /** Resolves when the batch being relayed (and any due after it) has been published. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = this.drainLoop().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  private async drainLoop(): Promise<void> {
+    do {
+      this.again = false;
+      if (!this.amqp.isConnected) return; // the reconnect hook wakes us
+      let n: number;
+      try {
+        n = await this.drainBatch();
+      } catch (e) {
+        const delay = Math.min(10000, 500 * 2 ** this.failures++);
+        this.logger.warn(`relay batch failed, will retry in ${delay} ms: ${(e as Error).message}`);
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.wake(), delay).unref();
+        return;
+      }
+      this.failures = 0;
+      if (n >= (this.o.batchSize ?? 500)) this.again = true;
+    } while (this.again && !this.stopped);
+  }
+
+  private async drainBatch(): Promise<number> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const { rows } = await c.query<{ seq: string; id: string; routing_key: string; body: string; trace_context: string | null }>(
+        `DELETE FROM outbox WHERE seq IN (
+           SELECT seq FROM outbox WHERE relay_after IS NULL OR relay_after <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+         ) RETURNING seq, id, routing_key, body, trace_context`,
+        [this.o.batchSize ?? 500],
+      );
+      if (rows.length > 0) {
+        rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+        await this.amqp.publishConfirmed(rows.map((r) => toOutgoing({ id: r.id, name: nameOf(r.body, r.routing_key), routingKey: r.routing_key, raw: r.body, traceContext: r.trace_context })));
+      }
+      await c.query('COMMIT');
+      outboxPublished.inc(rows.length);
+      return rows.length;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweep);
+    clearTimeout(this.retry);
+    await this.flush();
+    await this.listener.stop();
+  }
+}
+
+/** The message name of a stored envelope (its `name`), for the AMQP `type`; the routing key if it cannot be read. */
+function nameOf(body: string, routingKey: string): string {
+  try {
+    const name = (JSON.parse(body) as { name?: unknown }).name;
+    return typeof name === 'string' ? name : routingKey;
+  } catch {
+    return routingKey;
+  }
+}
