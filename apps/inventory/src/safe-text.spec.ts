@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fieldsAcceptingUnsafeText } from '@orders/platform';
+import { isConfigClass, strictValidationPipe } from '@orders/platform';
+import { fieldsAcceptingUnsafeText } from '@orders/testing';
 import './app.module'; // loads every controller, so every request class of this service
 
 test('every field of every request class refuses control characters and unpaired surrogates with a 400 naming it', async () => {
-  const { checked, accepted } = await fieldsAcceptingUnsafeText();
+  const { checked, accepted } = await fieldsAcceptingUnsafeText(strictValidationPipe(), isConfigClass);
   for (const field of ['PutProductBody name', 'SkuParams sku']) assert.ok(checked.includes(field), `${field} is checked (${checked.length} fields)`);
   assert.deepEqual(accepted, []);
 });

@@ -1,8 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MessageName, QueueName } from '@orders/contracts';
-import { handledCount, OutboxRelay } from '@orders/messaging';
+import { Messaging } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
-import { createTestDatabase, deleteBrokerTopology, eventually, TestBus, TestDatabase, uniqueName } from '@orders/testing';
+import { createTestDatabase, deleteBrokerTopology, eventually, handledCount, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { DataSource } from 'typeorm';
 import { bootstrap } from '../src/bootstrap';
 import { InventoryEnv } from '../src/config';
@@ -60,7 +60,7 @@ export class TestApp {
    */
   async untilAcked(queue: QueueName, message: MessageName, count: number): Promise<void> {
     await eventually(async () => (await handledCount(queue, message)) >= count, 10000, 10, `${count} × ${message} acknowledged on ${queue}`);
-    await this.app.get(OutboxRelay).flush();
+    await this.app.get(Messaging).flush();
     await this.bus.sync();
   }
 

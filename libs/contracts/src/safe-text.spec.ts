@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEnvelope, InvalidMessageError, parseEnvelope, validatePayload } from './envelope';
 import { MESSAGES, MessageName } from './registry';
-import { fieldPaths, isSafeText, objectWith, UNSAFE_TEXT_SAMPLES as UNSAFE_SAMPLES, unsafeTextPaths, validatedClasses } from './safe-text';
+import { fieldPaths, objectWith, UNSAFE_TEXT_SAMPLES as UNSAFE_SAMPLES, validatedClasses } from '@orders/testing';
+import { isSafeText, unsafeTextPaths } from './safe-text';
 
 test('safe text: ordinary and non-Latin text and emoji pass; controls, DEL and unpaired surrogates do not', () => {
   for (const ok of ['Ada Lovelace', 'Zoë Ünïcode', '東京都', '😀 pair', '']) assert.ok(isSafeText(ok), ok);

@@ -6,11 +6,12 @@ import { CanActivate, Controller, ExecutionContext, Get, Injectable, Logger, Mod
 import { Payload } from '@nestjs/microservices';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { Envelope } from '@orders/contracts';
-import { MESSAGING_MIGRATIONS, MessagingModule, OnMessage } from '@orders/messaging';
+import { Envelope, TOPOLOGY } from '@orders/contracts';
+import { MESSAGING_MIGRATIONS, MessagingModule, OnMessage, startConsumers } from '@orders/messaging';
 import { migrateService, serviceDataSourceOptions } from '@orders/persistence';
 import { createTestDatabase, deleteBrokerTopology, eventually, TEST_RABBITMQ_URL, TestBus, TestDatabase, uniqueName } from '@orders/testing';
-import { createHttpApp, startConsumers } from './bootstrap';
+import { createHttpApp } from './bootstrap';
+import { describeMessage, PLATFORM_CODEC } from './messages';
 
 /**
  * The log lines an operator greps: those of a handled message carry its order
@@ -49,6 +50,12 @@ class Chatty {
     this.logger.warn({ msg: 'customer details', customer: { id: 'c-1', email: EMAIL }, authorization: `Bearer ${API_KEY}` });
   }
 
+  @OnMessage('inventory.commands', 'inventory.commit.v1')
+  commit(): void {}
+
+  @OnMessage('inventory.commands', 'inventory.release.v1')
+  release(): void {}
+
   @Get('orders/:id')
   @UseGuards(FakeAuth)
   find(@Param('id') id: string): { id: string } {
@@ -66,7 +73,8 @@ before(async () => {
       TypeOrmModule.forRoot(serviceDataSourceOptions({ url: db.url, schema: SCHEMA, migrations: MESSAGING_MIGRATIONS })),
       MessagingModule.forRoot({
         rabbitmqUrl: TEST_RABBITMQ_URL, prefix, serviceName: 'logs-test', databaseUrl: db.url, schema: SCHEMA,
-        ownQueues: ['inventory.commands'], retryDelaysMs: RETRIES,
+        ownQueues: ['inventory.commands'], retryDelaysMs: RETRIES, topology: TOPOLOGY, codec: PLATFORM_CODEC, describe: describeMessage,
+        consumers: { defaultPrefetch: 4 },
       }),
     ],
     controllers: [Chatty],
@@ -80,7 +88,7 @@ before(async () => {
     },
   });
   app = await createHttpApp(TestModule, { serviceName: 'logs-test', logLevel: 'debug', logJson: true, logDestination: sink });
-  await startConsumers(app, { prefetch: {}, defaultPrefetch: 4, retryDelaysMs: RETRIES });
+  await startConsumers(app);
   await app.listen(0, '127.0.0.1');
   base = await app.getUrl();
   bus = await TestBus.connect(prefix);

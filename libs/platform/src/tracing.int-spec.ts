@@ -7,13 +7,14 @@ import { Payload } from '@nestjs/microservices';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { Envelope } from '@orders/contracts';
-import { MESSAGING_MIGRATIONS, MessagingModule, messageTracingEnabled, OnMessage, UnitOfWork, withClientSpan } from '@orders/messaging';
+import { Envelope, TOPOLOGY } from '@orders/contracts';
+import { MESSAGING_MIGRATIONS, MessagingModule, OnMessage, startConsumers, UnitOfWork } from '@orders/messaging';
 import { migrateService, serviceDataSourceOptions } from '@orders/persistence';
 import { createTestDatabase, deleteBrokerTopology, eventually, TEST_RABBITMQ_URL, TestDatabase, uniqueName } from '@orders/testing';
 import { Writable } from 'node:stream';
-import { createHttpApp, startConsumers } from './bootstrap';
-import { setupTracing, tracingConfigured } from './tracing';
+import { createHttpApp } from './bootstrap';
+import { describeMessage, PLATFORM_CODEC } from './messages';
+import { setupTracing, tracingConfigured, tracingEnabled, withClientSpan } from './tracing';
 
 /**
  * One trace from a storefront's POST through the outbox, the broker and the
@@ -47,13 +48,19 @@ class Shop {
   async reserve(@Payload() _env: Envelope<'inventory.reserve.v1'>): Promise<void> {
     await withClientSpan('payment-gateway POST /authorizations', (headers) => fetch(`${gatewayUrl}/authorizations`, { method: 'POST', headers }).then((r) => r.text()));
   }
+
+  @OnMessage('inventory.commands', 'inventory.commit.v1')
+  commit(): void {}
+
+  @OnMessage('inventory.commands', 'inventory.release.v1')
+  release(): void {}
 }
 
 before(async () => {
   assert.equal(tracingConfigured({}), false, 'off without OTEL_* settings');
   assert.equal(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }), false);
   assert.equal(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), true);
-  assert.equal(messageTracingEnabled(), false);
+  assert.equal(tracingEnabled(), false);
   setupTracing('tracing-test', {}, exporter);
 
   gateway = createServer((req, res) => {
@@ -71,7 +78,8 @@ before(async () => {
       TypeOrmModule.forRoot(serviceDataSourceOptions({ url: db.url, schema: SCHEMA, migrations: MESSAGING_MIGRATIONS })),
       MessagingModule.forRoot({
         rabbitmqUrl: TEST_RABBITMQ_URL, prefix, serviceName: 'tracing-test', databaseUrl: db.url, schema: SCHEMA,
-        ownQueues: ['inventory.commands'], retryDelaysMs: RETRIES,
+        ownQueues: ['inventory.commands'], retryDelaysMs: RETRIES, topology: TOPOLOGY, codec: PLATFORM_CODEC, describe: describeMessage,
+        consumers: { defaultPrefetch: 4 },
       }),
     ],
     controllers: [Shop],
@@ -79,7 +87,7 @@ before(async () => {
   class TestModule {}
   const quiet = new Writable({ write: (_c, _e, done) => done() });
   app = await createHttpApp(TestModule, { serviceName: 'tracing-test', logLevel: 'error', logJson: true, logDestination: quiet });
-  await startConsumers(app, { prefetch: {}, defaultPrefetch: 4, retryDelaysMs: RETRIES });
+  await startConsumers(app);
   await app.listen(0, '127.0.0.1');
   base = await app.getUrl();
 });
