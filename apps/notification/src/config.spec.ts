@@ -26,7 +26,7 @@ test('webhook settings are validated by name', () => {
 
 test('with NODE_ENV=production it refuses to start while a secret has its development default, naming each, printing none', () => {
   const defaults = new NotificationEnv() as unknown as Record<string, string>;
-  const names = ['API_KEYS'];
+  const names = ['ADMIN_TOKEN', 'API_KEYS'];
   assert.throws(
     () => loadConfig(NotificationEnv, { NODE_ENV: 'production' }),
     (e: unknown) => e instanceof ConfigError && names.every((n) => e.problems.some((p) => p.startsWith(`${n}:`)) && !e.message.includes(defaults[n])),

@@ -71,7 +71,7 @@ export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
  */
 @Injectable()
 export class Messaging {
-  constructor(private readonly amqp: AmqpConnection, private readonly outbox: Outbox, private readonly relay: OutboxRelay) {}
+  constructor(private readonly amqp: AmqpConnection, private readonly outbox: Outbox, private readonly relay: OutboxRelay, private readonly pruner: InboxPruner) {}
 
   /**
    * Publishes a message straight away (persistent, confirmed; no database
@@ -96,6 +96,11 @@ export class Messaging {
   /** This service's queues without a live consumer right now. */
   unconsumedQueues(): string[] {
     return this.amqp.unconsumedQueues();
+  }
+
+  /** Deletes inbox rows past the de-duplication window now (it also happens every 15 minutes); returns how many. */
+  pruneInbox(): Promise<number> {
+    return this.pruner.prune();
   }
 
   /** Resolves once everything committed so far has been published. */

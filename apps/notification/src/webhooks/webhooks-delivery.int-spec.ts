@@ -2,8 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { PayloadOf } from '@orders/contracts';
-import { handledCount } from '@orders/messaging';
-import { eventually, sleep, TestBus } from '@orders/testing';
+import { eventually, handledCount, sleep, TestBus } from '@orders/testing';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
@@ -268,10 +267,15 @@ test('a host that now resolves to a refused address fails the attempt with the g
   assert.equal(rx.to('/t10').length, 0);
 });
 
-test('a status event of a tenant without a matching endpoint is acknowledged without writing anything', async () => {
+test('status events of a tenant without endpoints, and statuses no endpoint asked for, never reach the webhook queue', async () => {
+  // t12's one endpoint wants CANCELLED only: its events are the marker that everything published before was routed
+  await register('t12', rx.url('/t12'), ['CANCELLED']);
   const acked = await handledCount('notification.webhooks', 'order.status-changed.v1');
-  const e = await bus.publish('order.status-changed.v1', statusEvent(`nohooks-${randomUUID()}`));
-  await eventually(async () => (await handledCount('notification.webhooks', 'order.status-changed.v1')) > acked, 5000, 20, 'handled');
-  assert.equal((await pg.query("SELECT 1 FROM notification.inbox WHERE message_id = $1 AND queue = 'notification.webhooks'", [e.id])).rowCount, 0);
-  assert.equal((await pg.query('SELECT 1 FROM notification.webhook_deliveries WHERE event_id = $1', [e.id])).rowCount, 0);
+  const none = await bus.publish('order.status-changed.v1', statusEvent(`nohooks-${randomUUID()}`));
+  const unwanted = await bus.publish('order.status-changed.v1', statusEvent('t12', { status: 'CONFIRMED' }));
+  const marker = await bus.publish('order.status-changed.v1', statusEvent('t12', { status: 'CANCELLED', sequence: 5 }));
+  await eventually(() => rx.to('/t12').length === 1, 10000, 20, 'the wanted event delivered');
+  assert.equal(await handledCount('notification.webhooks', 'order.status-changed.v1'), acked + 1, 'only the wanted event was delivered to the queue');
+  assert.equal((JSON.parse(rx.to('/t12')[0].body) as Body).data.orderId, marker.payload.orderId);
+  for (const e of [none, unwanted]) assert.equal((await pg.query('SELECT 1 FROM notification.webhook_deliveries WHERE event_id = $1', [e.id])).rowCount, 0);
 });
