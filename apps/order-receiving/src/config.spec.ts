@@ -19,7 +19,7 @@ test('bad values stop start-up naming the variable', () => {
 
 test('with NODE_ENV=production it refuses to start while a secret has its development default, naming each, printing none', () => {
   const defaults = new OrderReceivingEnv() as unknown as Record<string, string>;
-  const names = ['API_KEYS', 'EVENTS_TOKEN_SECRET'];
+  const names = ['ADMIN_TOKEN', 'API_KEYS', 'EVENTS_TOKEN_SECRET'];
   assert.throws(
     () => loadConfig(OrderReceivingEnv, { NODE_ENV: 'production' }),
     (e: unknown) => e instanceof ConfigError && names.every((n) => e.problems.some((p) => p.startsWith(`${n}:`)) && !e.message.includes(defaults[n])),

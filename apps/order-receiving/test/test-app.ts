@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OrderStatus, PayloadOf } from '@orders/contracts';
-import { OutboxRelay } from '@orders/messaging';
+import { Messaging } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { bootstrap } from '../src/bootstrap';
@@ -22,7 +22,7 @@ export interface TestApp {
 export async function startTestApp(label: string, env: Record<string, string> = {}, dbUrl: (url: string) => string = (u) => u): Promise<TestApp> {
   const db = await createTestDatabase(label);
   const cfg = loadConfig(OrderReceivingEnv, {
-    DATABASE_URL: dbUrl(db.url), MQ_PREFIX: uniqueName('t').toLowerCase(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RETRY_DELAYS_MS: '100,200', ...env,
+    DATABASE_URL: dbUrl(db.url), MQ_PREFIX: uniqueName('t').toLowerCase(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RETRY_DELAYS_MS: '100,200', CANCEL_DECISION_WAIT_MS: '1000', ...env,
   });
   const app = await bootstrap(cfg);
   const bus = await TestBus.connect(cfg.MQ_PREFIX, ['order.placed.v1', 'order.cancel-requested.v1']);
@@ -30,7 +30,7 @@ export async function startTestApp(label: string, env: Record<string, string> = 
   return {
     app, cfg, db, bus, base,
     async settled() {
-      await app.get(OutboxRelay).flush();
+      await app.get(Messaging).flush();
       await bus.sync();
     },
     async stop() {

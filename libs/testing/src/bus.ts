@@ -96,6 +96,24 @@ export class TestBus {
     }
   }
 
+  /**
+   * Answers the requests arriving in one of the services' queues (`queue`,
+   * without the prefix) as its consumer would: `answer` gets each envelope
+   * and returns the reply (undefined: no reply, the message is left unanswered
+   * but taken). Returns a function that stops answering.
+   */
+  async respond(queue: string, answer: (env: Envelope) => unknown): Promise<() => Promise<void>> {
+    const { consumerTag } = await this.ch.consume(`${this.prefix}.${queue}`, (msg) => {
+      if (!msg) return;
+      const reply = answer(parseEnvelope(msg.content));
+      if (reply !== undefined && msg.properties.replyTo) {
+        this.ch.sendToQueue(msg.properties.replyTo, Buffer.from(JSON.stringify(reply)), { correlationId: msg.properties.correlationId });
+      }
+      this.ch.ack(msg);
+    });
+    return async () => void (await this.ch.cancel(consumerTag));
+  }
+
   /** Deletes every queue and the exchange under this prefix that the test knows of. */
   async cleanup(queues: string[] = []): Promise<void> {
     for (const q of queues) await this.ch.deleteQueue(q).catch(() => undefined);

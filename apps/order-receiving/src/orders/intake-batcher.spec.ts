@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Outbox } from '@orders/messaging';
 import type { Pool } from 'pg';
 import { IntakeBatcher, IntakeRow } from './intake-batcher';
+
+/** The outbox as the batcher sees it: rows left to the relay (the statement is never run here). */
+const outbox = { insertCte: () => ({ insert: 'INSERT …', direct: false, notify: 'pg_notify(…)' }), published: () => undefined } as unknown as Outbox;
 
 /** A stand-in pool that records each statement's order ids and answers when told to. */
 function fakePool() {
@@ -16,13 +20,13 @@ function fakePool() {
 }
 const row = (orderId: string): IntakeRow => ({
   tenantId: 't', key: `k-${orderId}`, requestHash: 'h', orderId, response: '{}', holdSeconds: 0, customer: '{}', items: '[]', couponCode: null,
-  shippingAddress: '{}', placedAt: new Date().toISOString(), messageId: orderId, messageName: 'order.placed.v1', message: '{}', priority: 9, traceContext: null,
+  shippingAddress: '{}', placedAt: new Date().toISOString(), message: { id: orderId, name: 'order.placed.v1', routingKey: 'order.placed.v1.quiet', raw: '{}', traceContext: null },
 });
 const tick = () => new Promise((r) => setImmediate(r));
 
 test('alone, an order runs at once; while the slots are busy, waiting orders share the next statement', async () => {
   const { pool, calls } = fakePool();
-  const b = new IntakeBatcher(() => pool, 'outbox_x', 1);
+  const b = new IntakeBatcher(() => pool, outbox, 1);
   const first = b.place(row('a'));
   await tick();
   assert.deepEqual(calls.map((c) => c.ids), [['a']]);
@@ -41,7 +45,7 @@ const unreachable = (m: string) => Object.assign(new Error(m), { code: 'ECONNREF
 
 test('a statement failed by the database being unreachable fails every order in it, and the next ones still run', async () => {
   const { pool, calls } = fakePool();
-  const b = new IntakeBatcher(() => pool, 'outbox_x', 1, 2);
+  const b = new IntakeBatcher(() => pool, outbox, 1, 2);
   const p1 = b.place(row('a'));
   const p2 = b.place(row('b'));
   const p3 = b.place(row('c'));
@@ -60,7 +64,7 @@ test('a statement failed by the database being unreachable fails every order in 
 
 test('a statement failed by one row is retried in halves: only that row fails', async () => {
   const { pool, calls } = fakePool();
-  const b = new IntakeBatcher(() => pool, 'outbox_x', 1);
+  const b = new IntakeBatcher(() => pool, outbox, 1);
   const first = b.place(row('a'));
   const rest = Promise.allSettled(['b', 'c', 'd', 'e'].map((id) => b.place(row(id))));
   await tick();

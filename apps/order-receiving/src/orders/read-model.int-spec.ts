@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { handledCount } from '@orders/messaging';
-import { eventually } from '@orders/testing';
+import type { CancelVerdict } from '@orders/contracts';
+import { eventually, handledCount } from '@orders/testing';
 import { ACME, call, DEMO, orderBody, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../../test/test-app';
 
 let t: TestApp;
@@ -86,13 +86,37 @@ test("another tenant's order is 404 everywhere; a malformed id is 404 too", asyn
   assert.equal((bad.body as unknown as { statusCode: number }).statusCode, 404);
 });
 
-test('cancel: 202 and order.cancel-requested.v1 while not final, 409 once final', async () => {
+test('cancel: answered with order-processing\'s decision, never the read model\'s (which lags): 202 with what will happen, 409 once final', async () => {
+  const verdicts = new Map<string, CancelVerdict>();
+  const stop = await t.bus.respond('order-processing.cancels', (env) => verdicts.get((env.payload as { orderId: string }).orderId));
+  try {
+    // the read model still says PENDING, but processing has started the order: the answer says so
+    const { body: { id } } = await placeOrder(base);
+    verdicts.set(id, { outcome: 'cancelled', status: 'PROCESSING' });
+    const res = await call(base, 'POST', `/orders/${id}/cancel`, { headers: DEMO });
+    assert.equal(res.status, 202);
+    assert.deepEqual(res.body, { id, status: 'PROCESSING', cancellationRequested: true, outcome: 'cancelled' });
+    const msg = await t.bus.waitFor('order.cancel-requested.v1', (p) => p.orderId === id);
+    assert.equal(msg.payload.tenantId, 'demo');
+    // its placement has not reached processing: it will end CANCELLED when it does
+    const { body: { id: early } } = await placeOrder(base);
+    verdicts.set(early, { outcome: 'will_cancel', status: 'PENDING' });
+    assert.deepEqual((await call(base, 'POST', `/orders/${early}/cancel`, { headers: DEMO })).body, { id: early, status: 'PENDING', cancellationRequested: true, outcome: 'will_cancel' });
+    // confirmed first: refused, whatever the read model said
+    const { body: { id: confirmed } } = await placeOrder(base);
+    verdicts.set(confirmed, { outcome: 'refused', status: 'CONFIRMED' });
+    const refused = await call(base, 'POST', `/orders/${confirmed}/cancel`, { headers: DEMO });
+    assert.equal(refused.status, 409);
+    assert.match(String(refused.body.message), /confirmed before the cancel/);
+    // no decision in time (processing backed up or down): 503 with Retry-After, never a promise
+    const { body: { id: undecided } } = await placeOrder(base);
+    const silent = await call(base, 'POST', `/orders/${undecided}/cancel`, { headers: DEMO });
+    assert.equal(silent.status, 503);
+    assert.equal(silent.headers.get('retry-after'), '2');
+  } finally {
+    await stop();
+  }
   const { body: { id } } = await placeOrder(base);
-  const res = await call(base, 'POST', `/orders/${id}/cancel`, { headers: DEMO });
-  assert.equal(res.status, 202);
-  assert.deepEqual(res.body, { id, status: 'PENDING', cancellationRequested: true });
-  const msg = await t.bus.waitFor('order.cancel-requested.v1', (p) => p.orderId === id);
-  assert.equal(msg.payload.tenantId, 'demo');
   await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'CANCELLED'));
   await untilHistory(id, 2);
   const late = await call(base, 'POST', `/orders/${id}/cancel`, { headers: DEMO });
