@@ -59,6 +59,25 @@ async function main(): Promise<void> {
   let pg: PgStats | undefined;
   let own: OwnDb | undefined;
   let ref: CheckoutRef | undefined;
+  const running = new Set<() => Promise<void>>();
+  // everything the run created goes, on success, on failure and on Ctrl-C alike (once)
+  let tornDown: Promise<void> | undefined;
+  const teardown = (): Promise<void> =>
+    (tornDown ??= (async () => {
+      for (const stop of running) await stop().catch((e: Error) => console.error(`stopping a phase's process: ${e.message}`));
+      await ref?.stop().catch((e: Error) => console.error(`stopping the sync checkout: ${e.message}`));
+      await own?.end().catch(() => undefined);
+      await pg?.close().catch((e: Error) => console.error(`dropping the stats database: ${e.message}`));
+      await sys?.stop().catch((e: Error) => console.error(`stopping the system: ${e.message}`));
+      for (const d of dbs.values()) await d.drop().catch((e: Error) => console.error(`dropping ${d.name}: ${e.message}`));
+      await channelStats?.restore().catch((e: Error) => console.error(`restoring collect_statistics (was ${channelStats?.previous}): ${e.message}`));
+    })());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`${sig}: cleaning up`);
+      void teardown().finally(() => process.exit(130));
+    });
+  }
   try {
     // the broker's per-channel counters, for channels opened from now on (the services' channels)
     try {
@@ -88,7 +107,7 @@ async function main(): Promise<void> {
     ];
     const metricsUrls = DB_SERVICES.map((n) => `${s.url(n)}/metrics`);
     const probe: Ctx['probe'] = { pg, labels: [...DB_SERVICES], processes: pidsOf, platform: { prefix: channelStats ? sys.prefix : null, metricsUrls, own } };
-    const ctx: Ctx = { sys, own, run: Date.now().toString(36), port: sys.ports['order-receiving'], probe };
+    const ctx: Ctx = { sys, own, run: Date.now().toString(36), port: sys.ports['order-receiving'], probe, running };
 
     if (ONLY !== 'compare') {
       // 1. intake against the bare reference, order-processing stopped (accepted orders wait in the broker,
@@ -134,12 +153,7 @@ async function main(): Promise<void> {
       'CPU of "postgresql" and "rabbitmq" is every process of those servers, whoever else uses them meanwhile; the backends line is only the bench\'s databases',
     );
   } finally {
-    await ref?.stop().catch((e: Error) => console.error(`stopping the sync checkout: ${e.message}`));
-    await own?.end().catch(() => undefined);
-    await pg?.close().catch((e: Error) => console.error(`dropping the stats database: ${e.message}`));
-    await sys?.stop().catch((e: Error) => console.error(`stopping the system: ${e.message}`));
-    for (const d of dbs.values()) await d.drop().catch((e: Error) => console.error(`dropping ${d.name}: ${e.message}`));
-    await channelStats?.restore().catch((e: Error) => console.error(`restoring collect_statistics (was ${channelStats?.previous}): ${e.message}`));
+    await teardown();
   }
   report(results, ONLY === 'intake');
 }

@@ -10,10 +10,11 @@ import { DbCost, dbCost, DbReading, PgStats } from './pg-stats';
  * CPU of each database's PostgreSQL backends, transactions and rows per
  * database (PostgreSQL's counters), and for the platform deliveries and
  * publishes (the broker's counters) cross-checked with the services' own
- * counts. start() reads everything before the first order; stop() ends the
- * CPU window once the work is done (for the platform: once every queue of the
- * run is drained, so emails and captures after the last final status count),
- * then lets PostgreSQL's counters settle and reads them.
+ * counts. startMeasurement() waits for the platform's queues to drain, lets
+ * PostgreSQL's counters settle and reads everything before the first order;
+ * stop() ends the CPU window once the work is done (for the platform: once
+ * every queue of the run is drained, so emails and captures after the last
+ * final status count), then lets PostgreSQL's counters settle and reads them.
  */
 export const FINAL = ['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'];
 
@@ -100,8 +101,9 @@ async function drained(prefix: string): Promise<BrokerReading> {
 }
 
 export async function startMeasurement(p: Probe): Promise<Measurement> {
+  // what came before has drained (its last emails, captures), so the broker's and the services' counts start level
+  const brokerBefore = p.platform?.prefix ? await drained(p.platform.prefix) : undefined;
   const handledBefore = p.platform ? await readHandled(p.platform.metricsUrls) : undefined;
-  const brokerBefore = p.platform?.prefix ? await readBroker(p.platform.prefix) : undefined;
   await p.platform?.own.flushStats();
   const settleBefore = await p.pg.settle(p.labels, p.platform ? [p.platform.own.pid] : []);
   const dbBefore: Record<string, DbReading> = await p.pg.read(p.labels);

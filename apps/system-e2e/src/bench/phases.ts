@@ -14,6 +14,8 @@ export interface Ctx {
   port: number;
   /** Probe of the platform's databases, processes, broker and metrics (cost.ts). */
   probe: Probe & { platform: NonNullable<Probe['platform']> };
+  /** Stops of what a phase started and still runs: the bench's teardown calls them if it is interrupted. */
+  running: Set<() => Promise<void>>;
 }
 
 export interface IntakeResult {
@@ -29,6 +31,8 @@ export interface IntakeResult {
 export async function intakePhase(c: Ctx, o: { rounds: number; roundSeconds: number; connections: number }): Promise<IntakeResult> {
   const body = JSON.stringify(orderBody({ sku: 'SKU-BENCH' }));
   const ref = await startReference();
+  const stop = () => ref.stop();
+  c.running.add(stop);
   const rounds: Round[] = [];
   try {
     await intakeRound('reference', ref.port, body, 3, o.connections, `wref-${c.run}`); // warm-up (JIT, pools, plans)
@@ -42,6 +46,7 @@ export async function intakePhase(c: Ctx, o: { rounds: number; roundSeconds: num
       for (const go of pair) rounds.push(await go());
     }
   } finally {
+    c.running.delete(stop);
     await ref.stop();
   }
   const ours = summarize(rounds, 'order-receiving');
