@@ -100,11 +100,10 @@ async function main(): Promise<void> {
     own = await OwnDb.open(dbs.get('order-receiving')!.url);
     await new Api(sys).putProduct('SKU-BENCH', { name: 'Bench item', priceCents: 1000, currency: 'EUR', stock: 100_000_000 });
 
-    const pidsOf = (): Array<[string, number[]]> => [
-      ...SERVICE_NAMES.map((n: ServiceName): [string, number[]] => [n, [s.pid(n) ?? 0].filter(Boolean)]),
-      ['postgresql', infraPids().postgres],
-      ['rabbitmq', infraPids().rabbitmq],
-    ];
+    const pidsOf = (): Array<[string, number[]]> => {
+      const infra = infraPids();
+      return [...SERVICE_NAMES.map((n: ServiceName): [string, number[]] => [n, [s.pid(n) ?? 0].filter(Boolean)]), ['postgresql', infra.postgres], ['rabbitmq', infra.rabbitmq]];
+    };
     const metricsUrls = DB_SERVICES.map((n) => `${s.url(n)}/metrics`);
     const probe: Ctx['probe'] = { pg, labels: [...DB_SERVICES], processes: pidsOf, platform: { prefix: channelStats ? sys.prefix : null, metricsUrls, own } };
     const ctx: Ctx = { sys, own, run: Date.now().toString(36), port: sys.ports['order-receiving'], probe, running };

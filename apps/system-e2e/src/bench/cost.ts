@@ -1,8 +1,8 @@
 import { Client, QueryResultRow } from 'pg';
-import { cpuMs } from '../proc-stats';
 import { BrokerCost, brokerCost, BrokerReading, readBroker } from './broker-stats';
+import { CpuRecorder } from './cpu';
 import { handledPerOrder, readHandled } from './handled';
-import { r1, r2 } from './http';
+import { r1 } from './http';
 import { DbCost, dbCost, DbReading, PgStats } from './pg-stats';
 
 /**
@@ -62,7 +62,7 @@ export interface Probe {
   pg: PgStats;
   /** Database labels of this measurement (services, or the reference). */
   labels: string[];
-  /** Processes whose CPU counts, by name (read at start and stop). */
+  /** Processes whose CPU counts, by name (sampled every second: cpu.ts). */
   processes: () => Array<[string, number[]]>;
   /** The platform: the run's MQ prefix (broker counters; null when rabbitmqctl is not usable), the services' /metrics and the bench's read-model connection. */
   platform?: { prefix: string | null; metricsUrls: string[]; own: OwnDb };
@@ -108,23 +108,22 @@ export async function startMeasurement(p: Probe): Promise<Measurement> {
   const settleBefore = await p.pg.settle(p.labels, p.platform ? [p.platform.own.pid] : []);
   const dbBefore: Record<string, DbReading> = await p.pg.read(p.labels);
   const ownBefore = p.platform?.own.queries ?? 0;
-  const cpuBefore = new Map(p.processes().map(([n, pids]) => [n, cpuMs(pids)]));
+  const processCpu = await CpuRecorder.start(p.processes);
   const backendCpu = await p.pg.cpu(p.labels);
-  let atFinal: Map<string, number> | undefined;
-  const perOrder = (at: Map<string, number>, orders: number) => {
-    const cpu = Object.fromEntries([...at].map(([n, ms]) => [n, r1((ms - (cpuBefore.get(n) ?? 0)) / orders)]));
+  let atFinal: Promise<Record<string, number>> | undefined;
+  const perOrder = (ms: Record<string, number>, orders: number) => {
+    const cpu = Object.fromEntries(Object.entries(ms).map(([n, v]) => [n, r1(v / orders)]));
     return { cpuMsPerOrder: cpu, cpuMsPerOrderTotal: r1(Object.values(cpu).reduce((a, b) => a + b, 0)) };
   };
-  const cpuNow = () => new Map(p.processes().map(([n, pids]) => [n, cpuMs(pids)]));
   return {
     markFinal() {
-      atFinal = cpuNow();
+      atFinal = processCpu.snapshot();
     },
     async stop(orders) {
       const t = Date.now();
       const brokerAfter = p.platform?.prefix ? await drained(p.platform.prefix) : undefined;
       const drainSeconds = p.platform ? r1((Date.now() - t) / 1000) : undefined;
-      const cpu = perOrder(cpuNow(), orders);
+      const cpu = perOrder(await processCpu.stop(), orders);
       const backends = await backendCpu.stop();
       await p.platform?.own.flushStats();
       const settleAfter = await p.pg.settle(p.labels, p.platform ? [p.platform.own.pid] : []);
@@ -134,7 +133,7 @@ export async function startMeasurement(p: Probe): Promise<Measurement> {
       const cost: Cost = {
         orders,
         ...cpu,
-        ...(atFinal ? { toAllFinal: perOrder(atFinal, orders) } : {}),
+        ...(atFinal ? { toAllFinal: perOrder(await atFinal, orders) } : {}),
         pgBackendCpuMsPerOrder: Object.fromEntries(Object.entries(backends).map(([l, ms]) => [l, r1(ms / orders)])),
         db: dbCost(dbBefore, dbAfter, orders, own),
         drainSeconds,
@@ -147,12 +146,3 @@ export async function startMeasurement(p: Probe): Promise<Measurement> {
     },
   };
 }
-
-/** One line per database: transactions (and statements) per order. */
-export function describeDb(db: Record<string, DbCost>): string {
-  return Object.entries(db)
-    .map(([l, c]) => `${l} ${c.commitsPerOrder}${c.statementsPerOrder === null ? '' : ` (${c.statementsPerOrder} stmts)`}`)
-    .join(', ');
-}
-
-export const sum = (xs: number[]): number => r2(xs.reduce((a, b) => a + b, 0));

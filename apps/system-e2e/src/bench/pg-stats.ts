@@ -1,6 +1,6 @@
 import { createTestDatabase, TestDatabase } from '@orders/testing';
 import { Client, QueryResultRow } from 'pg';
-import { cpuMs } from '../proc-stats';
+import { CpuRecorder } from './cpu';
 
 /**
  * PostgreSQL's own counters per database (each service has its own database
@@ -149,44 +149,13 @@ export class PgStats {
     return new Map(rows.map((r) => [r.pid, byName.get(r.datname) ?? r.datname]));
   }
 
-  /** Starts recording the CPU time of the given databases' backends (sampled every second, so backends that come and go count). */
-  async cpu(labels?: string[]): Promise<BackendCpu> {
-    const rec = new BackendCpu(() => this.backends(labels));
-    await rec.sample(true);
-    return rec;
-  }
-}
-
-/** CPU ms of PostgreSQL backends per database between start and stop(); a backend first seen after the start counts from zero. */
-export class BackendCpu {
-  private readonly base = new Map<number, number>();
-  private readonly last = new Map<number, number>();
-  private readonly label = new Map<number, string>();
-  private timer?: NodeJS.Timeout;
-  private sampling?: Promise<void>;
-
-  constructor(private readonly list: () => Promise<Map<number, string>>) {}
-
-  async sample(first = false): Promise<void> {
-    for (const [pid, l] of await this.list()) {
-      const ms = cpuMs([pid]);
-      if (!this.label.has(pid)) {
-        this.label.set(pid, l);
-        this.base.set(pid, first ? ms : 0);
-      }
-      this.last.set(pid, Math.max(this.last.get(pid) ?? 0, ms));
-    }
-    for (const pid of this.label.keys()) this.last.set(pid, Math.max(this.last.get(pid) ?? 0, cpuMs([pid])));
-    if (first) this.timer = setInterval(() => (this.sampling = this.sample().catch(() => undefined)), 1000);
-  }
-
-  async stop(): Promise<Record<string, number>> {
-    clearInterval(this.timer);
-    await this.sampling;
-    await this.sample();
-    const out: Record<string, number> = {};
-    for (const [pid, l] of this.label) out[l] = (out[l] ?? 0) + (this.last.get(pid) ?? 0) - (this.base.get(pid) ?? 0);
-    return out;
+  /** Starts recording the CPU time of the given databases' backends, per database (cpu.ts: backends that come and go count). */
+  cpu(labels?: string[]): Promise<CpuRecorder> {
+    return CpuRecorder.start(async () => {
+      const groups = new Map<string, number[]>((labels ?? Object.keys(this.dbs)).map((l) => [l, []]));
+      for (const [pid, l] of await this.backends(labels)) groups.get(l)?.push(pid);
+      return [...groups];
+    });
   }
 }
 
