@@ -71,7 +71,7 @@ export function meanCost(rounds: CompareRound[], target: Target): MeanCost {
 }
 
 /** Rows of one measured stretch's cost: broker, PostgreSQL, CPU. */
-function costRows(c: MeanCost, what: string): Row[] {
+function costRows(c: MeanCost, what: string, cpuWindow = ''): Row[] {
   const rows: Row[] = [];
   if (c.deliveriesPerOrder !== undefined) {
     rows.push([`${what}: broker deliveries per order`, `${c.deliveriesPerOrder} (redelivered ${c.redeliveriesPerOrder}); per queue ${list(c.deliveriesPerQueue ?? {})}`]);
@@ -82,7 +82,7 @@ function costRows(c: MeanCost, what: string): Row[] {
   rows.push([`${what}: PostgreSQL transactions per order`, `${dbTotal}: ${list(c.commitsPerOrder)}`]);
   rows.push(['  rows written per order (ins+upd+del)', list(c.rowsWrittenPerOrder)]);
   if (c.statementsPerOrder) rows.push(['  statements per order (pg_stat_statements)', list(c.statementsPerOrder)]);
-  rows.push([`${what}: CPU ms per order`, `${c.cpuMsPerOrderTotal} (${list(c.cpuMsPerOrder)})`]);
+  rows.push([`${what}: CPU ms per order${cpuWindow}`, `${c.cpuMsPerOrderTotal} (${list(c.cpuMsPerOrder)})`]);
   rows.push(['  of which its databases\' PostgreSQL backends', list(c.pgBackendCpuMsPerOrder)]);
   return rows;
 }
@@ -113,8 +113,7 @@ export function report(results: Results, onlyIntake: boolean): void {
   if (f && fa) {
     rows.push([`flood of ${f.orders} orders, first POST → all final`, `${f.secondsToAllFinal} s = ${f.ordersPerSec} orders/s`]);
     rows.push(['CPU ms per order during the flood (to all final)', `${f.cpuMsPerOrderTotal} (${Object.entries(f.cpuMsPerOrder).map(([n, v]) => `${n} ${v}`).join(', ')})`]);
-    rows.push(['  to every queue drained', `${f.cost.cpuMsPerOrderTotal} (drained ${f.cost.drainSeconds} s after all final)`]);
-    rows.push(...costRows(single(f.cost), 'flood'));
+    rows.push(...costRows(single(f.cost), 'flood', `, to every queue drained (${f.cost.drainSeconds} s after all final)`));
     rows.push(['small tenant accept → final, idle', `p50 ${fa.smallTenantIdle.p50Ms} ms, p99 ${fa.smallTenantIdle.p99Ms} ms; median stages ${Object.entries(fa.smallTenantIdle.medianStagesMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}`]);
     rows.push(['small tenant during the flood', `p50 ${fa.smallTenantDuringFlood.p50Ms} ms, p99 ${fa.smallTenantDuringFlood.p99Ms} ms (${fa.smallTenantDuringFlood.orders} orders); ratio of p99s ${fa.ratioP99}`]);
     rows.push(['  its median stages', Object.entries(fa.medianStagesMs).map(([k, v]) => `${k} ${v} ms`).join(', ')]);
@@ -130,7 +129,7 @@ export function report(results: Results, onlyIntake: boolean): void {
     }
     rows.push(['  mean: platform / sync checkout', `${c.platformOrdersPerSec} / ${c.syncOrdersPerSec} orders/s`]);
     rows.push(['  ratio (platform ÷ sync checkout)', `${c.ratio}`]);
-    rows.push(...costRows(c.platformCost, 'platform'));
+    rows.push(...costRows(c.platformCost, 'platform', ' (to every queue drained)'));
     rows.push(...costRows(c.syncCost, 'sync checkout'));
   }
   if (rows.length) {
