@@ -47,12 +47,3 @@ export const pct = (xs: number[], p: number): number => {
 };
 export const r1 = (x: number): number => Math.round(x * 10) / 10;
 export const r2 = (x: number): number => Math.round(x * 100) / 100;
-
-/** Polls `done` every `everyMs` (a condition, not a fixed sleep) until it holds or `timeoutMs` passes. */
-export async function waitFor(what: string, done: () => Promise<boolean>, timeoutMs = 300_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
