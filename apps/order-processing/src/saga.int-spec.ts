@@ -2,10 +2,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { MessageName } from '@orders/contracts';
-import { handledCount, OutboxRelay, UnitOfWork } from '@orders/messaging';
+import { Messaging, UnitOfWork } from '@orders/messaging';
 import { eventually } from '@orders/testing';
 import { OrderStore } from './orders/order-store';
-import { handled, placeOrder, putPromotion, Rig, startRig, statusOf } from '../test/harness';
+import { cancel, handled, paymentIs, placeOrder, putPromotion, Rig, startRig, statusOf } from '../test/harness';
 
 /** The saga against the real broker, database and gateway simulator, with the test playing inventory. */
 let rig: Rig;
@@ -23,10 +23,10 @@ const sent = <N extends MessageName>(name: N, orderId: string) => rig.bus.messag
 /** Payloads arrive as class instances; compare their plain JSON. */
 const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
 
-test('a confirmed order: PROCESSING then CONFIRMED (sequences 2, 3), priced, committed, authorized and captured once', async () => {
+test('a confirmed order: PROCESSING then CONFIRMED (sequences 2, 3), priced, committed, authorized and captured once, in three messages', async () => {
   const { orderId } = await placeOrder(rig.bus, { items: [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }] });
   const confirmed = await statusOf(rig.bus, orderId, 'CONFIRMED');
-  await rig.bus.waitFor('payment.capture.v1', (p) => p.orderId === orderId);
+  await rig.bus.waitFor('inventory.commit.v1', (p) => p.orderId === orderId);
   assert.deepEqual(events(orderId).map((e) => [e.payload.status, e.payload.sequence]), [['PENDING', 1], ['PROCESSING', 2], ['CONFIRMED', 3]]);
   assert.deepEqual(plain(sent('inventory.reserve.v1', orderId)[0].payload.items), [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }]);
   assert.equal(sent('inventory.commit.v1', orderId).length, 1);
@@ -38,14 +38,13 @@ test('a confirmed order: PROCESSING then CONFIRMED (sequences 2, 3), priced, com
     { sku: 'SKU-A', quantity: 2, name: 'Alpha', unitPriceCents: 1250 },
     { sku: 'SKU-B', quantity: 1, name: 'Beta', unitPriceCents: 990 },
   ]);
-  assert.equal(p.customer.email, 'buyer@example.com');
+  assert.equal(p.customer?.email, 'buyer@example.com');
   assert.equal(p.tenantId, 'demo');
 
-  const auths = await eventually(async () => {
-    const a = await rig.sim.authorizations(orderId);
-    return a.length === 1 && a[0].status === 'captured' ? a : undefined;
-  }, 10000, 50, 'captured authorization');
+  // the capture is a job of this service's own: no message crosses the broker for it
+  const auths = await paymentIs(rig, orderId, 'captured');
   assert.equal(auths[0].amountCents, 3490);
+  assert.equal(rig.sim.requests.filter((r) => r.path.includes(auths[0].id)).length, 1, 'one capture call');
 });
 
 test('out of stock: REJECTED with the rejection reason, nothing authorized or released', async () => {
@@ -54,7 +53,6 @@ test('out of stock: REJECTED with the rejection reason, nothing authorized or re
   assert.equal(rejected.payload.reason, 'out_of_stock');
   assert.equal(rejected.payload.sequence, 3);
   await handled(rig, await rig.bus.waitFor('inventory.reservation-rejected.v1', (p) => p.orderId === orderId), 'order-processing.saga');
-  assert.equal(sent('payment.authorize.v1', orderId).length, 0);
   assert.equal(sent('inventory.release.v1', orderId).length, 0);
   assert.deepEqual(await rig.sim.authorizations(orderId), []);
 });
@@ -103,89 +101,90 @@ test('an invalid coupon (unknown, below minimum, expired, other currency): REJEC
     const rejected = await statusOf(rig.bus, orderId, 'REJECTED');
     assert.equal(rejected.payload.reason, 'invalid_coupon', code);
     await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
-    assert.equal(sent('payment.authorize.v1', orderId).length, 0, code);
+    assert.deepEqual(await rig.sim.authorizations(orderId), [], `${code}: nothing authorized`);
   }
   const big = (await (await fetch(`${rig.base}/promotions/BIGSPEND`, { headers: { authorization: 'Bearer dev-admin-token' } })).json()) as { redemptions: number };
   assert.equal(big.redemptions, 0);
 });
 
 test('redelivered messages (same id) have no second effect', async () => {
-  const { orderId, env } = await placeOrderScripted({ reserve: 'hold', commit: 'hold' });
+  const { orderId, env } = await placeOrderScripted({ reserve: 'hold' });
   await rig.bus.waitFor('inventory.reserve.v1', (p) => p.orderId === orderId);
   await rig.bus.publish('order.placed.v1', env.payload, { id: env.id });
   const reserved = await rig.inventory.reserved(orderId, 'demo', env.payload.items);
   await rig.bus.publish('inventory.reserved.v1', reserved.payload, { id: reserved.id });
-  await rig.bus.waitFor('inventory.commit.v1', (p) => p.orderId === orderId);
-  const committed = await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' });
   await statusOf(rig.bus, orderId, 'CONFIRMED');
-  const before = await handledCount('order-processing.saga', 'inventory.committed.v1');
-  await rig.bus.publish('inventory.committed.v1', committed.payload, { id: committed.id });
-  await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' }); // a different message for a final order
-  // both acknowledged (a redelivery leaves no new inbox row to wait for), and what they published seen
-  await eventually(async () => (await handledCount('order-processing.saga', 'inventory.committed.v1')) >= before + 2, 10000, 20, 'both handled');
-  await rig.app.get(OutboxRelay).flush();
-  await rig.bus.sync();
+  await handled(rig, reserved, 'order-processing.saga');
+  // another answer for the final order: it changes nothing
+  await handled(rig, await rig.inventory.reserved(orderId, 'demo', env.payload.items), 'order-processing.saga');
+  await paymentIs(rig, orderId, 'captured');
   assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'CONFIRMED']);
-  for (const name of ['inventory.reserve.v1', 'payment.authorize.v1', 'inventory.commit.v1', 'payment.capture.v1'] as const) {
-    assert.equal(sent(name, orderId).length, 1, name);
-  }
+  for (const name of ['inventory.reserve.v1', 'inventory.commit.v1'] as const) assert.equal(sent(name, orderId).length, 1, name);
   assert.equal((await rig.sim.authorizations(orderId)).length, 1);
 });
 
-test('cancel while reserving: CANCELLED; the reservation that arrives afterwards is released, nothing authorized', async () => {
+test('cancel while reserving: answered cancelled (was PROCESSING); the reservation that arrives afterwards is released, nothing authorized', async () => {
   const { orderId, env } = await placeOrderScripted({ reserve: 'hold' });
   await statusOf(rig.bus, orderId, 'PROCESSING');
-  await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() });
+  assert.deepEqual(await cancel(rig, orderId), { outcome: 'cancelled', status: 'PROCESSING' });
   const cancelled = await statusOf(rig.bus, orderId, 'CANCELLED');
   assert.equal(cancelled.payload.reason, 'cancelled_by_customer');
   assert.equal(cancelled.payload.sequence, 3);
   const late = await rig.inventory.reserved(orderId, 'demo', env.payload.items);
-  await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
   await handled(rig, late, 'order-processing.saga');
-  assert.equal(sent('payment.authorize.v1', orderId).length, 0);
+  assert.ok(sent('inventory.release.v1', orderId).length >= 1, 'released');
+  assert.deepEqual(await rig.sim.authorizations(orderId), []);
   assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'CANCELLED']);
 });
 
-test('cancel after authorization: CANCELLED, stock released and the authorization voided', async () => {
-  const { orderId } = await placeOrderScripted({ commit: 'hold' });
-  await rig.bus.waitFor('inventory.commit.v1', (p) => p.orderId === orderId);
-  await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() });
-  await statusOf(rig.bus, orderId, 'CANCELLED');
-  await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
-  await rig.bus.waitFor('payment.void.v1', (p) => p.orderId === orderId);
-  await eventually(async () => (await rig.sim.authorizations(orderId))[0]?.status === 'voided', 10000, 50, 'voided authorization');
-  // inventory's late answer changes nothing
-  await handled(rig, await rig.bus.publish('inventory.committed.v1', { orderId, tenantId: 'demo' }), 'order-processing.saga');
-  assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'CANCELLED']);
+test('cancel while the gateway authorizes: CANCELLED, stock released and the authorization voided', async () => {
+  await rig.sim.control({ latencyMs: 800 });
+  try {
+    const asked = rig.sim.arrived.filter((r) => r.method === 'POST' && r.path === '/authorizations').length;
+    const { orderId } = await placeOrder(rig.bus);
+    await eventually(() => rig.sim.arrived.filter((r) => r.method === 'POST' && r.path === '/authorizations').length > asked, 10000, 5, 'the authorization in flight');
+    assert.deepEqual(await cancel(rig, orderId), { outcome: 'cancelled', status: 'PROCESSING' });
+    await statusOf(rig.bus, orderId, 'CANCELLED');
+    await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
+    await paymentIs(rig, orderId, 'voided');
+    assert.equal(sent('inventory.commit.v1', orderId).length, 0);
+    assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'CANCELLED']);
+  } finally {
+    await rig.sim.control({ latencyMs: 0 });
+  }
 });
 
 test('a cancel for a confirmed order is refused: it stays CONFIRMED and captured, and its history records the refused cancel', async () => {
   const { orderId } = await placeOrder(rig.bus);
   await statusOf(rig.bus, orderId, 'CONFIRMED');
-  const refusedCancel = await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() });
+  assert.deepEqual(await cancel(rig, orderId), { outcome: 'refused', status: 'CONFIRMED' });
   await eventually(() => events(orderId).length === 4, 5000, 20, 'refusal recorded');
   assert.deepEqual(events(orderId).map((e) => [e.payload.status, e.payload.reason, e.payload.sequence]), [
     ['PENDING', undefined, 1], ['PROCESSING', undefined, 2], ['CONFIRMED', undefined, 3], ['CONFIRMED', 'cancel_refused', 4],
   ]);
   assert.deepEqual((await rig.app.get(OrderStore).history(orderId)).map((h) => h.reason ?? null), [null, null, null, 'cancel_refused']);
-  await handled(rig, refusedCancel, 'order-processing.placed');
-  assert.equal(sent('payment.void.v1', orderId).length, 0);
+  await paymentIs(rig, orderId, 'captured');
   assert.equal(sent('inventory.release.v1', orderId).length, 0);
 });
 
-test('a cancel for an order that already ended otherwise is ignored', async () => {
+test('a cancel for an order that already ended otherwise is answered final and changes nothing', async () => {
   const { orderId } = await placeOrderScripted({ reserve: { reject: 'out_of_stock' } });
   await statusOf(rig.bus, orderId, 'REJECTED');
-  await handled(rig, await rig.bus.publish('order.cancel-requested.v1', { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() }), 'order-processing.placed');
+  assert.deepEqual(await cancel(rig, orderId), { outcome: 'final', status: 'REJECTED' });
+  await rig.app.get(Messaging).flush();
+  await rig.bus.sync();
   assert.deepEqual(events(orderId).map((e) => e.payload.status), ['PENDING', 'PROCESSING', 'REJECTED']);
 });
 
-test('a reservation that expired before commit: FAILED reservation_expired and the authorization voided', async () => {
-  const { orderId } = await placeOrderScripted({ commit: 'fail' });
+test('a hold about to expire is not counted on: FAILED reservation_expired, stock released, the authorization voided, nothing committed', async () => {
+  const orderId = randomUUID();
+  rig.inventory.reserve.set(orderId, { expiresInMs: 10_000 }); // under RESERVATION_CONFIRM_MARGIN_MS
+  await placeOrder(rig.bus, { orderId });
   const failed = await statusOf(rig.bus, orderId, 'FAILED');
   assert.equal(failed.payload.reason, 'reservation_expired');
-  await rig.bus.waitFor('payment.void.v1', (p) => p.orderId === orderId);
-  await eventually(async () => (await rig.sim.authorizations(orderId))[0]?.status === 'voided', 10000, 50, 'voided authorization');
+  await rig.bus.waitFor('inventory.release.v1', (p) => p.orderId === orderId);
+  await paymentIs(rig, orderId, 'voided');
+  assert.equal(sent('inventory.commit.v1', orderId).length, 0);
 });
 
 test('every transition is recorded in the history and published in sequence; an illegal one is refused, counted and never applied', async () => {
@@ -200,11 +199,11 @@ test('every transition is recorded in the history and published in sequence; an 
 
   const refusedBefore = await refusedCount('REJECTED', 'CONFIRMED');
   for (const to of ['CONFIRMED', 'PROCESSING', 'PENDING'] as const) {
-    const moved = await rig.app.get(UnitOfWork).transaction(async (tx) => store.transition(tx, store.locked([await tx.manager.query(store.lockStatement(orderId))], orderId), to));
-    assert.equal(moved, false, `REJECTED → ${to} refused`);
+    const moved = await rig.app.get(UnitOfWork).transaction(async (tx) => store.transition(tx, store.locked([await tx.query(store.lockStatement(orderId))], orderId), to));
+    assert.deepEqual(moved, [], `REJECTED → ${to} refused`);
   }
   assert.equal(await refusedCount('REJECTED', 'CONFIRMED'), refusedBefore + 1);
-  await rig.app.get(OutboxRelay).flush(); // anything those transactions published is out
+  await rig.app.get(Messaging).flush(); // anything those transactions published is out
   await rig.bus.sync(); // and recorded
   assert.equal((await store.find(orderId))?.status, 'REJECTED');
   assert.equal((await store.history(orderId)).length, 3, 'nothing recorded');
@@ -217,11 +216,10 @@ async function refusedCount(from: string, to: string): Promise<number> {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
-/** Places an order whose inventory answers follow a script (set before the order exists). */
-async function placeOrderScripted(s: { reserve?: 'hold' | { reject: 'out_of_stock' | 'unknown_product' }; commit?: 'hold' | 'fail' }) {
+/** Places an order whose inventory answer follows a script (set before the order exists). */
+async function placeOrderScripted(s: { reserve?: 'hold' | { reject: 'out_of_stock' | 'unknown_product' } }) {
   const orderId = randomUUID();
   if (s.reserve) rig.inventory.reserve.set(orderId, s.reserve);
-  if (s.commit) rig.inventory.commit.set(orderId, s.commit);
   return placeOrder(rig.bus, { orderId });
 }
 

@@ -6,8 +6,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Envelope, MessageName, parseEnvelope, PayloadOf, QueueName } from '@orders/contracts';
-import { OutboxRelay } from '@orders/messaging';
+import { CancelVerdict, Envelope, MessageName, parseEnvelope, PayloadOf, QueueName } from '@orders/contracts';
+import { Messaging } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, eventually, TEST_RABBITMQ_URL, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { DataSource } from 'typeorm';
@@ -39,6 +39,8 @@ export class GatewaySim {
     readonly url: string,
     private readonly simUrl: string,
     readonly requests: Array<{ at: number; method: string; path: string; status: number }>,
+    /** Every request as it arrives (before its answer): a call in flight is seen here. */
+    readonly arrived: Array<{ at: number; method: string; path: string }>,
   ) {}
 
   static async start(): Promise<GatewaySim> {
@@ -47,8 +49,10 @@ export class GatewaySim {
     const port = await freePort();
     const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SIM_STATE_FILE: 'none' }, stdio: ['ignore', 'ignore', 'inherit'] });
     const requests: GatewaySim['requests'] = [];
+    const arrived: GatewaySim['arrived'] = [];
     const proxy = createHttpServer((req, res) => {
       const at = Date.now();
+      arrived.push({ at, method: req.method ?? '', path: req.url ?? '' });
       const up = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
         if (req.method === 'POST') requests.push({ at, method: req.method!, path: req.url!, status: answer.statusCode ?? 0 });
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -59,7 +63,7 @@ export class GatewaySim {
       req.pipe(up);
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const sim = new GatewaySim(child, proxy, `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, `http://127.0.0.1:${port}`, requests);
+    const sim = new GatewaySim(child, proxy, `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, `http://127.0.0.1:${port}`, requests, arrived);
     await eventually(async () => (await fetch(`${sim.simUrl}/control`)).ok, 20000, 100, 'payment gateway simulator');
     return sim;
   }
@@ -89,13 +93,11 @@ export const CATALOG: Record<string, { name: string; priceCents: number }> = {
   'SKU-B': { name: 'Beta', priceCents: 990 },
 };
 
-type ReserveScript = 'ok' | 'hold' | { reject: PayloadOf<'inventory.reservation-rejected.v1'>['reason'] };
-type CommitScript = 'ok' | 'hold' | 'fail';
+type ReserveScript = 'ok' | 'hold' | { reject: PayloadOf<'inventory.reservation-rejected.v1'>['reason'] } | { expiresInMs: number };
 
-/** Plays inventory: answers reserve and commit commands as each order's script says (default: reserve and commit). */
+/** Plays inventory: answers reserve commands as each order's script says (default: reserved, held for 15 minutes); commits answer nothing. */
 export class FakeInventory {
   readonly reserve = new Map<string, ReserveScript>();
-  readonly commit = new Map<string, CommitScript>();
   private constructor(private readonly conn: amqp.ChannelModel, private readonly bus: TestBus) {}
 
   static async start(bus: TestBus): Promise<FakeInventory> {
@@ -103,7 +105,7 @@ export class FakeInventory {
     const ch = await conn.createChannel();
     const inv = new FakeInventory(conn, bus);
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-    for (const name of ['inventory.reserve.v1', 'inventory.commit.v1']) await ch.bindQueue(queue, bus.exchange, name);
+    await ch.bindQueue(queue, bus.exchange, 'inventory.reserve.v1.#');
     await ch.consume(queue, (msg) => {
       if (!msg) return;
       void inv.answer(parseEnvelope(msg.content)).finally(() => ch.ack(msg));
@@ -111,23 +113,19 @@ export class FakeInventory {
     return inv;
   }
 
-  async reserved(orderId: string, tenantId: string, items: Array<{ sku: string; quantity: number }>): Promise<Envelope<'inventory.reserved.v1'>> {
+  async reserved(orderId: string, tenantId: string, items: Array<{ sku: string; quantity: number }>, expiresInMs = 900_000): Promise<Envelope<'inventory.reserved.v1'>> {
     const lines = items.map((i) => ({ ...i, name: CATALOG[i.sku].name, unitPriceCents: CATALOG[i.sku].priceCents }));
-    return this.bus.publish('inventory.reserved.v1', { orderId, tenantId, lines, currency: 'EUR', expiresAt: new Date(Date.now() + 900_000).toISOString() });
+    return this.bus.publish('inventory.reserved.v1', { orderId, tenantId, lines, currency: 'EUR', expiresAt: new Date(Date.now() + expiresInMs).toISOString() });
   }
 
   private async answer(env: Envelope): Promise<void> {
-    if (env.name === 'inventory.reserve.v1') {
-      const p = env.payload as PayloadOf<'inventory.reserve.v1'>;
-      const script = this.reserve.get(p.orderId) ?? 'ok';
-      if (script === 'ok') await this.reserved(p.orderId, p.tenantId, p.items);
-      else if (script !== 'hold') await this.bus.publish('inventory.reservation-rejected.v1', { orderId: p.orderId, tenantId: p.tenantId, reason: script.reject, skus: [p.items[0].sku] });
-    } else if (env.name === 'inventory.commit.v1') {
-      const p = env.payload as PayloadOf<'inventory.commit.v1'>;
-      const script = this.commit.get(p.orderId) ?? 'ok';
-      if (script === 'ok') await this.bus.publish('inventory.committed.v1', { orderId: p.orderId, tenantId: p.tenantId });
-      else if (script === 'fail') await this.bus.publish('inventory.commit-failed.v1', { orderId: p.orderId, tenantId: p.tenantId, reason: 'reservation_expired' });
-    }
+    if (env.name !== 'inventory.reserve.v1') return;
+    const p = env.payload as PayloadOf<'inventory.reserve.v1'>;
+    const script = this.reserve.get(p.orderId) ?? 'ok';
+    if (script === 'ok') await this.reserved(p.orderId, p.tenantId, p.items);
+    else if (script === 'hold') return;
+    else if ('expiresInMs' in script) await this.reserved(p.orderId, p.tenantId, p.items, script.expiresInMs);
+    else await this.bus.publish('inventory.reservation-rejected.v1', { orderId: p.orderId, tenantId: p.tenantId, reason: script.reject, skus: [p.items[0].sku] });
   }
 
   async stop(): Promise<void> {
@@ -136,8 +134,7 @@ export class FakeInventory {
 }
 
 const WATCH: MessageName[] = [
-  'order.status-changed.v1', 'inventory.reserved.v1', 'inventory.reservation-rejected.v1', 'inventory.committed.v1', 'inventory.reserve.v1', 'inventory.release.v1', 'inventory.commit.v1',
-  'payment.authorize.v1', 'payment.capture.v1', 'payment.void.v1',
+  'order.status-changed.v1', 'inventory.reserved.v1', 'inventory.reservation-rejected.v1', 'inventory.reserve.v1', 'inventory.release.v1', 'inventory.commit.v1', 'message.dead-lettered.v1',
 ];
 
 export interface Rig {
@@ -206,8 +203,23 @@ export async function placeOrder(bus: TestBus, o: PlaceOptions = {}): Promise<{ 
 export async function handled(rig: Rig, env: Envelope, queue: QueueName): Promise<void> {
   const ds = rig.app.get(DataSource);
   await eventually(async () => (await ds.query('SELECT 1 FROM inbox WHERE message_id = $1 AND queue = $2', [env.id, queue])).length > 0, 10000, 20, `${env.name} handled on ${queue}`);
-  await rig.app.get(OutboxRelay).flush();
+  await rig.app.get(Messaging).flush();
   await rig.bus.sync();
+}
+
+/** Asks to cancel as order-receiving does (a request) and returns order-processing's decision. */
+export async function cancel(rig: Rig, orderId: string, tenantId = 'demo'): Promise<CancelVerdict> {
+  const verdict = await rig.bus.request('order.cancel-requested.v1', { orderId, tenantId, requestedAt: new Date().toISOString() });
+  if (!verdict) throw new Error(`no verdict for the cancel of ${orderId}`);
+  return verdict as CancelVerdict;
+}
+
+/** Waits until the order's one authorization at the gateway has this status (captured, voided, authorized). */
+export async function paymentIs(rig: Rig, orderId: string, status: string): Promise<Array<{ id: string; status: string; amountCents: number }>> {
+  return eventually(async () => {
+    const a = await rig.sim.authorizations(orderId);
+    return a.length === 1 && a[0].status === status ? a : undefined;
+  }, 15000, 50, `authorization of ${orderId} ${status}`);
 }
 
 /** Waits for the order to reach `status` and returns that status event. */

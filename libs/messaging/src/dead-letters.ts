@@ -3,7 +3,7 @@ import type { Channel, GetMessage } from 'amqplib';
 import { AmqpConnection } from './connection';
 import type { Codec, Topology } from './schema';
 import { ATTEMPT_HEADER, DEAD_LETTER_HEADERS, DEFERRALS_HEADER, FIRST_ATTEMPT_HEADER, LAST_ERROR_HEADER, REPLAYED_AT_HEADER } from './delivery-headers';
-import { queuesReceiving } from './schema';
+import { queuesReceiving, routingKeyOf } from './schema';
 
 export interface DeadLetterView {
   messageId: string | null;
@@ -160,7 +160,7 @@ export class DeadLetters {
   /** Replays one dead letter where its message is consumed now: its own queue if that still receives it, else the queues that do. */
   private async moveBack(ch: Channel, q: string, m: GetMessage): Promise<void> {
     const headers = { ...(m.properties.headers ?? {}) };
-    const routingKey = str(headers[DEAD_LETTER_HEADERS.routingKey]) ?? m.properties.type ?? '';
+    const routingKey = this.routingKeyOf(m) ?? str(headers[DEAD_LETTER_HEADERS.routingKey]) ?? m.properties.type ?? '';
     for (const k of [ATTEMPT_HEADER, DEAD_LETTER_HEADERS.attempts, DEAD_LETTER_HEADERS.at, FIRST_ATTEMPT_HEADER, DEFERRALS_HEADER]) delete headers[k];
     const now = queuesReceiving(this.amqp.topology, routingKey);
     const to = now.length === 0 || now.includes(q) ? [q] : now;
@@ -173,6 +173,16 @@ export class DeadLetters {
       });
     }
     ch.ack(m);
+  }
+
+  /** The routing key the message is published with now (from the message itself: a retried copy's key is its queue's name). */
+  private routingKeyOf(m: GetMessage): string | undefined {
+    try {
+      const env = this.amqp.codec.parse(m.content);
+      return routingKeyOf(this.amqp.topology, env.name, env.payload);
+    } catch {
+      return undefined;
+    }
   }
 
   private known(queue: string): string {

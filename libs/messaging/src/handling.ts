@@ -11,7 +11,7 @@ import type { CrashCounts } from './inbox';
 import { messageHandlingSeconds, messagesHandled } from './metrics';
 import type { OnMessageExtras } from './on-message';
 import { observeMessageWait } from './queue-metrics';
-import { Envelope, queuesReceiving } from './schema';
+import { Envelope, queuesReceiving, routingKeyOf } from './schema';
 import { withConsumerSpan } from './tracing';
 
 /** A delivery ready to run: read, validated, its handler found. */
@@ -65,7 +65,7 @@ export class Handling {
       name = env.name;
       const handler = handlers.get(env.name);
       if (!handler) {
-        if (await this.reroute(ch, queue, msg)) return undefined;
+        if (await this.reroute(ch, queue, msg, env)) return undefined;
         throw Object.assign(new Error(`no handler for ${env.name} on ${queue}, and no queue consumes it now`), { disposition: 'dead-letter' });
       }
       const current = { queue, messageId: env.id, name: env.name, fields: this.o.describe?.(env) ?? {} };
@@ -128,8 +128,9 @@ export class Handling {
    * replay sent it back here): moved to every queue that receives it now.
    * False if none does.
    */
-  private async reroute(ch: Channel, queue: string, msg: ConsumeMessage): Promise<boolean> {
-    const to = queuesReceiving(this.o.amqp.topology, msg.fields.routingKey).filter((q) => q !== queue);
+  private async reroute(ch: Channel, queue: string, msg: ConsumeMessage, env: Envelope): Promise<boolean> {
+    // its routing key as published (a retried copy's is its queue's name): from the message itself
+    const to = queuesReceiving(this.o.amqp.topology, routingKeyOf(this.o.amqp.topology, env.name, env.payload)).filter((q) => q !== queue);
     if (to.length === 0) return false;
     const headers = headersForCopy(msg, { [REROUTED_FROM_HEADER]: queue });
     for (const q of to) await this.o.amqp.sendToQueueConfirmed(this.o.amqp.names.queue(q), msg.content, { ...propertiesForCopy(msg), headers });

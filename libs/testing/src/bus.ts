@@ -97,6 +97,35 @@ export class TestBus {
   }
 
   /**
+   * Publishes a message as a request (direct reply-to), as a service's
+   * Messaging.request does, and resolves with the consumer's reply, or
+   * undefined after `timeoutMs`.
+   */
+  async request<N extends MessageName>(name: N, payload: PayloadOf<N>, timeoutMs = 10000): Promise<unknown> {
+    const ch = await this.conn.createConfirmChannel();
+    try {
+      const env = createEnvelope(name, payload);
+      const correlationId = env.id;
+      let answered: (v: unknown) => void = () => undefined;
+      const reply = new Promise<unknown>((resolve) => (answered = resolve));
+      const timer = setTimeout(() => answered(undefined), timeoutMs);
+      await ch.consume('amq.rabbitmq.reply-to', (msg) => {
+        if (!msg || msg.properties.correlationId !== correlationId) return;
+        clearTimeout(timer);
+        answered(JSON.parse(msg.content.toString('utf8')));
+      }, { noAck: true });
+      await new Promise<void>((resolve, reject) => {
+        ch.publish(this.exchange, routingKeyOf(name, payload), Buffer.from(JSON.stringify(env)), {
+          persistent: true, messageId: env.id, type: name, contentType: 'application/json', correlationId, replyTo: 'amq.rabbitmq.reply-to',
+        }, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+      });
+      return await reply;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  /**
    * Answers the requests arriving in one of the services' queues (`queue`,
    * without the prefix) as its consumer would: `answer` gets each envelope
    * and returns the reply (undefined: no reply, the message is left unanswered

@@ -29,7 +29,7 @@ test('a message that keeps failing is dead-lettered, shown with its reason, and 
     const s = (await (await admin('/dead-letters')).json()) as { queues: Array<{ queue: string; messages: number }> };
     return s.queues.find((q) => q.queue === 'order-processing.saga' && q.messages === 1) ? s : undefined;
   }, 10000, 100, 'dead letter');
-  assert.ok(summary.queues.some((q) => q.queue === 'inventory.commands'));
+  assert.ok(!summary.queues.some((q) => q.queue === 'inventory.commands'), "another service's queues are that service's to show");
 
   const peek = (await (await admin('/dead-letters/order-processing.saga?limit=5')).json()) as {
     messages: Array<{ messageId: string; name: string; attempts: number; lastError: string; body: { payload: { orderId: string } } }>;
@@ -55,9 +55,10 @@ test('a message that keeps failing is dead-lettered, shown with its reason, and 
   assert.equal(await rig.bus.queueDepth(`${rig.cfg.MQ_PREFIX}.order-processing.saga.dlq`), 0);
 });
 
-/** Runs the operators' CLI (dist/dlq-cli.js) against this test's broker prefix. */
+/** Runs the operators' CLI (libs/platform's dlq-cli, as this service's `npx nx dlq:* order-processing` does) against this test's broker prefix. */
 async function cli(...args: string[]): Promise<unknown> {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', 'dlq-cli.js'), ...args], {
+  const script = join(__dirname, '..', '..', '..', '..', '..', 'libs', 'platform', 'dist', 'dlq-cli.js');
+  const { stdout } = await promisify(execFile)(process.execPath, [script, 'order-processing', ...args], {
     env: { ...process.env, RABBITMQ_URL: rig.cfg.RABBITMQ_URL, MQ_PREFIX: rig.cfg.MQ_PREFIX },
   });
   return JSON.parse(stdout);
@@ -93,14 +94,14 @@ test('one dead letter is replayed by message id (HTTP, then the CLI); the others
   assert.equal(summary.queues.find((q) => q.queue === 'order-processing.saga')?.messages, 0);
 });
 
-test("another service's dead letters are shown one by one and discarded (one by HTTP, the rest by the CLI)", async () => {
-  const dlq = `${rig.cfg.MQ_PREFIX}.inventory.commands.dlq`;
+test('dead letters are shown one by one and discarded (one by HTTP, the rest by the CLI); another service\'s queue is not this one\'s to touch', async () => {
+  const dlq = `${rig.cfg.MQ_PREFIX}.order-processing.placed.dlq`;
   const ids = [randomUUID(), randomUUID(), randomUUID()];
   const conn = await amqp.connect(TEST_RABBITMQ_URL);
   try {
     const ch = await conn.createConfirmChannel();
     for (const id of ids) {
-      const body = { id, name: 'inventory.reserve.v1', occurredAt: new Date().toISOString(), payload: { orderId: randomUUID() } };
+      const body = { id, name: 'order.placed.v1', occurredAt: new Date().toISOString(), payload: { orderId: randomUUID() } };
       ch.sendToQueue(dlq, Buffer.from(JSON.stringify(body)), { messageId: id, persistent: true, headers: { 'x-last-error': `broken ${id}`, 'x-attempts': 4 } });
     }
     await ch.waitForConfirms();
@@ -109,23 +110,55 @@ test("another service's dead letters are shown one by one and discarded (one by 
   }
   const [x, y] = ids;
 
-  const shown = await admin(`/dead-letters/inventory.commands/${y}`);
+  const shown = await admin(`/dead-letters/order-processing.placed/${y}`);
   assert.equal(shown.status, 200);
   const one = (await shown.json()) as { queue: string; message: { messageId: string; lastError: string; attempts: number; name: string } };
-  assert.deepEqual([one.queue, one.message.messageId, one.message.lastError, one.message.attempts, one.message.name], ['inventory.commands', y, `broken ${y}`, 4, 'inventory.reserve.v1']);
-  assert.equal((await admin(`/dead-letters/inventory.commands/${randomUUID()}`)).status, 404);
+  assert.deepEqual([one.queue, one.message.messageId, one.message.lastError, one.message.attempts, one.message.name], ['order-processing.placed', y, `broken ${y}`, 4, 'order.placed.v1']);
+  assert.equal((await admin(`/dead-letters/order-processing.placed/${randomUUID()}`)).status, 404);
   assert.equal(await rig.bus.queueDepth(dlq), 3, 'showing takes nothing');
+  assert.equal((await admin('/dead-letters/inventory.commands')).status, 404, "inventory's dead letters are inventory's");
 
-  const dropped = await admin(`/dead-letters/inventory.commands/discard?id=${y}`, 'POST');
+  const dropped = await admin(`/dead-letters/order-processing.placed/discard?id=${y}`, 'POST');
   assert.equal(dropped.status, 200);
-  assert.deepEqual(await dropped.json(), { queue: 'inventory.commands', discarded: 1, messageId: y });
-  const left = (await cli('list', '--queue', 'inventory.commands')) as { messages: Array<{ messageId: string }> };
+  assert.deepEqual(await dropped.json(), { queue: 'order-processing.placed', discarded: 1, messageId: y });
+  const left = (await cli('list', '--queue', 'order-processing.placed')) as { messages: Array<{ messageId: string }> };
   assert.deepEqual(left.messages.map((m) => m.messageId), [x, ids[2]], 'the others stay, in order');
 
-  assert.equal(((await cli('show', '--queue', 'inventory.commands', '--id', x)) as { message: { messageId: string } }).message.messageId, x);
-  await assert.rejects(cli('discard', '--queue', 'inventory.commands'), (e: { code?: number; stderr?: string }) => e.code === 2 && /--id or --all/.test(e.stderr ?? ''));
-  assert.deepEqual(await cli('discard', '--queue', 'inventory.commands', '--all'), { queue: 'inventory.commands', discarded: 2 });
+  assert.equal(((await cli('show', '--queue', 'order-processing.placed', '--id', x)) as { message: { messageId: string } }).message.messageId, x);
+  await assert.rejects(cli('discard', '--queue', 'order-processing.placed'), (e: { code?: number; stderr?: string }) => e.code === 2 && /--id or --all/.test(e.stderr ?? ''));
+  assert.deepEqual(await cli('discard', '--queue', 'order-processing.placed', '--all'), { queue: 'order-processing.placed', discarded: 2 });
   assert.equal(await rig.bus.queueDepth(dlq), 0);
+});
+
+test('upgrades lose nothing: a cancel the previous version left in a queue that no longer takes cancels is moved to where cancels go, and one parked there is replayed to it', async () => {
+  const conn = await amqp.connect(TEST_RABBITMQ_URL);
+  const ch = await conn.createConfirmChannel();
+  const envelope = (orderId: string) => ({ id: randomUUID(), name: 'order.cancel-requested.v1', occurredAt: new Date().toISOString(), payload: { orderId, tenantId: 'demo', requestedAt: new Date().toISOString() } });
+  try {
+    // left in the saga queue by a version that consumed cancels there
+    const leftover = randomUUID();
+    rig.inventory.reserve.set(leftover, 'hold');
+    await placeOrder(rig.bus, { orderId: leftover });
+    await statusOf(rig.bus, leftover, 'PROCESSING');
+    ch.sendToQueue(`${rig.cfg.MQ_PREFIX}.order-processing.saga`, Buffer.from(JSON.stringify(envelope(leftover))), { persistent: true, type: 'order.cancel-requested.v1' });
+    await ch.waitForConfirms();
+    await statusOf(rig.bus, leftover, 'CANCELLED');
+
+    // dead-lettered there (the previous version's "no handler"): replay sends it where cancels are consumed now
+    const parked = randomUUID();
+    rig.inventory.reserve.set(parked, 'hold');
+    await placeOrder(rig.bus, { orderId: parked });
+    await statusOf(rig.bus, parked, 'PROCESSING');
+    ch.sendToQueue(`${rig.cfg.MQ_PREFIX}.order-processing.saga.dlq`, Buffer.from(JSON.stringify(envelope(parked))), {
+      persistent: true, type: 'order.cancel-requested.v1', headers: { 'x-original-routing-key': 'order.cancel-requested.v1', 'x-attempts': 1 },
+    });
+    await ch.waitForConfirms();
+    assert.deepEqual(await (await admin('/dead-letters/order-processing.saga/replay', 'POST')).json(), { queue: 'order-processing.saga', replayed: 1 });
+    await statusOf(rig.bus, parked, 'CANCELLED');
+  } finally {
+    await conn.close();
+  }
+  assert.equal(await rig.bus.queueDepth(`${rig.cfg.MQ_PREFIX}.order-processing.saga.dlq`), 0, 'nothing dead-lettered for want of a handler');
 });
 
 test('the CLI names a bad command or an unknown message and exits non-zero', async () => {

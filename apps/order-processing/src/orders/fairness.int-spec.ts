@@ -1,9 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { CANCEL_PRIORITY } from '@orders/contracts';
 import { eventually } from '@orders/testing';
-import { handled, placeOrder, Rig, startRig, statusOf } from '../../test/harness';
+import { cancel, handled, placeOrder, Rig, startRig, statusOf } from '../../test/harness';
 
 /** Fairness across tenants: one tenant's flood occupies at most TENANT_MAX_IN_FLIGHT slots; others start at once. */
 let rig: Rig;
@@ -41,7 +40,7 @@ test('a flooding tenant waits its turn, another tenant does not wait behind it, 
 
   // A waiting order can be cancelled before it ever started.
   const waiting = flood.find((id) => !reserves('flood').some((r) => r.payload.orderId === id))!;
-  await rig.bus.publish('order.cancel-requested.v1', { orderId: waiting, tenantId: 'flood', requestedAt: new Date().toISOString() });
+  assert.deepEqual(await cancel(rig, waiting, 'flood'), { outcome: 'cancelled', status: 'PENDING' });
   const cancelled = await statusOf(rig.bus, waiting, 'CANCELLED');
   assert.equal(cancelled.payload.sequence, 2);
 
@@ -81,14 +80,38 @@ test('an order left waiting while its tenant has room (a finish racing its admis
   await eventually(() => reserves('race').some((r) => r.payload.orderId === waiting), 5000, 50, 'reconciler started the waiting order');
 });
 
-test('a cancel queued for a waiting order is handled before a freed slot could start it: the order never reserves, the next one starts', async () => {
-  const tenantId = 'queued-cancel';
-  const admin = (path: string) => fetch(`${rig.base}${path}`, { method: 'POST', headers: { authorization: 'Bearer dev-admin-token' } });
-  const placedConsumers = async () => {
-    const text = await (await fetch(`${rig.base}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('orders_queue_consumers{queue="order-processing.placed"} '));
-    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-  };
+const admin = (path: string) => fetch(`${rig.base}${path}`, { method: 'POST', headers: { authorization: 'Bearer dev-admin-token' } });
+const consumersOf = async (queue: string) => {
+  const text = await (await fetch(`${rig.base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`orders_queue_consumers{queue="${queue}"} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+};
+
+/** Runs `fn` while `queue` has no consumer (a backlog that does not move, whatever the queue type), then resumes it. */
+async function whilePaused(queue: string, fn: () => Promise<void>): Promise<void> {
+  assert.equal((await admin(`/queues/${queue}/pause`)).status, 200);
+  try {
+    await eventually(async () => (await consumersOf(queue)) === 0, 5000, 50, `${queue} paused`);
+    await fn();
+  } finally {
+    assert.equal((await admin(`/queues/${queue}/resume`)).status, 200);
+  }
+}
+
+test('a cancel answered while its placement waits in a backlog wins, whatever the queue order: CANCELLED, never reserved', async () => {
+  const orderId = randomUUID();
+  await whilePaused('order-processing.placed', async () => {
+    const { env } = await placeOrder(rig.bus, { orderId, tenantId: 'backlogged' });
+    assert.ok(env);
+    // the placement is still queued: the cancel is decided at once (its own queue) and remembered
+    assert.deepEqual(await cancel(rig, orderId, 'backlogged'), { outcome: 'will_cancel', status: 'PENDING' });
+  });
+  await statusOf(rig.bus, orderId, 'CANCELLED');
+  assert.equal(reserves('backlogged').length, 0, 'nothing reserved for it');
+});
+
+test('a cancel answered for a waiting order wins against a slot freed at the same moment: it never reserves, the next one starts', async () => {
+  const tenantId = 'freed-slot';
   const inFlight = [randomUUID(), randomUUID()];
   const [waiting, next] = [randomUUID(), randomUUID()];
   for (const orderId of [...inFlight, next]) rig.inventory.reserve.set(orderId, 'hold');
@@ -97,21 +120,37 @@ test('a cancel queued for a waiting order is handled before a freed slot could s
   const { env: last } = await placeOrder(rig.bus, { orderId: next, tenantId });
   await handled(rig, last, 'order-processing.placed');
   assert.deepEqual(reserves(tenantId).map((r) => r.payload.orderId).sort(), [...inFlight].sort(), 'two in flight, two waiting');
-
-  // The cancel for the oldest waiting order still sits in order-processing.placed (a restart's redeliveries, a
-  // backlog) when one of the tenant's orders in flight ends and frees a slot.
-  assert.equal((await admin('/queues/order-processing.placed/pause')).status, 200);
-  try {
-    await eventually(async () => (await placedConsumers()) === 0, 5000, 50, 'order-processing.placed paused');
-    await rig.bus.publish('order.cancel-requested.v1', { orderId: waiting, tenantId, requestedAt: new Date().toISOString() }, { priority: CANCEL_PRIORITY });
-    await rig.bus.publish('inventory.reservation-rejected.v1', { orderId: inFlight[0], tenantId, reason: 'out_of_stock', skus: ['SKU-A'] });
-    await statusOf(rig.bus, inFlight[0], 'REJECTED');
-  } finally {
-    assert.equal((await admin('/queues/order-processing.placed/resume')).status, 200);
-  }
+  const [verdict] = await Promise.all([
+    cancel(rig, waiting, tenantId),
+    rig.bus.publish('inventory.reservation-rejected.v1', { orderId: inFlight[0], tenantId, reason: 'out_of_stock', skus: ['SKU-A'] }),
+  ]);
   await statusOf(rig.bus, waiting, 'CANCELLED');
   await rig.bus.waitFor('inventory.reserve.v1', (p) => p.orderId === next); // the freed slot goes to the next waiting order
   const seen = rig.bus.messages('order.status-changed.v1', (p) => p.orderId === waiting).map((e) => e.payload.status);
-  assert.deepEqual(seen, ['PENDING', 'CANCELLED'], 'the cancelled order never started');
-  assert.equal(reserves(tenantId).filter((r) => r.payload.orderId === waiting).length, 0, 'nothing reserved for it');
+  // the answer says what happened: PENDING means it never started
+  if (verdict.status === 'PENDING') {
+    assert.deepEqual(seen, ['PENDING', 'CANCELLED'], 'the cancelled order never started');
+    assert.equal(reserves(tenantId).filter((r) => r.payload.orderId === waiting).length, 0, 'nothing reserved for it');
+  } else {
+    assert.deepEqual(verdict, { outcome: 'cancelled', status: 'PROCESSING' });
+  }
 });
+
+test('a quiet tenant\'s new order is admitted while a flood\'s placements back up in the bulk lane (any queue type: no priorities)', async () => {
+  const quiet = randomUUID();
+  const bulk = randomUUID();
+  await whilePaused('order-processing.placed-bulk', async () => {
+    await rig.bus.publish('order.placed.v1', { ...(await placementOf(bulk, 'flooding')), lane: 'bulk' });
+    await placeOrder(rig.bus, { orderId: quiet, tenantId: 'quiet' });
+    await statusOf(rig.bus, quiet, 'CONFIRMED');
+    assert.equal(rig.bus.messages('order.status-changed.v1', (p) => p.orderId === bulk).length, 0, 'the bulk lane has not moved');
+  });
+  await statusOf(rig.bus, bulk, 'CONFIRMED');
+});
+
+async function placementOf(orderId: string, tenantId: string) {
+  return {
+    orderId, tenantId, customer: { id: 'c-1', email: 'buyer@example.com', name: 'Buyer' }, items: [{ sku: 'SKU-A', quantity: 1 }],
+    shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' }, payment: { token: 'tok_ok' }, placedAt: new Date().toISOString(),
+  };
+}

@@ -86,7 +86,7 @@ test('a 30 s gateway outage in the middle of a batch: breaker opens, only probes
   const drainMs = Date.now() - recoveredAt;
   assert.equal(unhappy(ids), 0);
   await chargedOnce(ids);
-  assert.equal(await rig.bus.queueDepth(`${rig.cfg.MQ_PREFIX}.order-processing.payments.dlq`), 0, 'nothing dead-lettered');
+  assert.equal(await rig.bus.queueDepth(`${rig.cfg.MQ_PREFIX}.order-processing.saga.dlq`), 0, 'nothing dead-lettered');
   process.stdout.write(
     `# outage run: ${ORDERS} orders (${confirmedBefore} confirmed before the outage); ${OUTAGE_MS / 1000} s outage; breaker open after ${openedAt - outageAt} ms ` +
       `(${duringOutage.length - probes.length} gateway calls before it opened); ${probes.length} probe(s) reached the gateway in ${openMs} ms of open breaker ` +

@@ -57,6 +57,8 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger('Settlements');
   private readonly db: Sql;
   private readonly running = new Set<Promise<void>>();
+  /** Jobs of this process waiting for a free slot. */
+  private readonly queued: Job[] = [];
   private sweep?: { stop(): Promise<void> };
   private prune?: { stop(): Promise<void> };
   private stopping = false;
@@ -104,7 +106,7 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
       [limit, LEASE_MS / 1000],
     );
     for (const job of due) this.start(job);
-    await Promise.allSettled([...this.running]);
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
     return due.length;
   }
 
@@ -118,12 +120,24 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
     return deleteInBatches(this.db, 'payment_jobs', `state IN ('done', 'nothing_to_void') AND finished_at < now() - make_interval(days => $1)`, [this.cfg.PAYMENT_JOBS_RETENTION_DAYS]);
   }
 
+  /** Runs the job as soon as one of PAYMENT_CONCURRENCY slots is free (its lease keeps other instances off it meanwhile). */
   private start(job: Job): void {
-    if (this.stopping || this.running.size >= this.cfg.PAYMENT_CONCURRENCY) return; // the sweep takes it once its lease passed
-    const p = this.run(job)
-      .catch((e: Error) => this.logger.warn(`${job.action} of order ${job.order_id}: ${e.message}; the sweep takes it again`))
-      .finally(() => this.running.delete(p));
-    this.running.add(p);
+    if (this.stopping) return; // the sweep takes it once its lease passed
+    this.queued.push(job);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.running.size < this.cfg.PAYMENT_CONCURRENCY && this.queued.length > 0) {
+      const job = this.queued.shift()!;
+      const p = this.run(job)
+        .catch((e: Error) => this.logger.warn(`${job.action} of order ${job.order_id}: ${e.message}; the sweep takes it again`))
+        .finally(() => {
+          this.running.delete(p);
+          this.pump();
+        });
+      this.running.add(p);
+    }
   }
 
   private async run(job: Job): Promise<void> {
