@@ -55,7 +55,6 @@ export interface Codec {
 }
 
 /** Augmented by the application (see above). */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
 export interface Register {}
 
 type Registered = Register extends { topology: infer T extends Topology } ? T : Topology;

@@ -7,7 +7,6 @@ export const EnvBool = () =>
   Transform(({ value }) => (value === true || value === 'true' || value === '1' ? true : value === false || value === 'false' || value === '0' ? false : value));
 
 /** Whether a class is a service's configuration (BaseEnv or one extending it). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const isConfigClass = (cls: Function): boolean => cls === BaseEnv || cls.prototype instanceof BaseEnv;
 
 const SECRETS = new WeakMap<object, Set<string>>();

@@ -18,7 +18,6 @@ export const UNSAFE_TEXT_SAMPLES: Readonly<Record<string, string>> = {
  * Lets tests prove a rule for every field of every DTO and message, including
  * fields added later.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export function fieldPaths(cls: Function, prefix = '', seen: Function[] = []): string[] {
   if (seen.includes(cls)) return [];
   const metas = getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false);
@@ -39,7 +38,6 @@ export function fieldPaths(cls: Function, prefix = '', seen: Function[] = []): s
  * subclass that only inherits its rules is covered through its base), for
  * tests that prove a rule for all of them, including classes added later.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export function validatedClasses(): Function[] {
   const storage = getMetadataStorage() as unknown as { validationMetadatas: Map<Function, unknown> };
   return [...storage.validationMetadatas.keys()];
