@@ -104,7 +104,7 @@ async function main(): Promise<number> {
   }
 
   try {
-    log(`PostgreSQL ${S.pgCluster} on ${S.pgPort}, RabbitMQ ${S.rabbitNode || '(default node)'} on ${S.rabbitPort}; ${S.replicas} instance(s) of each service; seed ${S.seed}; logs in ${logDir}`);
+    log(`PostgreSQL ${S.pgCluster} on ${S.pgPort}, RabbitMQ ${S.rabbitNode || '(default node)'} on ${S.rabbitPort}; ${S.replicas} instance(s) of each service; ${S.queueType} queues; seed ${S.seed}; logs in ${logDir}`);
     const proxyPort = await mail.proxy.start();
     const hookUrl = await hooks.start();
     sys = new System({
@@ -121,6 +121,7 @@ async function main(): Promise<number> {
         WEBHOOK_SWEEP_MS: '2000',
         NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: 'true',
         MAX_MESSAGES: '50000',
+        QUEUE_TYPE: S.queueType,
       },
       serviceEnv: poolsFor(S.replicas, { notification: { SMTP_PORT: String(proxyPort) } }),
       readyTimeoutMs: 120000,

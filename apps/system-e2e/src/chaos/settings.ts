@@ -48,6 +48,8 @@ export const SETTINGS = {
   slowGatewayMs: num('CHAOS_SLOW_GATEWAY_MS', 15000),
   /** Instances of each of the four services (2: a second one of each runs throughout, and the kills hit one instance of each). */
   replicas: Math.max(1, Math.min(4, num('CHAOS_REPLICAS', 1))),
+  /** Kind of the services' queues (QUEUE_TYPE): classic or quorum. */
+  queueType: env.CHAOS_QUEUE_TYPE === 'quorum' ? 'quorum' : 'classic',
   /** Service logs of the run go here (one file per service). */
   logDir: env.CHAOS_LOG_DIR || '',
   seed: num('CHAOS_SEED', Date.now() % 1_000_000),
