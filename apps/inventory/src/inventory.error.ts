@@ -1,14 +1,12 @@
 import { HttpException } from '@nestjs/common';
 import type { Disposition, HasDisposition } from '@orders/messaging';
 
-export type InventoryErrorCode = 'product_not_found' | 'stock_below_reserved' | 'stock_changed';
+export type InventoryErrorCode = 'product_not_found' | 'stock_below_reserved';
 
 /** Each code maps to the HTTP status an admin sees and to what the transport does with a failed command. */
 const CODES: Record<InventoryErrorCode, { status: number; disposition: Disposition }> = {
   product_not_found: { status: 404, disposition: 'dead-letter' },
   stock_below_reserved: { status: 409, disposition: 'dead-letter' },
-  /** Rows locked for a stock change did not all change: a bug or a concurrent schema change; try again. */
-  stock_changed: { status: 500, disposition: 'retry' },
 };
 
 /** The inventory module's one error type. */

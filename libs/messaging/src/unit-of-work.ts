@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ResultRow, Sql } from '@orders/persistence';
+import { inlineParams, type ResultRow, type Sql } from '@orders/persistence';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { currentDelivery } from './context';
 import { inboxInsertSql, inboxRowCte, inboxSeenSql } from './inbox';
@@ -10,6 +10,14 @@ import type { Envelope, MessageName, PayloadOf } from './schema';
 export interface Tx extends Sql {
   /** Queues a message: it is written to the outbox in this transaction and published after commit. */
   publish<N extends MessageName>(name: N, payload: PayloadOf<N>, opts?: { correlationId?: string; id?: string }): void;
+  /**
+   * A write whose result the step does not need: it travels with the
+   * transaction's next round trip (its next query, or the COMMIT) instead of
+   * one of its own. Statements keep their order, and a later query of the
+   * same transaction sees it. Its failure fails the transaction there. One
+   * statement per call.
+   */
+  later(text: string, params?: readonly unknown[]): void;
   /** Runs `fn` once the transaction has committed; never if it rolls back. */
   afterCommit(fn: () => void): void;
 }
@@ -21,6 +29,8 @@ export type Outcome<T> = T | typeof DUPLICATE;
 interface Open {
   client: PoolClient;
   rows: OutboxRow[];
+  /** Writes waiting for the next round trip (Tx.later), with literal values. */
+  pending: string[];
   committed: Array<() => void>;
   /** A batch: set once it committed or rolled back (work started later runs on its own). */
   over: boolean;
@@ -83,7 +93,7 @@ export class UnitOfWork {
       ${select}`;
     const values = [env.id, currentDelivery()?.queue ?? '', ...params];
     const open = await this.openBatch();
-    if (open) return (await open.batch.client.query<R>(sql, values)).rows;
+    if (open) return exec<R>(open.batch, sql, values);
     return (await this.pool.query<R>(sql, values)).rows;
   }
 
@@ -106,7 +116,7 @@ export class UnitOfWork {
    */
   async inBatch<T>(fn: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    const b: Open = { client, rows: [], committed: [], over: false, begun: false };
+    const b: Open = { client, rows: [], pending: [], committed: [], over: false, begun: false };
     try {
       const result = await this.batch.run(b, fn);
       b.over = true;
@@ -126,7 +136,7 @@ export class UnitOfWork {
     const open = await this.openBatch(first);
     if (open) return fn(this.txOf(open.batch, correlationId), open.begun);
     const client = await this.pool.connect();
-    const t: Open = { client, rows: [], committed: [], over: false, begun: true };
+    const t: Open = { client, rows: [], pending: [], committed: [], over: false, begun: true };
     try {
       const begun = asResults(await client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
       const result = await fn(this.txOf(t, correlationId), begun);
@@ -145,7 +155,7 @@ export class UnitOfWork {
   private async openBatch(first?: string): Promise<{ batch: Open; begun: QueryResult<ResultRow>[] } | undefined> {
     const batch = this.batch.getStore();
     if (!batch || batch.over) return undefined;
-    if (batch.begun) return { batch, begun: first ? asResults(await batch.client.query(first)) : [] };
+    if (batch.begun) return { batch, begun: first ? await sendAfterPending(batch, first) : [] };
     const begun = asResults(await batch.client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
     batch.begun = true;
     return { batch, begun };
@@ -153,7 +163,8 @@ export class UnitOfWork {
 
   private txOf(t: Open, correlationId?: string): Tx {
     return {
-      query: async <R extends QueryResultRow>(text: string, params?: unknown[]) => (await t.client.query<R>(text, params)).rows,
+      query: <R extends QueryResultRow>(text: string, params?: unknown[]) => exec<R>(t, text, params),
+      later: (text, params) => void t.pending.push(inlineParams(text, params)),
       afterCommit: (f) => t.committed.push(f),
       publish: (name, payload, opts) => {
         t.rows.push(this.outbox.row(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id }));
@@ -164,14 +175,32 @@ export class UnitOfWork {
   /** Writes the outbox rows with the COMMIT, then runs the commit hooks and publishes the rows. */
   private async commit(t: Open): Promise<void> {
     if (t.rows.length === 0) {
-      await t.client.query('COMMIT');
+      await sendAfterPending(t, 'COMMIT');
     } else {
       const insert = this.outbox.insertSql(t.rows);
-      const done = asResults(await t.client.query(`${insert.sql}; COMMIT`));
-      if (insert.direct) this.outbox.published(t.rows, done[0].rows.map((r) => String(r.seq)));
+      const [inserted] = await sendAfterPending(t, `${insert.sql}; COMMIT`);
+      if (insert.direct) this.outbox.published(t.rows, inserted.rows.map((r) => String(r.seq)));
     }
     for (const f of t.committed) f();
   }
+}
+
+/** One statement of the transaction; writes waiting (Tx.later) go first, in the same message. */
+async function exec<R extends QueryResultRow>(t: Open, text: string, params?: unknown[]): Promise<R[]> {
+  if (t.pending.length === 0) return (await t.client.query<R>(text, params)).rows;
+  const [result] = await sendAfterPending(t, inlineParams(text, params));
+  return result.rows as R[];
+}
+
+/**
+ * `text` (statements with literal values) after the writes waiting for a
+ * round trip (one statement each), as one simple-protocol message; the
+ * results of `text`'s statements.
+ */
+async function sendAfterPending(t: Open, text: string): Promise<QueryResult<ResultRow>[]> {
+  const pending = t.pending.splice(0);
+  const results = asResults(await t.client.query(pending.length ? `${pending.join('; ')}; ${text}` : text));
+  return results.slice(pending.length);
 }
 
 /** pg answers one result for one statement and an array for several. */

@@ -33,11 +33,12 @@ export class ReservationsService {
 
       const d = decideReservation(items, products);
       if (!d.ok) {
-        await insertRejected(tx, { orderId, tenantId, reason: d.reason, skus: d.skus });
+        insertRejected(tx, { orderId, tenantId, reason: d.reason, skus: d.skus });
         tx.publish('inventory.reservation-rejected.v1', { orderId, tenantId, reason: d.reason, skus: d.skus });
         return 'rejected';
       }
-      const expiresAt = await reserveStock(tx, d.want, { orderId, tenantId, currency: d.currency, lines: d.lines, ttlSeconds: this.cfg.RESERVATION_TTL_SECONDS });
+      const expiresAt = new Date(Date.now() + this.cfg.RESERVATION_TTL_SECONDS * 1000);
+      reserveStock(tx, d.want, { orderId, tenantId, currency: d.currency, lines: d.lines, expiresAt });
       tx.publish('inventory.reserved.v1', { orderId, tenantId, lines: d.lines, currency: d.currency, expiresAt: expiresAt.toISOString() });
       return 'reserved';
     }, reserveLocksStatement(orderId, sumBySku(items).skus));
@@ -63,7 +64,7 @@ export class ReservationsService {
         this.logger.warn(`order ${orderId}: confirmed after its hold ${r.status === 'reserved' ? 'expired' : `was ${r.status}`}; filled from available stock`);
         return;
       }
-      if (r) await setStatus(tx, orderId, 'unfilled');
+      if (r) setStatus(tx, orderId, 'unfilled');
       tx.afterCommit(() => unfilled.inc());
       this.logger.error(`order ${orderId} is confirmed but its stock could not be taken (${r ? `reservation ${r.status}, units gone` : 'no reservation'}): an operator must fill it`);
     }, lockReservationStatement(orderId));

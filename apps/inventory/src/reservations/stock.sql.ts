@@ -1,6 +1,6 @@
 import type { PricedLineV1, ReservationRejection } from '@orders/contracts';
+import type { Tx } from '@orders/messaging';
 import { Sql, sqlLiteral } from '@orders/persistence';
-import { InventoryError } from '../inventory.error';
 import type { Quantities, StockRow } from './reservation-rules';
 
 /**
@@ -47,7 +47,7 @@ const MOVES = {
  * never recorded): from the units available, all or nothing, never below
  * zero. False, and nothing moved, when they are not all there.
  */
-export async function sellAvailable(m: Sql, want: Quantities, orderId: string): Promise<boolean> {
+export async function sellAvailable(m: Tx, want: Quantities, orderId: string): Promise<boolean> {
   const bySku = new Map((await lockProducts(m, want.skus)).map((p) => [p.sku, p]));
   const there = want.skus.every((sku, i) => {
     const p = bySku.get(sku);
@@ -67,19 +67,19 @@ export async function sellAvailable(m: Sql, want: Quantities, orderId: string): 
  * reservation gets it in the same statement (one round trip less).
  */
 export async function moveStock(
-  m: Sql, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean; status?: { orderId: string; to: ReservationStatus } } = {},
+  m: Tx, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean; status?: { orderId: string; to: ReservationStatus } } = {},
 ): Promise<void> {
   if (want.skus.length === 0) {
-    if (o.status) await setStatus(m, o.status.orderId, o.status.to);
+    if (o.status) setStatus(m, o.status.orderId, o.status.to);
     return;
   }
   if (!o.locked) await lockProducts(m, want.skus);
-  const rows = await m.query<{ changed: number }>(
+  // with the transaction's next round trip: the products are locked, so every row moves; if one did not, the statement fails (allMovedSql)
+  m.later(
     `WITH ${movedCte(move)}${o.status ? `, status AS (UPDATE reservations SET status = $4, updated_at = now() WHERE order_id = $3)` : ''}
-     SELECT count(*)::int AS changed FROM moved`,
+     ${allMovedSql(move, want)}`,
     o.status ? [want.skus, want.quantities, o.status.orderId, o.status.to] : [want.skus, want.quantities],
   );
-  allMoved(move, rows[0].changed, want);
 }
 
 /** The CTE `moved` that moves stock for skus $1 by quantities $2 where the move's guard holds, a row per product moved. */
@@ -93,11 +93,14 @@ function movedCte(move: keyof typeof MOVES): string {
      )`;
 }
 
-/** Stock is never half-moved: unless every sku's row changed, the transaction fails (and is retried). */
-function allMoved(move: keyof typeof MOVES, changed: number, want: Quantities): void {
-  if (changed !== want.skus.length) {
-    throw new InventoryError('stock_changed', `${move}: ${changed} of ${want.skus.length} products changed`);
-  }
+/**
+ * Stock is never half-moved: the SELECT that ends a move's statement fails it
+ * (the cast of a text that is not a number: the error names the move) unless
+ * every sku's row changed, and the whole transaction with it (it is retried).
+ */
+function allMovedSql(move: keyof typeof MOVES, want: Quantities): string {
+  return `SELECT CASE WHEN (SELECT count(*) FROM moved) = ${want.skus.length} THEN 0
+    ELSE ${sqlLiteral(`stock_changed: ${move} did not move every product`)}::int END AS all_moved`;
 }
 
 const RESERVATION_COLUMNS = `tenant_id AS "tenantId", status, reject_reason AS "rejectReason", reject_skus AS "rejectSkus",
@@ -136,35 +139,31 @@ export function reserveLocked(results: unknown[][]): { existing?: ReservationRow
  * records the reservation, in one statement; fails like moveStock unless
  * every sku's row changed. Returns when the reservation expires.
  */
-export async function reserveStock(
-  m: Sql,
+export function reserveStock(
+  m: Tx,
   want: Quantities,
-  r: { orderId: string; tenantId: string; currency: string; lines: PricedLineV1[]; ttlSeconds: number },
-): Promise<Date> {
-  const rows = await m.query<{ changed: number; expiresAt: Date }>(
+  r: { orderId: string; tenantId: string; currency: string; lines: PricedLineV1[]; expiresAt: Date },
+): void {
+  m.later(
     `WITH ${movedCte('reserve')}, reservation AS (
-       INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at)
-       VALUES ($3, $4, 'reserved', $5, $6::jsonb, now() + make_interval(secs => $7))
-       RETURNING expires_at
-     ) SELECT (SELECT count(*)::int FROM moved) AS changed, (SELECT expires_at FROM reservation) AS "expiresAt"`,
-    [want.skus, want.quantities, r.orderId, r.tenantId, r.currency, JSON.stringify(r.lines), r.ttlSeconds],
+       INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at) VALUES ($3, $4, 'reserved', $5, $6::jsonb, $7)
+     ) ${allMovedSql('reserve', want)}`,
+    [want.skus, want.quantities, r.orderId, r.tenantId, r.currency, JSON.stringify(r.lines), r.expiresAt],
   );
-  allMoved('reserve', rows[0].changed, want);
-  return rows[0].expiresAt;
 }
 
-export async function insertRejected(
-  m: Sql,
+export function insertRejected(
+  m: Tx,
   r: { orderId: string; tenantId: string; reason: ReservationRejection; skus: string[] },
-): Promise<void> {
-  await m.query(
+): void {
+  m.later(
     `INSERT INTO reservations (order_id, tenant_id, status, reject_reason, reject_skus) VALUES ($1, $2, 'rejected', $3, $4::text[])`,
     [r.orderId, r.tenantId, r.reason, r.skus],
   );
 }
 
-export async function setStatus(m: Sql, orderId: string, status: ReservationStatus): Promise<void> {
-  await m.query('UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, status]);
+export function setStatus(m: Tx, orderId: string, status: ReservationStatus): void {
+  m.later('UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, status]);
 }
 
 /** Marks up to `limit` overdue reservations expired (skipping any a command holds) and returns their lines. */

@@ -52,7 +52,7 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
     if (!isNotifiable(e.status) || !customer) return; // no customer: a placement that could not be read
     const mail = renderStatusEmail({ ...e, customer });
     await this.uow.handleOnce(env, async (tx) => {
-      await tx.query(
+      tx.later(
         `INSERT INTO emails (order_id, status, tenant_id, recipient, subject, text_body, html_body, message_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (order_id, status) DO NOTHING`,
         [e.orderId, e.status, e.tenantId, customer.email, mail.subject, mail.text, mail.html, messageIdFor(e.orderId, e.status)],

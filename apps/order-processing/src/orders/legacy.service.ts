@@ -42,7 +42,7 @@ export class LegacySteps {
   async commitFailed(env: Envelope<'inventory.commit-failed.v1'>): Promise<void> {
     await this.onOrder(env, async (tx, order) => {
       if (order.status !== 'PROCESSING') return this.lifecycle.late(order, env.name);
-      await this.orders.setReserved(tx, order, false);
+      this.orders.setReserved(tx, order, false);
       await this.lifecycle.finish(tx, order, 'FAILED', env.payload.reason, { stock: false });
     });
   }

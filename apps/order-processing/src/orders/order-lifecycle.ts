@@ -83,7 +83,7 @@ export class OrderLifecycle {
     const ref = { orderId: order.id, tenantId: order.tenantId };
     if (holds.stock) tx.publish('inventory.release.v1', { ...ref, reason: order.reason ?? order.status.toLowerCase() });
     if (holds.authorization !== 'none') await this.settlements.schedule(tx, { ...ref, action: 'void', authorizationId: order.authorizationId });
-    if (order.couponCode) await this.promotions.giveBack(tx, order.id); // only a coupon is ever redeemed
+    if (order.couponCode) this.promotions.giveBack(tx, order.id); // only a coupon is ever redeemed
   }
 
   late(order: Order, what: string): void {

@@ -137,7 +137,7 @@ export class OrderStore {
 
   /**
    * The statement that reads and locks the order row for the rest of the
-   * transaction (after the per-order arrival lock, see serializeArrival, with
+   * transaction (after the per-order arrival lock, see arrivalLockStatement, with
    * `afterArrival`), and whether its tenant has orders waiting, with literal
    * values: a step sends it in the round trip that opens its transaction.
    */
@@ -145,7 +145,7 @@ export class OrderStore {
     const lock = `SELECT ${COLUMNS},
         EXISTS (SELECT 1 FROM orders w WHERE w.tenant_id = orders.tenant_id AND w.status = 'PENDING') AS tenant_waiting
       FROM orders WHERE id = ${sqlLiteral(orderId)}::uuid FOR UPDATE OF orders`;
-    return afterArrival ? `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`order-arrival:${orderId}`)})); ${lock}` : lock;
+    return afterArrival ? `${this.arrivalLockStatement(orderId)}; ${lock}` : lock;
   }
 
   /** The order lockStatement read; an unknown order is retried later. */
@@ -183,9 +183,9 @@ export class OrderStore {
   }
 
   /** Records the reservation with the priced lines and totals (and the authorization, if any). */
-  async setPriced(tx: Tx, order: Order, lines: PricedLineV1[], totals: Totals, authorizationId: string | null = null): Promise<void> {
+  setPriced(tx: Tx, order: Order, lines: PricedLineV1[], totals: Totals, authorizationId: string | null = null): void {
     const items: StatusLineV1[] = lines.map((l) => ({ sku: l.sku, quantity: l.quantity, name: l.name, unitPriceCents: l.unitPriceCents }));
-    await tx.query(
+    tx.later(
       `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true,
          authorization_id = coalesce($7, authorization_id), updated_at = now()
        WHERE id = $1`,
@@ -195,22 +195,20 @@ export class OrderStore {
   }
 
   /**
-   * Serializes, per order, a placement and a cancel handled at the same
-   * moment (they come on different queues): without it, a cancel could look
-   * for the order before the placement commits, and the placement for the
-   * remembered cancel before the cancel commits, and the cancel would be lost.
+   * The statement (literal values) that serializes, per order, a placement
+   * and a cancel handled at the same moment (they come on different queues):
+   * without it, a cancel could look for the order before the placement
+   * commits, and the placement for the remembered cancel before the cancel
+   * commits, and the cancel would be lost. A step sends it in the round trip
+   * that opens its transaction.
    */
-  async serializeArrival(tx: Tx, orderId: string): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`order-arrival:${orderId}`]); // same key as lockStatement(…, true)
+  arrivalLockStatement(orderId: string): string {
+    return `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`order-arrival:${orderId}`)}))`;
   }
 
-  /** Remembers a cancel for an order whose order.placed has not arrived yet; false if one is already remembered. */
-  async rememberEarlyCancel(tx: Tx, orderId: string, tenantId: string, requestedAt: string): Promise<boolean> {
-    const rows = await tx.query(
-      'INSERT INTO early_cancels (order_id, tenant_id, requested_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING order_id',
-      [orderId, tenantId, requestedAt],
-    );
-    return rows.length > 0;
+  /** Remembers a cancel for an order whose order.placed has not arrived yet (once). */
+  rememberEarlyCancel(tx: Tx, orderId: string, tenantId: string, requestedAt: string): void {
+    tx.later('INSERT INTO early_cancels (order_id, tenant_id, requested_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [orderId, tenantId, requestedAt]);
   }
 
   /** Whether a cancel is remembered for an order not known yet. */
@@ -237,8 +235,8 @@ export class OrderStore {
     return rows.map(toOrder);
   }
 
-  async setReserved(tx: Tx, order: Order, reserved: boolean): Promise<void> {
-    await tx.query('UPDATE orders SET reserved = $2, updated_at = now() WHERE id = $1', [order.id, reserved]);
+  setReserved(tx: Tx, order: Order, reserved: boolean): void {
+    tx.later('UPDATE orders SET reserved = $2, updated_at = now() WHERE id = $1', [order.id, reserved]);
     order.reserved = reserved;
   }
 
@@ -259,19 +257,20 @@ export class OrderStore {
       return [];
     }
     const events = moving && order.status === 'PENDING' ? [this.event(order, order.placedAt)] : [];
-    const rows = await tx.query<{ sequence: number; updated_at: Date }>(
+    // the row is locked (every caller holds it): its next sequence is known, and the write needs no round trip of its own
+    const sequence = order.sequence + 1;
+    const at = new Date();
+    tx.later(
       `WITH moved AS (
-         UPDATE orders SET status = $2, reason = CASE WHEN $4 THEN $3 ELSE reason END, sequence = sequence + 1, updated_at = now()
-         WHERE id = $1 RETURNING id, status, sequence, updated_at
-       ), history AS (
-         INSERT INTO order_history (order_id, sequence, status, reason, at) SELECT id, sequence, status, $3, updated_at FROM moved
-       ) SELECT sequence, updated_at FROM moved`,
-      [order.id, to, reason ?? null, moving],
+         UPDATE orders SET status = $2, reason = CASE WHEN $4 THEN $3 ELSE reason END, sequence = $5, updated_at = $6
+         WHERE id = $1 RETURNING id
+       ) INSERT INTO order_history (order_id, sequence, status, reason, at) SELECT id, $5, $2, $3, $6 FROM moved`,
+      [order.id, to, reason ?? null, moving, sequence, at],
     );
-    Object.assign(order, { status: to, sequence: rows[0].sequence, ...(moving ? { reason: reason ?? null } : {}) });
+    Object.assign(order, { status: to, sequence, ...(moving ? { reason: reason ?? null } : {}) });
     const placedAt = order.placedAt;
     if (moving && isFinal(to)) tx.afterCommit(() => observeFinal(to, placedAt));
-    return [...events, this.event(order, new Date(rows[0].updated_at), reason)];
+    return [...events, this.event(order, at, reason)];
   }
 
   /** The order's current status, with the full snapshot, as order.status-changed.v1. */

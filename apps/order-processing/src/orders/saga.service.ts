@@ -50,7 +50,6 @@ export class SagaService implements OnModuleInit {
   async placed(env: Envelope<'order.placed.v1'>): Promise<void> {
     const p = env.payload;
     await this.uow.handleOnce(env, async (tx) => {
-      await this.orders.serializeArrival(tx, p.orderId);
       const placed = await this.orders.insertPlaced(tx, p);
       if (!placed) return this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
       const { order } = placed;
@@ -60,7 +59,7 @@ export class SagaService implements OnModuleInit {
       // oldest first: while the tenant has orders waiting, a new one waits behind them (they start as earlier ones finish)
       if (!placed.tenantWaiting && this.admission.roomBeside(order.tenantId, placed.inFlight) > 0) await this.lifecycle.start(tx, order);
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its share of orders in flight, or others waiting`);
-    });
+    }, this.orders.arrivalLockStatement(p.orderId));
   }
 
   /**
@@ -71,11 +70,11 @@ export class SagaService implements OnModuleInit {
    */
   async cancelRequested(env: Envelope<'order.cancel-requested.v1'>): Promise<CancelVerdict> {
     const p = env.payload;
-    const arrival = this.orders.lockStatement(p.orderId, true); // serialized with its placement (serializeArrival)
+    const arrival = this.orders.lockStatement(p.orderId, true); // serialized with its placement (arrivalLockStatement)
     const verdict = await this.uow.handleOnce(env, async (tx, locked): Promise<CancelVerdict> => {
       const order = this.orders.lockedIfKnown(locked);
       if (!order) {
-        await this.orders.rememberEarlyCancel(tx, p.orderId, p.tenantId, p.requestedAt);
+        this.orders.rememberEarlyCancel(tx, p.orderId, p.tenantId, p.requestedAt);
         this.logger.log(`order ${p.orderId}: cancel arrived before the order; it ends CANCELLED when it arrives`);
         return { outcome: 'will_cancel', status: 'PENDING' };
       }
@@ -152,7 +151,7 @@ export class SagaService implements OnModuleInit {
     const authorizationId = outcome?.outcome === 'authorized' ? outcome.authorizationId : null;
     const subtotal = subtotalOf(p.lines);
     if (!totals) {
-      await this.orders.setPriced(tx, order, p.lines, totalsOf(subtotal, 0, p.currency));
+      this.orders.setPriced(tx, order, p.lines, totalsOf(subtotal, 0, p.currency));
       this.logger.log(`order ${order.id}: coupon ${order.couponCode} not applicable`);
       return void (await this.lifecycle.finish(tx, order, 'REJECTED', 'invalid_coupon'));
     }
@@ -160,11 +159,11 @@ export class SagaService implements OnModuleInit {
       const r = await this.promotions.redeem(tx, order.couponCode, order.id, subtotal, p.currency);
       if (!r.ok || r.discountCents !== totals.discountCents) {
         // used up (or changed) between the quote and now: the authorization is voided
-        await this.orders.setPriced(tx, order, p.lines, totals, authorizationId);
+        this.orders.setPriced(tx, order, p.lines, totals, authorizationId);
         return void (await this.lifecycle.finish(tx, order, 'REJECTED', 'invalid_coupon'));
       }
     }
-    await this.orders.setPriced(tx, order, p.lines, totals, authorizationId);
+    this.orders.setPriced(tx, order, p.lines, totals, authorizationId);
     if (!outcome || outcome.outcome === 'failed') return void (await this.lifecycle.finish(tx, order, 'FAILED', outcome?.reason ?? 'payment_error', { authorization: 'maybe' }));
     if (outcome.outcome === 'declined') return void (await this.lifecycle.finish(tx, order, 'REJECTED', 'payment_declined'));
     if (outcome.outcome === 'invalid') return void (await this.lifecycle.finish(tx, order, 'REJECTED', 'payment_invalid'));
@@ -189,7 +188,7 @@ export class SagaService implements OnModuleInit {
     await this.uow.handleOnce(env, async (tx, locked) => {
       if (!step) return;
       const order = this.orders.lockedIfKnown(locked);
-      if (!order && /^order\.placed\.v\d+$/.test(p.name)) return this.placementDeadLettered(tx, p);
+      if (!order && /^order\.placed\.v\d+$/.test(p.name)) return this.placementDeadLettered(tx, p); // under the arrival lock (lockStatement)
       if (!order) return this.logger.error(`order ${p.orderId}: its ${p.name} was dead-lettered before the order was known (${p.reason})`);
       if (isFinal(order.status)) return this.lifecycle.late(order, `dead-lettered ${p.name}`);
       this.logger.error(`order ${order.id}: ${p.name} was dead-lettered on ${p.queue} (${p.reason}); failing the order`);

@@ -13,7 +13,6 @@ export type SettlementAction = 'capture' | 'void';
 
 /** A capture or void of one order's authorization; a void without an authorization id looks it up through the authorize idempotency key. */
 interface Job {
-  id: string;
   order_id: string;
   tenant_id: string;
   action: SettlementAction;
@@ -27,7 +26,7 @@ export type RefusalHandler = (orderId: string, action: SettlementAction, reason:
 
 /** How long a job written by this process is its own to run before another instance's sweep may take it. */
 const LEASE_MS = 30000;
-const COLUMNS = 'id, order_id, tenant_id, action, authorization_id, attempts, created_at';
+const COLUMNS = 'order_id, tenant_id, action, authorization_id, attempts, created_at';
 
 let source: SettlementJobs | undefined;
 new Gauge({
@@ -87,14 +86,19 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
     await Promise.allSettled([...this.running]);
   }
 
-  /** Writes the job in the caller's transaction; it runs once that commits (a repeat for the same order and action is a no-op). */
+  /**
+   * Writes the job in the caller's transaction (with its next round trip);
+   * it runs once that commits. A repeat for the same order and action adds
+   * no job (running it twice only repeats an idempotent gateway call).
+   */
   async schedule(tx: Tx, o: { orderId: string; tenantId: string; action: SettlementAction; authorizationId: string | null }): Promise<void> {
-    const rows = await tx.query<Job>(
+    tx.later(
       `INSERT INTO payment_jobs (order_id, tenant_id, action, authorization_id, next_attempt_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
-       ON CONFLICT (order_id, action) DO NOTHING RETURNING ${COLUMNS}`,
+       ON CONFLICT (order_id, action) DO NOTHING`,
       [o.orderId, o.tenantId, o.action, o.authorizationId, LEASE_MS / 1000],
     );
-    if (rows[0]) tx.afterCommit(() => this.start(rows[0]));
+    const job: Job = { order_id: o.orderId, tenant_id: o.tenantId, action: o.action, authorization_id: o.authorizationId, attempts: 0, created_at: new Date() };
+    tx.afterCommit(() => this.start(job));
   }
 
   /** Takes the due jobs (leased, skipping those another instance holds) and runs them; the sweep. */
@@ -175,8 +179,8 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
 
   private async finish(job: Job, state: 'done' | 'refused' | 'nothing_to_void', error?: string): Promise<void> {
     await this.db.query(
-      `UPDATE payment_jobs SET state = $2, attempts = attempts + 1, last_error = $3, finished_at = now() WHERE id = $1`,
-      [job.id, state, error?.slice(0, 1000) ?? null],
+      `UPDATE payment_jobs SET state = $3, attempts = attempts + 1, last_error = $4, finished_at = now() WHERE order_id = $1 AND action = $2 AND state = 'pending'`,
+      [job.order_id, job.action, state, error?.slice(0, 1000) ?? null],
     );
   }
 
@@ -184,8 +188,8 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
   private async later(job: Job, error: string): Promise<void> {
     const delay = backoffDelay(Math.min(job.attempts, 12), this.cfg.PAYMENT_BACKOFF_BASE_MS * 10, Math.max(...this.cfg.paymentWaitDelaysMs));
     await this.db.query(
-      `UPDATE payment_jobs SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1 AND state = 'pending'`,
-      [job.id, error.slice(0, 1000), Math.max(delay, 100) / 1000],
+      `UPDATE payment_jobs SET attempts = attempts + 1, last_error = $3, next_attempt_at = now() + make_interval(secs => $4) WHERE order_id = $1 AND action = $2 AND state = 'pending'`,
+      [job.order_id, job.action, error.slice(0, 1000), Math.max(delay, 100) / 1000],
     );
   }
 }

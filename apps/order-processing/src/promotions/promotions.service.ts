@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Tx } from '@orders/messaging';
 import type { Sql } from '@orders/persistence';
 import { DataSource } from 'typeorm';
 import { checkCoupon, CouponCheck, CouponProblem, Promotion } from './coupon';
@@ -97,8 +98,8 @@ export class PromotionsService {
   }
 
   /** Gives an order's redemption back (cancelled, declined, failed); a no-op when it holds none. */
-  async giveBack(m: Sql, orderId: string): Promise<void> {
-    await m.query(
+  giveBack(tx: Tx, orderId: string): void {
+    tx.later(
       `WITH gone AS (DELETE FROM promotion_redemptions WHERE order_id = $1 RETURNING code)
        UPDATE promotions p SET redemptions = p.redemptions - 1 FROM gone WHERE p.code = gone.code`,
       [orderId],
