@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { eventually } from '@orders/testing';
 import { knobs } from '../test/toy-consumers';
-import { rawBroker, startToyService, ToyService } from '../test/toy-rig';
+import { rawBroker, RawBroker, startToyService, ToyService } from '../test/toy-rig';
 
 /**
  * A dead letter is announced by the application's announceDeadLetter hook
@@ -12,7 +12,7 @@ import { rawBroker, startToyService, ToyService } from '../test/toy-rig';
  * also when its body could not be read at all.
  */
 let svc: ToyService;
-let broker: Awaited<ReturnType<typeof rawBroker>>;
+let broker: RawBroker;
 
 before(async () => {
   svc = await startToyService({ label: 'announce', queues: { 'worker.jobs': 8 } });

@@ -5,7 +5,7 @@ import { eventually, TEST_RABBITMQ_URL, TestBus } from '@orders/testing';
 import type { Channel } from 'amqplib';
 import { TOY_BUS_CODEC } from '../test/toy-codec';
 import type { ToyMessages } from '../test/toy-messages';
-import { rawBroker, toyEnvironment, ToyEnvironment } from '../test/toy-rig';
+import { rawBroker, RawBroker, toyEnvironment, ToyEnvironment } from '../test/toy-rig';
 import { Supervisor } from '../test/supervisor';
 import { QUORUM_DELIVERY_LIMIT } from './topology';
 
@@ -20,7 +20,7 @@ const POISON_CRASHES = 3;
 let env: ToyEnvironment;
 let bus: TestBus<ToyMessages>;
 let supervisor: Supervisor | undefined;
-let broker: Awaited<ReturnType<typeof rawBroker>>;
+let broker: RawBroker;
 
 before(async () => {
   env = await toyEnvironment('quorum');

@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { eventually } from '@orders/testing';
 import { priceOf } from '../test/toy-consumers';
 import type { ToyQueue, WorkStatusV1 } from '../test/toy-messages';
-import { rawBroker, startToyService, ToyService } from '../test/toy-rig';
+import { rawBroker, RawBroker, startToyService, ToyService } from '../test/toy-rig';
 import { ConsumptionControl, Messaging } from './index';
 
 /** Messaging.request (direct reply-to) and Messaging.setBinding (routes bound at run time). */
 let svc: ToyService;
-let broker: Awaited<ReturnType<typeof rawBroker>>;
+let broker: RawBroker;
 
 before(async () => {
   svc = await startToyService({ label: 'requests', queues: { 'worker.quotes': 4, 'worker.audit': 1, 'worker.hooks': 1 } });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { eventually, handledCount } from '@orders/testing';
 import { TOY_CODEC } from '../test/toy-codec';
-import { rawBroker, startToyService, ToyService } from '../test/toy-rig';
+import { rawBroker, RawBroker, startToyService, ToyService } from '../test/toy-rig';
 import { DeadLetters } from './index';
 
 /**
@@ -12,7 +12,7 @@ import { DeadLetters } from './index';
  * now worker.ledger and worker.mailer do.
  */
 let svc: ToyService;
-let broker: Awaited<ReturnType<typeof rawBroker>>;
+let broker: RawBroker;
 
 before(async () => {
   svc = await startToyService({ label: 'reroute', queues: { 'worker.jobs': 8, 'worker.ledger': 8, 'worker.mailer': 8 } });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { eventually, handledCount } from '@orders/testing';
 import { knobs } from '../test/toy-consumers';
-import { RETRIES, rawBroker, startToyService, ToyService } from '../test/toy-rig';
+import { RETRIES, rawBroker, RawBroker, startToyService, ToyService } from '../test/toy-rig';
 import type { ToyQueue } from '../test/toy-messages';
 import { Messaging } from './index';
 
@@ -20,7 +20,7 @@ import { Messaging } from './index';
  * announcements: dead-letter-announcements.int-spec.ts.
  */
 let svc: ToyService;
-let broker: Awaited<ReturnType<typeof rawBroker>>;
+let broker: RawBroker;
 
 before(async () => {
   svc = await startToyService({ label: 'faults', queues: { 'worker.ledger': 8, 'worker.mailer': 8, 'worker.jobs': 1 }, databaseProxy: 'pool' });

@@ -188,7 +188,12 @@ export async function startToyService(o: ToyServiceOptions): Promise<ToyService>
 }
 
 /** One broker connection for what a test does beside the service (raw publishes, queue checks); `close` when done. */
-export async function rawBroker(): Promise<{ conn: amqp.ChannelModel; close(): Promise<void> }> {
+export interface RawBroker {
+  conn: amqp.ChannelModel;
+  close(): Promise<void>;
+}
+
+export async function rawBroker(): Promise<RawBroker> {
   const conn = await amqp.connect(TEST_RABBITMQ_URL);
   return { conn, close: () => conn.close().catch(() => undefined) };
 }
