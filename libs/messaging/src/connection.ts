@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import { coalesceWrites } from './coalesce-writes';
 import { PUBLISHED_AT_HEADER } from './delivery-headers';
 import { Codec, Topology } from './schema';
-import { BrokerNames, declareQueueOf, declareTopology, QueueType } from './topology';
+import { BrokerNames, declareQueueOf, declareTopology, QueueType, withErrorsLogged } from './topology';
 
 export interface AmqpConnectionOptions {
   url: string;
@@ -147,7 +147,7 @@ export class AmqpConnection {
   private async setup(model: ChannelModel): Promise<void> {
     this.model = model;
     coalesceWrites((model as unknown as { connection: { stream: Writable } }).connection.stream);
-    const decl = await declareTopology(model, await model.createChannel(), this.names, this.topology, this.options.ownQueues, [
+    const decl = await declareTopology(model, withErrorsLogged(await model.createChannel()), this.names, this.topology, this.options.ownQueues, [
       ...this.options.retryDelaysMs, ...this.deferDelaysMs,
     ]);
     await decl.close().catch(() => undefined);

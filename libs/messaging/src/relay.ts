@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import type { AmqpConnection } from './connection';
 import { outboxPublished } from './metrics';
 import { toOutgoing } from './outbox';
+import { onLostConnection } from './unit-of-work';
 
 export interface OutboxRelayOptions {
   /** Connection string for the dedicated LISTEN connection (same database as the pool). */
@@ -94,6 +95,7 @@ export class OutboxRelay {
 
   private async drainBatch(): Promise<number> {
     const c = await this.pool.connect();
+    const unlisten = onLostConnection(c);
     try {
       await c.query('BEGIN');
       const { rows } = await c.query<{ seq: string; id: string; routing_key: string; body: string; trace_context: string | null }>(
@@ -113,6 +115,7 @@ export class OutboxRelay {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
+      unlisten();
       c.release();
     }
   }

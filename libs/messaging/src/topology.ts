@@ -29,6 +29,17 @@ export class BrokerNames {
 
 const logger = new Logger('Topology');
 
+/**
+ * A channel for declaring: the broker closes it when it refuses a declaration
+ * (406 for a queue that exists with other arguments), and an 'error' event
+ * nobody listens for would end the process. The refusal itself reaches the
+ * call that caused it.
+ */
+export function withErrorsLogged(ch: Channel): Channel {
+  ch.on('error', (err: Error) => logger.debug(`declaring channel closed: ${err.message}`));
+  return ch;
+}
+
 /** Arguments of a queue of this kind; `extra` for retry tiers (TTL, then back to their queue). */
 function queueArgs(type: QueueType, extra: Record<string, unknown> = {}): Options.AssertQueue {
   const args = type === 'quorum' ? { 'x-queue-type': 'quorum', ...extra } : { 'x-queue-version': 2, ...extra };
@@ -48,7 +59,7 @@ async function declareQueue(model: ChannelModel, ch: Channel, name: string, o: O
     return ch;
   } catch (e) {
     if ((e as { code?: number }).code !== 406) throw e; // PRECONDITION_FAILED: exists with other arguments
-    const next = await model.createChannel();
+    const next = withErrorsLogged(await model.createChannel());
     await next.checkQueue(name);
     logger.warn(`queue ${name} exists with other arguments than ${JSON.stringify(o.arguments)}; it is used as it is (${(e as Error).message})`);
     return next;

@@ -86,7 +86,18 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     return this.amqp as T;
   }
 
+  /** Nest awaits `callback`, not this promise: what fails here must reach it, or the start would hang with the error unhandled. */
   async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
+    try {
+      await this.subscribeAll();
+    } catch (err) {
+      callback(err);
+      return;
+    }
+    callback();
+  }
+
+  private async subscribeAll(): Promise<void> {
     const byQueue = this.handlersByQueue();
     for (const [queue, handlers] of byQueue) {
       const extras = [...handlers.values()].map((h) => h.extras as Partial<OnMessageExtras>);
@@ -108,7 +119,6 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
         await this.subscribe(model, s);
       }
     });
-    callback();
   }
 
   /** The handlers per own queue; refuses a message of an own queue with no handler or two, and a handler for anything else. */
@@ -118,8 +128,10 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     for (const [pattern, handler] of this.messageHandlers) {
       const { queue, message } = (handler.extras ?? {}) as Partial<OnMessageExtras>;
       if (!queue || !message || !this.ownQueues.includes(queue)) problems.push(`handler ${pattern} is not for a queue this service owns (${this.ownQueues.join(', ')})`);
-      else if (handler.next) problems.push(`two handlers for ${message} on ${queue}`);
-      else byQueue.set(queue, (byQueue.get(queue) ?? new Map()).set(message, handler));
+      else {
+        if (handler.next) problems.push(`two handlers for ${message} on ${queue}`);
+        byQueue.set(queue, (byQueue.get(queue) ?? new Map()).set(message, handler));
+      }
     }
     for (const q of this.ownQueues) {
       for (const m of (this.amqp.topology.queues[q] ?? []).map(bindingMessage)) if (!byQueue.get(q)?.has(m)) problems.push(`no handler for ${m} on ${q}`);

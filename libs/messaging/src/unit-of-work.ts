@@ -23,6 +23,19 @@ export interface Tx extends Sql {
 }
 
 export const DUPLICATE = Symbol('duplicate message');
+
+/**
+ * Listens for a checked-out connection's errors until the returned function
+ * is called (before it is released). While a connection is checked out the
+ * pool does not listen: one lost meanwhile (the database restarting) would be
+ * an unhandled 'error' event, which ends the process. The statement in flight
+ * fails all the same, and the pool drops the connection when it comes back.
+ */
+export function onLostConnection(client: PoolClient): () => void {
+  client.on('error', ignoreLost);
+  return () => client.removeListener('error', ignoreLost);
+}
+const ignoreLost = (): void => undefined;
 export type Outcome<T> = T | typeof DUPLICATE;
 
 /** One transaction on one connection, shared by every step run in it (one message's, or a batch's). */
@@ -116,6 +129,7 @@ export class UnitOfWork {
    */
   async inBatch<T>(fn: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    const unlisten = onLostConnection(client);
     const b: Open = { client, rows: [], pending: [], committed: [], over: false, begun: false };
     try {
       const result = await this.batch.run(b, fn);
@@ -127,6 +141,7 @@ export class UnitOfWork {
       if (b.begun) await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
+      unlisten();
       client.release();
     }
   }
@@ -136,6 +151,7 @@ export class UnitOfWork {
     const open = await this.openBatch(first);
     if (open) return fn(this.txOf(open.batch, correlationId), open.begun);
     const client = await this.pool.connect();
+    const unlisten = onLostConnection(client);
     const t: Open = { client, rows: [], pending: [], committed: [], over: false, begun: true };
     try {
       const begun = asResults(await client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
@@ -147,6 +163,7 @@ export class UnitOfWork {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
+      unlisten();
       client.release();
     }
   }

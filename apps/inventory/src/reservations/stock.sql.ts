@@ -100,7 +100,7 @@ function movedCte(move: keyof typeof MOVES): string {
  */
 function allMovedSql(move: keyof typeof MOVES, want: Quantities): string {
   return `SELECT CASE WHEN (SELECT count(*) FROM moved) = ${want.skus.length} THEN 0
-    ELSE ${sqlLiteral(`stock_changed: ${move} did not move every product`)}::int END AS all_moved`;
+    ELSE (SELECT ${sqlLiteral(`stock_changed: ${move} did not move every product`)}::text)::int END AS all_moved`; // a subquery: never folded at planning
 }
 
 const RESERVATION_COLUMNS = `tenant_id AS "tenantId", status, reject_reason AS "rejectReason", reject_skus AS "rejectSkus",
