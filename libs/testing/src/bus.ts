@@ -146,10 +146,10 @@ export class TestBus<M extends object = PlatformMessages> {
    * Messaging.request does, and resolves with the consumer's reply, or
    * undefined after `timeoutMs`.
    */
-  async request<N extends MessageName>(name: N, payload: PayloadOf<N>, timeoutMs = 10000): Promise<unknown> {
+  async request<N extends NameOf<M>>(name: N, payload: M[N], timeoutMs = 10000): Promise<unknown> {
     const ch = await this.conn.createConfirmChannel();
     try {
-      const env = createEnvelope(name, payload);
+      const env = this.codec.create(name, payload as object, {});
       const correlationId = env.id;
       let answered: (v: unknown) => void = () => undefined;
       const reply = new Promise<unknown>((resolve) => (answered = resolve));
@@ -160,7 +160,7 @@ export class TestBus<M extends object = PlatformMessages> {
         answered(JSON.parse(msg.content.toString('utf8')));
       }, { noAck: true });
       await new Promise<void>((resolve, reject) => {
-        ch.publish(this.exchange, routingKeyOf(name, payload), Buffer.from(JSON.stringify(env)), {
+        ch.publish(this.exchange, this.codec.routingKeyOf(name, payload as object), Buffer.from(JSON.stringify(env)), {
           persistent: true, messageId: env.id, type: name, contentType: 'application/json', correlationId, replyTo: 'amq.rabbitmq.reply-to',
         }, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
       });
@@ -176,10 +176,10 @@ export class TestBus<M extends object = PlatformMessages> {
    * and returns the reply (undefined: no reply, the message is left unanswered
    * but taken). Returns a function that stops answering.
    */
-  async respond(queue: string, answer: (env: Envelope) => unknown): Promise<() => Promise<void>> {
+  async respond(queue: string, answer: (env: BusEnvelope) => unknown): Promise<() => Promise<void>> {
     const { consumerTag } = await this.ch.consume(`${this.prefix}.${queue}`, (msg) => {
       if (!msg) return;
-      const reply = answer(parseEnvelope(msg.content));
+      const reply = answer(this.codec.parse(msg.content));
       if (reply !== undefined && msg.properties.replyTo) {
         this.ch.sendToQueue(msg.properties.replyTo, Buffer.from(JSON.stringify(reply)), { correlationId: msg.properties.correlationId });
       }
