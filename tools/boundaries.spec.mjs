@@ -33,6 +33,12 @@ test('an app importing another app is an error, by package name or by path', asy
   assert.equal(byName.length + byPath.length >= 2, true, `expected two errors, got ${JSON.stringify([...byName, ...byPath])}`);
 });
 
+test('the messaging library imports nothing of this platform: not its contracts, not its plumbing', async () => {
+  assert.equal((await boundaryErrors('libs/messaging/src/probe.ts', "import { MESSAGES } from '@orders/contracts';\nexport const y = MESSAGES;\n")).length, 1);
+  assert.equal((await boundaryErrors('libs/messaging/src/probe.ts', "import { loadConfig } from '@orders/platform';\nexport const y = loadConfig;\n")).length, 1);
+  assert.deepEqual(await boundaryErrors('libs/messaging/src/probe.ts', "import { poolOf } from '@orders/persistence';\nexport const y = poolOf;\n"), []);
+});
+
 test('contracts may not depend on plumbing, and plumbing may not depend on an app', async () => {
   const contracts = await boundaryErrors('libs/contracts/src/probe.ts', "import { UnitOfWork } from '@orders/messaging';\nexport const y = UnitOfWork;\n");
   assert.equal(contracts.length, 1);

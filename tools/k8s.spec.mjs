@@ -34,7 +34,11 @@ const base = manifests(join(K8S, 'base'));
 const dev = [...base, ...manifests(join(K8S, 'overlays', 'dev'))];
 const ofKind = (objs, kind) => objs.filter((o) => o.kind === kind);
 const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
-const secretsRead = (app) => SECRETS.filter((v) => new RegExp(`^\\s*(override\\s+)?${v}\\s*[:=]`, 'm').test(readFileSync(join(ROOT, 'apps', app, 'src', 'config.ts'), 'utf8')));
+/** BaseEnv's ADMIN_TOKEN for every service that extends it (the operators' endpoints), and the app's own. */
+const secretsRead = (app) => {
+  const config = readFileSync(join(ROOT, 'apps', app, 'src', 'config.ts'), 'utf8');
+  return SECRETS.filter((v) => (v === 'ADMIN_TOKEN' && /extends BaseEnv/.test(config)) || new RegExp(`^\\s*(override\\s+)?${v}\\s*[:=]`, 'm').test(config));
+};
 
 function modelFor(apiVersion, kind) {
   if (apiVersion.startsWith('keda.sh/')) return require(`@kubernetes-models/keda/${apiVersion}/${kind}`)[kind];

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEnvelope, InvalidMessageError, parseEnvelope } from './envelope';
 import { InventoryReserveV1 } from './messages/inventory-reserve.v1';
-import { MESSAGES, QUEUES } from './registry';
+import { MESSAGES, QUEUES, routingKeyOf } from './registry';
 
 const orderId = '0b7f5b8e-4d7a-4c43-9a53-5a1c1e0b6f11';
 
@@ -29,7 +29,12 @@ test('malformed bodies and invalid payloads are refused with the reason', () => 
   assert.throws(() => parseEnvelope(JSON.stringify({ ...env, name: 'nope.v1' })), /unknown message name/);
 });
 
-test('every message name has a consumer queue and every routed name exists', () => {
-  const routed = new Set(Object.values(QUEUES).flat());
-  for (const name of Object.keys(MESSAGES)) assert.ok(routed.has(name as never), `${name} has no queue`);
+test('every message name has a consumer queue and every routed name exists; every routing key it is published with reaches its queues', () => {
+  const routed = new Set(Object.values(QUEUES).flat().map((b) => (typeof b === 'string' ? b : b.message)));
+  for (const name of Object.keys(MESSAGES)) assert.ok(routed.has(name), `${name} has no queue`);
+  for (const name of routed) assert.ok(name in MESSAGES, `${name} is bound but not a message`);
+  assert.equal(routingKeyOf('order.placed.v1', { lane: 'bulk' }), 'order.placed.v1.bulk');
+  assert.equal(routingKeyOf('order.placed.v1', {}), 'order.placed.v1.quiet');
+  assert.match(routingKeyOf('order.status-changed.v1', { status: 'CONFIRMED', tenantId: 'a.b' }), /^order\.status-changed\.v1\.CONFIRMED\.[0-9a-f]{16}$/);
+  assert.equal(routingKeyOf('inventory.reserve.v1', {}), 'inventory.reserve.v1');
 });

@@ -27,7 +27,7 @@ export async function createHttpApp(module: Type | DynamicModule, o: HttpAppOpti
   const logger = createLogger({ level: o.logLevel, json: o.logJson, destination: o.logDestination });
   const adapter = new FastifyAdapter({
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ...(o.maxHeaderSize ? { http: { maxHeaderSize: o.maxHeaderSize } } : {}),

@@ -30,12 +30,13 @@ test('a bad value is reported by name and rule, never by value', () => {
 });
 
 test('in production, every secret still at its development default is refused, named, all at once', () => {
-  assert.deepEqual(secretNames(SecretEnv), ['API_KEYS', 'TOKEN_SECRET']);
+  assert.deepEqual(secretNames(SecretEnv), ['ADMIN_TOKEN', 'API_KEYS', 'TOKEN_SECRET'], "BaseEnv's own secret too");
   const e = problem(() => loadConfig(SecretEnv, { NODE_ENV: 'production' }));
-  assert.deepEqual(e.problems.map((p) => p.split(':')[0]), ['API_KEYS', 'TOKEN_SECRET']);
-  assert.ok(!e.message.includes('demo-key') && !e.message.includes('dev-token-secret'), e.message);
-  const one = problem(() => loadConfig(SecretEnv, { NODE_ENV: 'production', API_KEYS: 'shop:a-real-production-key' }));
+  assert.deepEqual(e.problems.map((p) => p.split(':')[0]), ['ADMIN_TOKEN', 'API_KEYS', 'TOKEN_SECRET']);
+  assert.ok(!e.message.includes('demo-key') && !e.message.includes('dev-token-secret') && !e.message.includes('dev-admin-token'), e.message);
+  const admin = { ADMIN_TOKEN: 'a-real-admin-token' };
+  const one = problem(() => loadConfig(SecretEnv, { NODE_ENV: 'production', API_KEYS: 'shop:a-real-production-key', ...admin }));
   assert.deepEqual(one.problems.map((p) => p.split(':')[0]), ['TOKEN_SECRET']);
-  assert.ok(loadConfig(SecretEnv, { NODE_ENV: 'production', API_KEYS: 'shop:a-real-production-key', TOKEN_SECRET: 'a-real-production-secret' }));
+  assert.ok(loadConfig(SecretEnv, { NODE_ENV: 'production', API_KEYS: 'shop:a-real-production-key', TOKEN_SECRET: 'a-real-production-secret', ...admin }));
   assert.ok(loadConfig(SecretEnv, {}), 'development defaults work outside production');
 });
