@@ -27,3 +27,9 @@ test('with NODE_ENV=production it refuses to start while a secret has its develo
   const real = Object.fromEntries(names.map((n) => [n, n === 'API_KEYS' ? 'shop:production-key-1234' : 'a-production-secret-of-enough-length']));
   assert.ok(loadConfig(OrderReceivingEnv, { NODE_ENV: 'production', ...real }));
 });
+
+test('an event stream waits for a missing status longer than the longest deferral of the event that carries it', () => {
+  assert.ok(loadConfig(OrderReceivingEnv, {}).sseGapWaitMs > 30_000);
+  assert.ok(loadConfig(OrderReceivingEnv, { RETRY_DELAYS_MS: '1000,120000' }).sseGapWaitMs > 120_000);
+  assert.equal(loadConfig(OrderReceivingEnv, { SSE_GAP_WAIT_MS: '5000' }).sseGapWaitMs, 5000, 'set explicitly');
+});

@@ -45,6 +45,23 @@ export class OrderReceivingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(100) @Max(300_000)
   SSE_HEARTBEAT_MS: number = 15_000;
 
+  /** Open event streams of one order, per instance (a storefront's tabs and reconnects); 429 beyond. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
+  SSE_MAX_STREAMS_PER_ORDER: number = 16;
+
+  /** Open event streams of one tenant, per instance; 429 beyond. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  SSE_MAX_STREAMS_PER_TENANT: number = 5_000;
+
+  /**
+   * How long a stream waits for a status it has not seen while a later one is
+   * stored (events commit out of order, and a deferred one returns after up
+   * to the longest retry tier) before it skips it. 0: the longest of
+   * RETRY_DELAYS_MS plus 10 seconds.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(3_600_000)
+  SSE_GAP_WAIT_MS: number = 0;
+
   /** How long POST /orders/{id}/cancel waits for order-processing's decision before answering 503 (ask again). */
   @Type(() => Number) @IsInt() @Min(100) @Max(30_000)
   CANCEL_DECISION_WAIT_MS: number = 5_000;
@@ -58,6 +75,10 @@ export class OrderReceivingEnv extends BaseEnv {
     message: 'must be comma-separated origins like https://shop.example or http://127.0.0.1:8080 (scheme, host, optional port; no path)',
   })
   CORS_ORIGINS: string = '';
+
+  get sseGapWaitMs(): number {
+    return this.SSE_GAP_WAIT_MS || Math.max(...this.retryDelaysMs) + 10_000;
+  }
 
   /** tenant by the full `Authorization` header value (`Bearer <key>`), built once. */
   get tenantsByAuthorization(): Map<string, string> {

@@ -30,7 +30,7 @@ test('malformed bodies and invalid payloads are refused with the reason', () => 
 });
 
 test('every message name has a consumer queue and every routed name exists; every routing key it is published with reaches its queues', () => {
-  const routed = new Set(Object.values(QUEUES).flat().map((b) => (typeof b === 'string' ? b : b.message)));
+  const routed = new Set<string>(Object.values(QUEUES).flat().map((b) => (typeof b === 'string' ? b : b.message)));
   for (const name of Object.keys(MESSAGES)) assert.ok(routed.has(name), `${name} has no queue`);
   for (const name of routed) assert.ok(name in MESSAGES, `${name} is bound but not a message`);
   assert.equal(routingKeyOf('order.placed.v1', { lane: 'bulk' }), 'order.placed.v1.bulk');

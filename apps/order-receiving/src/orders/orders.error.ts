@@ -5,6 +5,7 @@ import type { Disposition, HasDisposition } from '@orders/messaging';
 const HTTP_STATUS = {
   unauthorized: 401,
   rate_limited: 429,
+  too_many_streams: 429,
   idempotency_key_missing: 400,
   idempotency_key_invalid: 400,
   idempotency_key_reused: 422,

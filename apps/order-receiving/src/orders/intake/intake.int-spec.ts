@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { eventually } from '@orders/testing';
-import { ACME, call, DEMO, newKey, orderBody, placeOrder, startTestApp, TestApp } from '../../test/test-app';
+import { ACME, call, DEMO, newKey, orderBody, placeOrder, startTestApp, TestApp } from '../../../test/test-app';
 
 let t: TestApp;
 let base: string;

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
 import { isFinalStatus } from '@orders/contracts';
 import { PgListener } from '@orders/persistence';
-import { OrderReceivingEnv } from '../config';
+import { OrderReceivingEnv } from '../../config';
 
 export const ORDER_EVENTS_CHANNEL = 'order_events';
 

@@ -9,14 +9,14 @@ import {
   CancelAcceptedDto, CreateOrderDto, ListOrdersQueryDto, OrderAcceptedDto, OrderDto, OrderEventDto, OrderEventsQueryDto, OrderListDto,
 } from '@orders/dto';
 import type { FastifyReply } from 'fastify';
-import { OrderReceivingEnv } from '../config';
+import { CancelsService } from '../cancels/cancels.service';
+import { IntakeService } from '../intake/intake.service';
+import { OrdersError } from '../orders.error';
+import { OrderEventsHub } from '../push/order-events.hub';
+import { OrderStreams } from '../push/order-streams';
+import { ReadModelService } from '../read-model/read-model.service';
 import { AllowEventsToken, ApiKeyGuard, TenantRequest } from './auth.guard';
-import { checkEventsToken, checkIdempotencyKey, isUuid, preferWaitSeconds } from './http-rules';
-import { IntakeService } from './intake.service';
-import { OrderEventsHub } from './order-events.hub';
-import { OrderStream } from './order-stream';
-import { OrdersError } from './orders.error';
-import { OrdersService } from './orders.service';
+import { checkIdempotencyKey, isUuid, lastEventId, preferWaitSeconds } from './headers';
 
 const notFound = (id: string) => new OrdersError('order_not_found', `order ${id} not found`);
 
@@ -30,9 +30,10 @@ const notFound = (id: string) => new OrdersError('order_not_found', `order ${id}
 export class OrdersController {
   constructor(
     private readonly intake: IntakeService,
-    private readonly orders: OrdersService,
+    private readonly readModel: ReadModelService,
+    private readonly cancels: CancelsService,
     private readonly hub: OrderEventsHub,
-    private readonly cfg: OrderReceivingEnv,
+    private readonly streams: OrderStreams,
   ) {}
 
   @Post()
@@ -65,7 +66,7 @@ export class OrdersController {
     try {
       // No connection or worker is held while waiting: an in-memory subscription to the LISTEN hub.
       await this.hub.waitForFinal(accepted.orderId, wait);
-      const order = await this.orders.get(tenantId, accepted.orderId); // also covers a change just before subscribing
+      const order = await this.readModel.get(tenantId, accepted.orderId); // also covers a change just before subscribing
       reply.header('preference-applied', `wait=${wait}`);
       if (isFinalStatus(order.status)) {
         reply.status(200);
@@ -83,7 +84,7 @@ export class OrdersController {
   @ApiOkResponse({ type: OrderListDto })
   @ApiBadRequestResponse({ description: 'invalid status, limit or cursor' })
   list(@Req() req: TenantRequest, @Query() q: ListOrdersQueryDto): Promise<OrderListDto> {
-    return this.orders.list(req.tenantId!, q);
+    return this.readModel.list(req.tenantId!, q);
   }
 
   @Get(':id')
@@ -92,7 +93,7 @@ export class OrdersController {
   @ApiNotFoundResponse({ description: "no such order for this tenant (another tenant's order too)" })
   get(@Req() req: TenantRequest, @Param('id') id: string): Promise<OrderDto> {
     if (!isUuid(id)) throw notFound(id);
-    return this.orders.get(req.tenantId!, id);
+    return this.readModel.get(req.tenantId!, id);
   }
 
   @Get(':id/events')
@@ -103,6 +104,7 @@ export class OrdersController {
   @ApiOkResponse({ type: OrderEventDto, description: 'text/event-stream; each event\'s data is this JSON' })
   @ApiNotFoundResponse({ description: "no such order for this tenant" })
   @ApiUnauthorizedResponse({ description: 'no API key and no valid token, or the token has expired (EVENTS_TOKEN_TTL_SECONDS)' })
+  @ApiTooManyRequestsResponse({ description: 'too many open streams of this order (SSE_MAX_STREAMS_PER_ORDER) or tenant (SSE_MAX_STREAMS_PER_TENANT), or too many bad tokens from this address; see Retry-After' })
   async events(
     @Req() req: TenantRequest,
     @Param('id') id: string,
@@ -110,28 +112,27 @@ export class OrdersController {
     @Headers('last-event-id') lastEventIdHeader: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const lastRaw = lastEventIdHeader ?? q.lastEventId;
-    if (lastRaw !== undefined && !/^\d{1,9}$/.test(lastRaw)) throw new OrdersError('bad_last_event_id', 'Last-Event-ID must be a sequence number');
-    const last = lastRaw === undefined ? 0 : Number(lastRaw);
-    let found: Awaited<ReturnType<OrdersService['find']>>;
-    if (req.tenantId) {
-      if (!isUuid(id)) throw notFound(id);
-      found = await this.orders.find(id);
-      if (!found || found.tenantId !== req.tenantId) throw notFound(id);
-    } else {
-      found = isUuid(id) ? await this.orders.find(id) : undefined;
-      const verdict = found ? checkEventsToken(this.cfg.EVENTS_TOKEN_SECRET, found.tenantId, id, q.token!) : 'invalid';
-      if (verdict === 'expired') throw new OrdersError('unauthorized', 'the events token has expired: read the order with your API key');
-      if (!found || verdict !== 'valid') throw new OrdersError('unauthorized', 'invalid events token for this order');
+    const tenantId = req.tenantId!; // the API key's, or the one the events token was issued for
+    let last = lastEventId(lastEventIdHeader ?? q.lastEventId);
+    if (!isUuid(id)) throw notFound(id);
+    const slot = this.streams.reserve(tenantId, id); // 429 before anything is read
+    try {
+      const found = await this.readModel.find(id);
+      if (!found || found.tenantId !== tenantId) throw notFound(id);
+      const { order, sequence } = found;
+      if (isFinalStatus(order.status) && last >= sequence) {
+        slot.release();
+        reply.status(204).send(); // nothing more will ever come: tells EventSource not to reconnect
+        return;
+      }
+      // An id beyond the order's sequence (another order's, or made up) resumes from where the order is.
+      last = Math.min(last, sequence);
+      reply.hijack();
+      this.streams.start(slot, reply.raw, { id: order.id, customer: order.customer, createdAt: order.createdAt }, last);
+    } catch (e) {
+      slot.release();
+      throw e;
     }
-    const { order, sequence } = found;
-    if (isFinalStatus(order.status) && last >= sequence) {
-      reply.status(204).send(); // nothing more will ever come: tells EventSource not to reconnect
-      return;
-    }
-    reply.hijack();
-    const summary = { id: order.id, customer: order.customer, createdAt: order.createdAt };
-    new OrderStream(reply.raw, summary, last, this.hub, (after) => this.orders.eventsSince(summary, after), this.cfg.SSE_HEARTBEAT_MS);
   }
 
   @Post(':id/cancel')
@@ -143,6 +144,6 @@ export class OrdersController {
   @ApiServiceUnavailableResponse({ description: 'the cancel was not decided in time (see Retry-After); asking again is safe' })
   cancel(@Req() req: TenantRequest, @Param('id') id: string): Promise<CancelAcceptedDto> {
     if (!isUuid(id)) throw notFound(id);
-    return this.orders.requestCancel(req.tenantId!, id);
+    return this.cancels.requestCancel(req.tenantId!, id);
   }
 }

@@ -7,11 +7,12 @@ import { deleteInBatches, poolOf, sqlOf } from '@orders/persistence';
 import { every } from '@orders/platform';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { OrderReceivingEnv } from '../config';
-import { canonicalOrder, eventsToken, requestHash } from './http-rules';
-import { TenantLane } from './tenant-lane';
+import { OrderReceivingEnv } from '../../config';
+import { OrdersError } from '../orders.error';
+import { eventsToken } from '../push/events-token';
+import { canonicalOrder, requestHash } from './canonical-order';
 import { IntakeBatcher } from './intake-batcher';
-import { OrdersError } from './orders.error';
+import { TenantLane } from './tenant-lane';
 
 export interface Accepted {
   orderId: string;

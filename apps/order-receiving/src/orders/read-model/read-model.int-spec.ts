@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { CancelVerdict } from '@orders/contracts';
 import { eventually, handledCount } from '@orders/testing';
-import { ACME, call, DEMO, orderBody, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../../test/test-app';
+import { ACME, call, DEMO, orderBody, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../../../test/test-app';
 
 let t: TestApp;
 let base: string;

@@ -2,15 +2,15 @@ import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import type { Envelope } from '@orders/contracts';
 import { OnMessage } from '@orders/messaging';
-import { OrdersService } from './orders.service';
+import { ReadModelService } from './read-model.service';
 
 /** Keeps the read model current from order-processing's status events. */
 @Controller()
 export class StatusConsumer {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(private readonly readModel: ReadModelService) {}
 
   @OnMessage('order-receiving.status', 'order.status-changed.v1', { batchable: true })
   async statusChanged(@Payload() env: Envelope<'order.status-changed.v1'>): Promise<void> {
-    await this.orders.onStatusChanged(env);
+    await this.readModel.onStatusChanged(env);
   }
 }

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACME, call, startTestApp, TestApp } from '../../test/test-app';
+import { ACME, call, startTestApp, TestApp } from '../../../test/test-app';
 
 /** Rate limiting per tenant (a tiny bucket, so this file has its own app). */
 let t: TestApp;

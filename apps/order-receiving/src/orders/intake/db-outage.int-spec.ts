@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'pg';
 import { eventually, TcpProxy } from '@orders/testing';
-import { call, DEMO, newKey, placeOrder, startTestApp, TestApp } from '../../test/test-app';
+import { call, DEMO, newKey, placeOrder, startTestApp, TestApp } from '../../../test/test-app';
 
 /** PostgreSQL unreachable (behind a TCP proxy that cuts and refuses): intake says 503 + Retry-After, and the retry works. */
 let t: TestApp;

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, readSse } from '@orders/testing';
 import { OrderEventsHub } from './order-events.hub';
-import { call, DEMO, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../../test/test-app';
+import { call, DEMO, placeOrder, PRICED, startTestApp, statusEvent, TestApp } from '../../../test/test-app';
 
 let t: TestApp;
 let base: string;

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { eventually, TcpProxy } from '@orders/testing';
-import { call, DEMO, newKey, orderBody, placeOrder, startTestApp, TestApp } from '../../test/test-app';
+import { call, DEMO, newKey, orderBody, placeOrder, startTestApp, TestApp } from '../../../test/test-app';
 
 /** Hostile input is the sending request's own 400, never a 500, and never another request's failure. */
 let t: TestApp;

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { CancelVerdict, Envelope, isFinalStatus, ORDER_STATUSES, OrderStatus } from '@orders/contracts';
-import type { CancelAcceptedDto, CustomerDto, HistoryEntryDto, OrderDto, OrderEventDto, OrderLineDto, OrderListDto, OrderSummaryDto, TotalsDto } from '@orders/dto';
-import { Messaging, UnitOfWork } from '@orders/messaging';
-import { OrderReceivingEnv } from '../config';
+import { Envelope, OrderStatus } from '@orders/contracts';
+import type { CustomerDto, HistoryEntryDto, OrderDto, OrderEventDto, OrderLineDto, OrderListDto, OrderSummaryDto, TotalsDto } from '@orders/dto';
+import { UnitOfWork } from '@orders/messaging';
 import { DataSource } from 'typeorm';
-import { decodeCursor, encodeCursor } from './http-rules';
-import { ORDER_EVENTS_CHANNEL } from './order-events.hub';
-import { OrdersError } from './orders.error';
+import { OrdersError } from '../orders.error';
+import { ORDER_EVENTS_CHANNEL } from '../push/order-events.hub';
+import { decodeCursor, encodeCursor } from './cursor';
 
 interface OrderRow {
   id: string;
@@ -61,9 +60,14 @@ const APPLY_STATUS_INBOX_GATE = 'FROM orders WHERE id = $3::uuid AND tenant_id =
 
 const iso = (d: Date | string): string => (d instanceof Date ? d : new Date(d)).toISOString();
 
+/**
+ * The order read model: the orders this service accepted, kept current by
+ * order-processing's status events, read by the storefront API and the
+ * event streams.
+ */
 @Injectable()
-export class OrdersService {
-  constructor(private readonly ds: DataSource, private readonly uow: UnitOfWork, private readonly messaging: Messaging, private readonly cfg: OrderReceivingEnv) {}
+export class ReadModelService {
+  constructor(private readonly ds: DataSource, private readonly uow: UnitOfWork) {}
 
   /** The tenant's order (404 for a missing or another tenant's order). */
   async get(tenantId: string, id: string): Promise<OrderDto> {
@@ -113,27 +117,6 @@ export class OrdersService {
   }
 
   /**
-   * Asks order-processing to cancel a non-final order and answers with what
-   * it decided, never from this service's read model (which lags): the
-   * decision is taken and committed under the order's lock there, whatever
-   * the queue type, backlog or outage. No decision within
-   * CANCEL_DECISION_WAIT_MS is a 503 (retry: a cancel is idempotent); the
-   * request stays queued and may still take effect.
-   */
-  async requestCancel(tenantId: string, id: string): Promise<CancelAcceptedDto> {
-    const [row] = (await this.ds.query('SELECT status FROM orders WHERE id = $1 AND tenant_id = $2', [id, tenantId])) as Array<{ status: OrderStatus }>;
-    if (!row) throw new OrdersError('order_not_found', `order ${id} not found`);
-    if (isFinalStatus(row.status)) throw new OrdersError('order_final', `order ${id} is already ${row.status} and cannot be cancelled`);
-    const verdict = asVerdict(await this.messaging.request('order.cancel-requested.v1', { orderId: id, tenantId, requestedAt: new Date().toISOString() }, this.cfg.CANCEL_DECISION_WAIT_MS, id));
-    if (!verdict) {
-      throw new OrdersError('cancel_undecided', 'the cancel was sent but not decided in time: ask again (it may still take effect)', { 'retry-after': '2' });
-    }
-    if (verdict.outcome === 'refused') throw new OrdersError('order_final', `order ${id} was confirmed before the cancel: it stays CONFIRMED`);
-    if (verdict.outcome === 'final') throw new OrdersError('order_final', `order ${id} is already ${verdict.status} and cannot be cancelled`);
-    return { id, status: verdict.status, cancellationRequested: true, outcome: verdict.outcome };
-  }
-
-  /**
    * A consumed status event, exactly once (a redelivery changes nothing), in
    * one statement: the history entry (any sequence, once), the current state
    * only when the sequence is newer than the stored one (out-of-order safe),
@@ -176,11 +159,4 @@ function toOrder(r: OrderRow): OrderDto {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
-}
-
-/** order-processing's answer to a cancel request, as far as it is one. */
-function asVerdict(reply: unknown): CancelVerdict | undefined {
-  const v = reply as Partial<CancelVerdict> | undefined;
-  const outcomes: ReadonlyArray<CancelVerdict['outcome']> = ['cancelled', 'will_cancel', 'refused', 'final'];
-  return v && outcomes.includes(v.outcome!) && (ORDER_STATUSES as readonly string[]).includes(v.status!) ? (v as CancelVerdict) : undefined;
 }

@@ -7,7 +7,7 @@ import { Outbox } from '@orders/messaging';
 import { migrateService, sqlOf } from '@orders/persistence';
 import { PLATFORM_CODEC } from '@orders/platform';
 import { createTestDatabase, TestDatabase } from '@orders/testing';
-import { migrations } from '../migrations';
+import { migrations } from '../../migrations';
 import { IntakeBatcher, IntakeRow } from './intake-batcher';
 
 /** The group-commit statement on a real database: one row the database refuses fails alone, not its batch. */
