@@ -3,9 +3,11 @@ import type { MessageHandler } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AmqpConnection } from './connection';
+import type { DatabaseWatch } from './database-watch';
 import { currentDeliveryStore } from './context';
 import { deliveryHeaders, headersForCopy, propertiesForCopy, REROUTED_FROM_HEADER } from './delivery-headers';
 import { Delivery, FailureRouter, MessageContext } from './delivery';
+import { isDatabaseUnavailable } from '@orders/persistence';
 import { errorText, isDependencyUnavailable, UnreadableMessage } from './errors';
 import type { CrashCounts } from './inbox';
 import { messageHandlingSeconds, messagesHandled } from './metrics';
@@ -34,6 +36,12 @@ export interface HandlingOptions {
   poisonCrashes: number;
   /** Pauses before handling a message again, in place, while a dependency fails it. */
   inPlaceRetryMs: readonly number[];
+  /**
+   * Past those pauses, a message its database fails waits in place for the
+   * database to come back (then runs again at once), at most `maxWaitMs`;
+   * only then is it deferred.
+   */
+  database?: { watch: DatabaseWatch; maxWaitMs: number };
   /** Log fields of a message (the application's). */
   describe?: (env: Envelope) => Readonly<Record<string, string>>;
   isStopping: () => boolean;
@@ -140,17 +148,33 @@ export class Handling {
     return true;
   }
 
-  /** Runs `run`, again after each pause while a dependency fails it (not while the service stops). */
+  /**
+   * Runs `run`, again after each pause while a dependency fails it, then
+   * (its database down) again as soon as the database is back, within the
+   * wait allowed; not while the service stops.
+   */
   private async withInPlaceRetries<T>(run: () => Promise<T>, queue: string, name: string, id: string): Promise<T> {
     const pauses = this.o.inPlaceRetryMs;
+    let deadline: number | undefined;
     for (let i = 0; ; i++) {
       try {
         return await run();
       } catch (err) {
-        if (i >= pauses.length || this.o.isStopping() || !isDependencyUnavailable(err) || (err as { disposition?: unknown }).disposition) throw err;
-        this.logger.log(`${name} ${id}: ${errorText(err)}; again in ${pauses[i]} ms, in place`);
-        messagesHandled.inc({ queue, message: name, outcome: 'retry_in_place' });
-        await new Promise((r) => setTimeout(r, pauses[i]));
+        if (this.o.isStopping() || !isDependencyUnavailable(err) || (err as { disposition?: unknown }).disposition) throw err;
+        if (i < pauses.length) {
+          this.logger.log(`${name} ${id}: ${errorText(err)}; again in ${pauses[i]} ms, in place`);
+          messagesHandled.inc({ queue, message: name, outcome: 'retry_in_place' });
+          await new Promise((r) => setTimeout(r, pauses[i]));
+          continue;
+        }
+        const db = this.o.database;
+        if (!db || !isDatabaseUnavailable(err)) throw err;
+        if (deadline === undefined) {
+          deadline = Date.now() + db.maxWaitMs;
+          this.logger.warn(`${name} ${id}: the database is unavailable (${errorText(err)}); held until it is back (at most ${db.maxWaitMs} ms)`);
+        }
+        messagesHandled.inc({ queue, message: name, outcome: 'wait_for_database' });
+        if (Date.now() >= deadline || !(await db.watch.whenBack(deadline))) throw err;
       }
     }
   }

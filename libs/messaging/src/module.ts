@@ -5,6 +5,7 @@ import { poolOf, sqlOf } from '@orders/persistence';
 import { DataSource } from 'typeorm';
 import { AmqpConnection } from './connection';
 import { ConsumptionControl } from './consumption-control';
+import { DatabaseWatch } from './database-watch';
 import { DeadLetters } from './dead-letters';
 import { AnnounceDeadLetter, FailureRouter } from './delivery';
 import { Handling } from './handling';
@@ -24,6 +25,7 @@ import { UnitOfWork } from './unit-of-work';
  * these ~1.5 s, the message keeps its turn; a longer outage defers it.
  */
 const IN_PLACE_RETRY_MS: readonly number[] = [100, 400, 1000];
+const DATABASE_WAIT_MAX_MS = 5 * 60_000;
 
 export interface MessagingOptions {
   rabbitmqUrl: string;
@@ -53,6 +55,13 @@ export interface MessagingOptions {
     /** Queues whose handlers are all batchable are consumed in batches of up to this many (1: never). */
     maxBatch?: number;
     inPlaceRetryMs?: readonly number[];
+    /**
+     * How long a message its database fails is held, unacknowledged, waiting
+     * for the database to come back (then it runs at once) before it is
+     * deferred (default 5 minutes; keep it well under the broker's
+     * consumer_timeout, 30 minutes by default).
+     */
+    databaseWaitMaxMs?: number;
     /** A message that ended its process this often while running alone is dead-lettered (default 3). */
     poisonCrashes?: number;
   };
@@ -204,12 +213,14 @@ export async function startConsumers(app: INestApplication): Promise<void> {
   const uow = app.get(UnitOfWork);
   const c = o.consumers ?? {};
   let transport: AmqpTransport | undefined;
+  const pool = poolOf(app.get(DataSource));
   const handling = new Handling({
     amqp,
     failures: new FailureRouter(amqp, o.retryDelaysMs, o.announceDeadLetter),
-    crashes: new CrashCounts(sqlOf(poolOf(app.get(DataSource)))),
+    crashes: new CrashCounts(sqlOf(pool)),
     poisonCrashes: c.poisonCrashes ?? 3,
     inPlaceRetryMs: c.inPlaceRetryMs ?? IN_PLACE_RETRY_MS,
+    database: { watch: new DatabaseWatch(() => pool.query('SELECT 1'), () => transport?.isStopping ?? false), maxWaitMs: c.databaseWaitMaxMs ?? DATABASE_WAIT_MAX_MS },
     describe: o.describe,
     isStopping: () => transport?.isStopping ?? false,
   });

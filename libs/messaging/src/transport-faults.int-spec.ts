@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { eventually, handledCount } from '@orders/testing';
+import { eventually } from '@orders/testing';
 import { knobs } from '../test/toy-consumers';
-import { RETRIES, rawBroker, RawBroker, startToyService, ToyService } from '../test/toy-rig';
+import { rawBroker, RawBroker, startToyService, ToyService } from '../test/toy-rig';
 import type { ToyQueue } from '../test/toy-messages';
 import { Messaging } from './index';
 
@@ -11,7 +11,7 @@ import { Messaging } from './index';
  * The transport off the designed path, against the real broker and a
  * database reached through a TCP proxy that can refuse connections: two
  * queues carrying one message, a consumer the broker cancels, a database
- * outage longer than every retry tier, a database blip.
+ * blip. Outages: database-outage.int-spec.ts.
  *
  * No longer here: "a retried message keeps its AMQP priority" (the library
  * has no priorities any more), and the quorum-only "dead-lettered after
@@ -75,24 +75,6 @@ test('a consumer the broker cancels (its queue deleted) is reopened; meanwhile t
   const jobId = randomUUID();
   await done(jobId);
   await eventually(async () => (await svc.effects(jobId, 'worker.ledger')) === 1, 5000, 20, 'delivered after the reopen');
-});
-
-test('a database outage longer than every retry tier defers messages instead of dead-lettering them', async () => {
-  const ids = Array.from({ length: 5 }, () => randomUUID());
-  const dlq = svc.queue('worker.ledger', 'dlq');
-  const dlqBefore = await svc.bus.queueDepth(dlq);
-  svc.databaseProxy!.refuse(true);
-  svc.databaseProxy!.dropAll();
-  const deferred = await handledCount('worker.ledger', 'work.done.v1', 'defer');
-  for (const id of ids) await done(id);
-  // as many failed deliveries as RETRIES allows attempts: a transport that counted the outage as failed attempts
-  // would have dead-lettered them by now
-  const attempts = RETRIES.length + 1;
-  await eventually(async () => (await handledCount('worker.ledger', 'work.done.v1', 'defer')) >= deferred + ids.length * attempts, 20000, 50, `${attempts} deferrals each`);
-  assert.equal(await svc.bus.queueDepth(dlq), dlqBefore, 'nothing dead-lettered during the outage');
-  svc.databaseProxy!.refuse(false);
-  for (const id of ids) await eventually(async () => (await svc.effects(id, 'worker.ledger')) === 1, 15000, 50, `handled ${id} after the outage`);
-  assert.equal(await svc.bus.queueDepth(dlq), dlqBefore);
 });
 
 test('a message a database blip fails is handled again in place and keeps its turn: what was queued behind it does not overtake it', async () => {

@@ -90,6 +90,8 @@ export interface ToyServiceOptions {
   deferDelaysMs?: number[];
   maxBatch?: number;
   poisonCrashes?: number;
+  /** How long a message its database fails is held waiting for it (the library's default otherwise). */
+  databaseWaitMaxMs?: number;
   metricsCacheMs?: number;
   /** Reach the broker through a proxy the test can cut. */
   brokerProxy?: boolean;
@@ -165,7 +167,7 @@ export async function startToyService(o: ToyServiceOptions): Promise<ToyService>
           queueType: o.queueType ?? TEST_QUEUE_TYPE,
           metricsCacheMs: o.metricsCacheMs,
           consumers: {
-            prefetch: o.queues, defaultPrefetch: 8, maxBatch: o.maxBatch, poisonCrashes: o.poisonCrashes,
+            prefetch: o.queues, defaultPrefetch: 8, maxBatch: o.maxBatch, poisonCrashes: o.poisonCrashes, databaseWaitMaxMs: o.databaseWaitMaxMs,
           },
           announceDeadLetter,
           describe: (e) => ({ jobId: String((e.payload as { jobId?: unknown }).jobId) }),
