@@ -117,7 +117,8 @@ async function main(): Promise<void> {
     if (ONLY === '') {
       const conn = await amqp.connect(TEST_RABBITMQ_URL);
       const ch = await conn.createChannel();
-      await ch.purgeQueue(`${sys.prefix}.order-processing.placed`);
+      // both lanes: past its first orders, the intake rounds' tenant is in the bulk lane
+      for (const q of ['order-processing.placed', 'order-processing.placed-bulk']) await ch.purgeQueue(`${sys.prefix}.${q}`);
       await conn.close();
       // the intake rounds left tens of thousands of rows and deleted outbox rows behind: settle them now, not
       // in autovacuum runs that would take CPU from the measurements that follow

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Tx } from '@orders/messaging';
-import { deleteInBatches, poolOf, sqlOf, type Sql } from '@orders/persistence';
+import { deleteInBatches, GroupWrite, poolOf, sqlOf, type Sql } from '@orders/persistence';
 import { every } from '@orders/platform';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -62,9 +62,19 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
   private prune?: { stop(): Promise<void> };
   private stopping = false;
   private refused: RefusalHandler = async () => undefined;
+  /** Jobs that ended, recorded together: one statement for every job that ended while the previous one ran. */
+  private readonly ended: GroupWrite<{ job: Job; state: 'done' | 'refused' | 'nothing_to_void'; error: string | null }>;
 
   constructor(ds: DataSource, private readonly gateway: GatewayClient, private readonly cfg: OrderProcessingEnv) {
     this.db = sqlOf(poolOf(ds));
+    this.ended = new GroupWrite(async (ends) => {
+      await this.db.query(
+        `UPDATE payment_jobs p SET state = e.state, attempts = p.attempts + 1, last_error = e.error, finished_at = now()
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS e(order_id, action, state, error)
+          WHERE p.order_id = e.order_id AND p.action = e.action AND p.state = 'pending'`,
+        [ends.map((e) => e.job.order_id), ends.map((e) => e.job.action), ends.map((e) => e.state), ends.map((e) => e.error)],
+      );
+    });
   }
 
   /** Who records a refusal on its order. */
@@ -177,11 +187,9 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
     throw new Error('no authorization found yet; an answer may still come late');
   }
 
-  private async finish(job: Job, state: 'done' | 'refused' | 'nothing_to_void', error?: string): Promise<void> {
-    await this.db.query(
-      `UPDATE payment_jobs SET state = $3, attempts = attempts + 1, last_error = $4, finished_at = now() WHERE order_id = $1 AND action = $2 AND state = 'pending'`,
-      [job.order_id, job.action, state, error?.slice(0, 1000) ?? null],
-    );
+  /** Records how the job ended (with the others ending meanwhile); until then it stays leased, and a crash only repeats an idempotent call. */
+  private finish(job: Job, state: 'done' | 'refused' | 'nothing_to_void', error?: string): Promise<void> {
+    return this.ended.add({ job, state, error: error?.slice(0, 1000) ?? null });
   }
 
   /** Tries again later: the gateway is away (however long that lasts), or a void's authorization has not shown up yet. */
