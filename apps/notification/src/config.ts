@@ -55,7 +55,11 @@ export class NotificationEnv extends BaseEnv {
   @IsApiKeys() @Secret()
   API_KEYS: string = 'demo:demo-key,acme:acme-key';
 
-  /** Whole-request timeout of one webhook attempt (connect, send, response headers and excerpt); the request is aborted. */
+  /**
+   * Timeout of one whole webhook attempt (DNS lookup, connect, send, response
+   * headers and excerpt); the attempt is aborted. It also bounds the lookup
+   * of a URL being registered.
+   */
   @Type(() => Number) @IsInt() @Min(100) @Max(120000)
   WEBHOOK_TIMEOUT_MS: number = 5000;
 
@@ -78,6 +82,14 @@ export class NotificationEnv extends BaseEnv {
   /** Requests in flight at once to one endpoint (this instance): a slow endpoint holds at most this many slots. */
   @Type(() => Number) @IsInt() @Min(1) @Max(100)
   WEBHOOK_PER_ENDPOINT_CONCURRENCY: number = 2;
+
+  /**
+   * Requests in flight at once for one tenant (this instance), whatever its
+   * number of endpoints: a tenant whose endpoints all hang holds at most this
+   * many of the WEBHOOK_CONCURRENCY slots, the others stay for other tenants.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  WEBHOOK_PER_TENANT_CONCURRENCY: number = 8;
 
   /** How long the old secret keeps signing alongside the new one after a rotation. */
   @Type(() => Number) @IsInt() @Min(0) @Max(24 * 30)

@@ -1,11 +1,15 @@
 // Helpers of the webhook integration tests: a real HTTP receiver and the app under test.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import assert from 'node:assert/strict';
+import type { PayloadOf } from '@orders/contracts';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, TestDatabase, uniqueName } from '@orders/testing';
 import { bootstrap } from '../src/bootstrap';
 import { NotificationEnv } from '../src/config';
+import type { DeliveryView, WebhookView } from '../src/webhooks/webhook.dto';
 
 export interface Received {
   path: string;
@@ -86,4 +90,31 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
       await deleteBrokerTopology(cfg.MQ_PREFIX, cfg.retryDelaysMs);
     },
   };
+}
+
+/** A status event of the tenant (CONFIRMED, with a customer and one line), to publish on the test bus. */
+export const statusEvent = (tenantId: string, over: Partial<PayloadOf<'order.status-changed.v1'>> = {}): PayloadOf<'order.status-changed.v1'> => ({
+  orderId: randomUUID(),
+  tenantId,
+  status: 'CONFIRMED',
+  sequence: 4,
+  at: new Date().toISOString(),
+  customer: { id: 'c1', email: `${tenantId}@example.com`, name: 'Ada' },
+  items: [{ sku: 'WIDGET-1', quantity: 2, name: 'Widget', unitPriceCents: 999 }],
+  totals: { subtotalCents: 1998, discountCents: 0, totalCents: 1998, currency: 'EUR' },
+  ...over,
+});
+
+/** POST /webhooks as the tenant; asserts the 201. */
+export async function registerWebhook(t: TestApp, tenant: string, url: string, events?: string[]): Promise<WebhookView & { secret: string }> {
+  const res = await fetch(`${t.base}/webhooks`, { method: 'POST', headers: auth(tenant), body: JSON.stringify({ url, ...(events ? { events } : {}) }) });
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await res.json()) as WebhookView & { secret: string };
+}
+
+/** GET /webhooks/{id}/deliveries as the tenant; asserts the 200. */
+export async function deliveriesOf(t: TestApp, tenant: string, id: string): Promise<DeliveryView[]> {
+  const res = await fetch(`${t.base}/webhooks/${id}/deliveries?limit=200`, { headers: { authorization: auth(tenant).authorization } });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { items: DeliveryView[] }).items;
 }

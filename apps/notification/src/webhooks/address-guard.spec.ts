@@ -70,15 +70,15 @@ test('a URL is refused when any address of its host is refused; plain http only 
     return a.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
   const r = resolver({ 'hooks.example.com': ['93.184.216.34'], 'mixed.example.com': ['93.184.216.34', '10.0.0.1'], localhost: ['127.0.0.1', '::1'] });
-  assert.deepEqual((await resolveTarget(new URL('https://hooks.example.com/x'), closed, r)).addresses, [{ address: '93.184.216.34', family: 4 }]);
-  await assert.rejects(resolveTarget(new URL('https://mixed.example.com/x'), closed, r), /10\.0\.0\.1 is a private address/);
-  await assert.rejects(resolveTarget(new URL('http://hooks.example.com/x'), closed, r), /use https/);
-  await assert.rejects(resolveTarget(new URL('https://nowhere.example.com/x'), closed, r), /does not resolve \(ENOTFOUND\)/);
-  await assert.rejects(resolveTarget(new URL('http://localhost:8080/x'), closed, r), /loopback/);
-  assert.equal((await resolveTarget(new URL('http://localhost:8080/x'), dev, r)).allowListed, true);
-  await assert.rejects(resolveTarget(new URL('http://169.254.169.254/latest/meta-data'), dev, r), /link-local/);
-  await assert.rejects(resolveTarget(new URL('http://[::ffff:169.254.169.254]/'), dev, r), /link-local/);
-  await assert.rejects(resolveTarget(new URL('ftp://hooks.example.com/'), dev, r), /use https/);
+  assert.deepEqual((await resolveTarget(new URL('https://hooks.example.com/x'), closed, { resolve: r })).addresses, [{ address: '93.184.216.34', family: 4 }]);
+  await assert.rejects(resolveTarget(new URL('https://mixed.example.com/x'), closed, { resolve: r }), /10\.0\.0\.1 is a private address/);
+  await assert.rejects(resolveTarget(new URL('http://hooks.example.com/x'), closed, { resolve: r }), /use https/);
+  await assert.rejects(resolveTarget(new URL('https://nowhere.example.com/x'), closed, { resolve: r }), /does not resolve \(ENOTFOUND\)/);
+  await assert.rejects(resolveTarget(new URL('http://localhost:8080/x'), closed, { resolve: r }), /loopback/);
+  assert.equal((await resolveTarget(new URL('http://localhost:8080/x'), dev, { resolve: r })).allowListed, true);
+  await assert.rejects(resolveTarget(new URL('http://169.254.169.254/latest/meta-data'), dev, { resolve: r }), /link-local/);
+  await assert.rejects(resolveTarget(new URL('http://[::ffff:169.254.169.254]/'), dev, { resolve: r }), /link-local/);
+  await assert.rejects(resolveTarget(new URL('ftp://hooks.example.com/'), dev, { resolve: r }), /use https/);
 });
 
 test('benchmarking, IETF-assignment, documentation, 6to4, NAT64 and Teredo addresses are not public', () => {
@@ -125,5 +125,5 @@ test('cloud metadata addresses are never reachable, whatever the allow-list says
 test('a name resolving to a metadata address is refused even when its private range is allowed', async () => {
   const r = async () => [{ address: 'fd00:ec2::254', family: 6 }];
   const policy: AddressPolicy = { allowLoopback: false, allowNetworks: [parseCidr('fd00::/8')] };
-  await assert.rejects(resolveTarget(new URL('http://imds.internal/latest/meta-data/'), policy, r), /imds\.internal resolves to fd00:ec2::254 is a cloud metadata address/);
+  await assert.rejects(resolveTarget(new URL('http://imds.internal/latest/meta-data/'), policy, { resolve: r }), /imds\.internal resolves to fd00:ec2::254 is a cloud metadata address/);
 });

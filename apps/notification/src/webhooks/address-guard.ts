@@ -1,5 +1,5 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { abortable, hostResolver, Resolver } from './resolver';
 
 /**
  * The SSRF guard of webhook URLs: every address a host resolves to is
@@ -175,23 +175,28 @@ export class AddressRefused extends Error {
   }
 }
 
-export type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
-const dnsResolver: Resolver = (host) => lookup(host, { all: true, verbatim: true });
+const systemResolver = hostResolver();
 
 /**
  * Resolves the URL's host (all addresses) and judges each; any refused
  * address refuses the URL (so a name cannot mix a public and a private one).
  * Plain http is only for allow-listed (development or private) targets.
+ * A lookup still going when `signal` aborts is refused as not resolving in time.
  */
-export async function resolveTarget(url: URL, policy: AddressPolicy, resolve: Resolver = dnsResolver): Promise<ResolvedTarget> {
+export async function resolveTarget(
+  url: URL,
+  policy: AddressPolicy,
+  { resolve = systemResolver, signal }: { resolve?: Resolver; signal?: AbortSignal } = {},
+): Promise<ResolvedTarget> {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AddressRefused(`${url.protocol} is not allowed: use https`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   let found: Array<{ address: string; family: number }>;
   if (isIP(host)) found = [{ address: host, family: isIP(host) }];
   else {
     try {
-      found = await resolve(host);
+      found = await abortable(resolve(host, signal), signal);
     } catch (e) {
+      if (signal?.aborted) throw new AddressRefused(`${host} did not resolve in time`);
       throw new AddressRefused(`${host} does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     if (found.length === 0) throw new AddressRefused(`${host} does not resolve`);

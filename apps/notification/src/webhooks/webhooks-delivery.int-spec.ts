@@ -1,13 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { PayloadOf } from '@orders/contracts';
 import { eventually, handledCount, sleep, TestBus } from '@orders/testing';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { auth, Receiver, startApp, TestApp } from '../../test/test-kit';
+import { auth, Receiver, startApp, statusEvent, TestApp } from '../../test/test-kit';
 import type { DeliveryView, WebhookView } from './webhook.dto';
 
 let t: TestApp;
@@ -63,18 +62,6 @@ async function endpoint(tenant: string, id: string): Promise<WebhookView> {
   const res = await fetch(`${t.base}/webhooks/${id}`, { headers: { authorization: auth(tenant).authorization } });
   return (await res.json()) as WebhookView;
 }
-
-const statusEvent = (tenantId: string, over: Partial<PayloadOf<'order.status-changed.v1'>> = {}): PayloadOf<'order.status-changed.v1'> => ({
-  orderId: randomUUID(),
-  tenantId,
-  status: 'CONFIRMED',
-  sequence: 4,
-  at: new Date().toISOString(),
-  customer: { id: 'c1', email: `${tenantId}@example.com`, name: 'Ada' },
-  items: [{ sku: 'WIDGET-1', quantity: 2, name: 'Widget', unitPriceCents: 999 }],
-  totals: { subtotalCents: 1998, discountCents: 0, totalCents: 1998, currency: 'EUR' },
-  ...over,
-});
 
 interface Body {
   type: string;
