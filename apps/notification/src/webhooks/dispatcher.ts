@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { NotificationEnv } from '../config';
 import { nextDelay } from './schedule';
 import { postWebhook, WebhookResponse } from './sender';
+import { WebhookRoutes } from './webhook-routes';
 
 /** NOTIFY channel that wakes the dispatchers of one schema (sent on commit of new or re-sent deliveries). */
 export const wakeChannel = (schema: string) => `webhooks_${schema}`;
@@ -88,7 +89,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private timer?: NodeJS.Timeout;
   private timerAt = Infinity;
 
-  constructor(private readonly ds: DataSource, private readonly cfg: NotificationEnv) {
+  constructor(private readonly ds: DataSource, private readonly cfg: NotificationEnv, private readonly routes: WebhookRoutes) {
     this.listener = new PgListener({
       url: cfg.DATABASE_URL,
       channel: wakeChannel(cfg.DB_SCHEMA),
@@ -251,8 +252,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     await this.record(row, at, res);
   }
 
-  /** The attempt's outcome: the delivery's next step, one attempt row, and the endpoint's health. */
+  /**
+   * The attempt's outcome: the delivery's next step, one attempt row, and the
+   * endpoint's health. When it disabled the endpoint, the tenant's routes are
+   * set again at once: its events stop reaching the queue unless another endpoint wants them.
+   */
   private async record(row: Claimed, at: Date, res: WebhookResponse): Promise<void> {
+    if (await this.recordInTx(row, at, res)) await this.routes.syncSoon(row.tenant_id);
+  }
+
+  /** Whether this attempt disabled its endpoint. */
+  private async recordInTx(row: Claimed, at: Date, res: WebhookResponse): Promise<boolean> {
     const code = res.statusCode;
     const ok = code !== null && code >= 200 && code < 300;
     const gone = code === 410;
@@ -260,7 +270,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const outcome: Outcome = ok ? 'delivered' : delay === null ? 'failed' : 'retrying';
     const error = ok ? null : res.error ?? `HTTP ${code}`;
     webhookAttempts.inc({ outcome });
-    await this.ds.transaction(async (m) => {
+    return this.ds.transaction(async (m): Promise<boolean> => {
       // A delivery failed meanwhile (its endpoint was disabled while this request was in flight) stays failed unless this attempt succeeded.
       const [updated]: [Array<{ next_attempt_at: Date | null; state: string }>, number] = await m.query(
         `UPDATE webhook_deliveries SET
@@ -272,7 +282,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
          RETURNING next_attempt_at, state`,
         [row.id, row.attempt_count, outcome, delay ?? 0, error],
       );
-      if (!updated[0]) return; // deleted with its endpoint, or claimed again after the lease ran out
+      if (!updated[0]) return false; // deleted with its endpoint, or claimed again after the lease ran out
       const logged: Outcome = outcome === 'retrying' && updated[0].state === 'failed' ? 'failed' : outcome;
       await m.query(
         `INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error, response_excerpt, outcome, next_retry_at)
@@ -293,17 +303,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
           disabledReason = `${e.consecutive_failures} deliveries in a row failed`;
         }
       }
-      if (disabledReason) {
-        await m.query('UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [
-          row.endpoint_id, disabledReason,
-        ]);
-        await m.query(
-          `UPDATE webhook_deliveries SET state = 'failed', next_attempt_at = NULL, finished_at = now(), last_error = $2
-           WHERE endpoint_id = $1 AND state = 'pending'`,
-          [row.endpoint_id, `endpoint disabled: ${disabledReason}`],
-        );
-        this.logger.warn(`webhook endpoint ${row.endpoint_id} disabled: ${disabledReason}`);
-      }
+      if (!disabledReason) return false;
+      const [, disabled] = (await m.query('UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [
+        row.endpoint_id, disabledReason,
+      ])) as [unknown, number];
+      await m.query(
+        `UPDATE webhook_deliveries SET state = 'failed', next_attempt_at = NULL, finished_at = now(), last_error = $2
+         WHERE endpoint_id = $1 AND state = 'pending'`,
+        [row.endpoint_id, `endpoint disabled: ${disabledReason}`],
+      );
+      if (disabled) this.logger.warn(`webhook endpoint ${row.endpoint_id} disabled: ${disabledReason}`);
+      return disabled > 0;
     });
   }
 }
