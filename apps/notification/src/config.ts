@@ -111,6 +111,23 @@ export class NotificationEnv extends BaseEnv {
   @IsIn(['true', 'false', '1', '0'], { message: 'must be true or false' })
   NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: string = 'false';
 
+  /**
+   * Finished webhook deliveries (delivered or failed) are kept this many days
+   * after they finished, with their attempts: the delivery log (and a resend)
+   * reaches back this far. They carry the order's customer data. A delivery
+   * still pending is never deleted.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(3650)
+  WEBHOOK_DELIVERIES_RETENTION_DAYS: number = 30;
+
+  /** Sent customer emails (full bodies) are kept this many days after sending; an email not yet sent is never deleted. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(3650)
+  EMAILS_RETENTION_DAYS: number = 30;
+
+  /** How often deliveries and emails past their retention are deleted (in batches, safe with several instances). */
+  @Type(() => Number) @IsInt() @Min(100) @Max(86_400_000)
+  RETENTION_PRUNE_INTERVAL_MS: number = 3_600_000;
+
   get webhookSchedule(): number[] {
     return parseSchedule(this.WEBHOOK_RETRY_SCHEDULE_MS);
   }
