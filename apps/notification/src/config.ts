@@ -55,6 +55,14 @@ export class NotificationEnv extends BaseEnv {
   @IsApiKeys() @Secret()
   API_KEYS: string = 'demo:demo-key,acme:acme-key';
 
+  /** Per-tenant sustained request rate of the webhooks API (token bucket refill per second, per instance). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  RATE_LIMIT_PER_SECOND: number = 20;
+
+  /** Per-tenant burst of the webhooks API (token bucket size); beyond it `429` with `Retry-After`. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(10_000_000)
+  RATE_LIMIT_BURST: number = 100;
+
   /**
    * Timeout of one whole webhook attempt (DNS lookup, connect, send, response
    * headers and excerpt); the attempt is aborted. It also bounds the lookup

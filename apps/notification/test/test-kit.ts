@@ -72,13 +72,14 @@ export interface TestApp {
 export const TENANT_KEYS = Array.from({ length: 12 }, (_, i) => `t${i + 1}:key-t${i + 1}-secret`).join(',');
 export const auth = (tenant: string) => ({ authorization: `Bearer key-${tenant}-secret`, 'content-type': 'application/json' });
 
-/** The notification app on its own database and queue prefix, loopback webhooks allowed, a compressed retry schedule. */
+/** The notification app on its own database and queue prefix, loopback webhooks allowed, a compressed retry schedule, no practical rate limit. */
 export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
   const db = await createTestDatabase('whk');
   const cfg = loadConfig(NotificationEnv, {
     DATABASE_URL: db.url, MQ_PREFIX: uniqueName('t').toLowerCase(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error',
     RETRY_DELAYS_MS: '100,200', API_KEYS: `${TENANT_KEYS},demo:demo-key`, NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: 'true',
     WEBHOOK_RETRY_SCHEDULE_MS: '0,100,200', WEBHOOK_TIMEOUT_MS: '1500', SMTP_PORT: '1', SMTP_TIMEOUT_MS: '500',
+    RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '10000', // out of the way of polling tests; webhooks-rate-limit sets its own
     ...env,
   });
   const app = await bootstrap(cfg);
