@@ -34,3 +34,19 @@ test('with NODE_ENV=production it refuses to start while a secret has its develo
   const real = Object.fromEntries(names.map((n) => [n, n === 'API_KEYS' ? 'shop:production-key-1234' : 'a-production-secret-of-enough-length']));
   assert.ok(loadConfig(NotificationEnv, { NODE_ENV: 'production', ...real }));
 });
+
+test('fairness, retention and rate-limit settings have working defaults and are validated by name', () => {
+  const cfg = loadConfig(NotificationEnv, {}) as unknown as Record<string, unknown>;
+  const defaults = {
+    WEBHOOK_PER_TENANT_CONCURRENCY: 8, WEBHOOK_DELIVERIES_RETENTION_DAYS: 30, EMAILS_RETENTION_DAYS: 30,
+    RETENTION_PRUNE_INTERVAL_MS: 3_600_000, RATE_LIMIT_PER_SECOND: 20, RATE_LIMIT_BURST: 100,
+  };
+  assert.deepEqual(Object.fromEntries(Object.keys(defaults).map((k) => [k, cfg[k]])), defaults);
+  const set = loadConfig(NotificationEnv, { WEBHOOK_PER_TENANT_CONCURRENCY: '3', EMAILS_RETENTION_DAYS: '7', RATE_LIMIT_BURST: '5' }) as unknown as Record<string, unknown>;
+  assert.deepEqual([set.WEBHOOK_PER_TENANT_CONCURRENCY, set.EMAILS_RETENTION_DAYS, set.RATE_LIMIT_BURST], [3, 7, 5]);
+  for (const name of Object.keys(defaults)) {
+    for (const value of ['0', 'soon', '1.5']) {
+      assert.throws(() => loadConfig(NotificationEnv, { [name]: value }), (e: unknown) => e instanceof ConfigError && e.message.includes(name), `${name}=${value}`);
+    }
+  }
+});

@@ -55,7 +55,19 @@ export class NotificationEnv extends BaseEnv {
   @IsApiKeys() @Secret()
   API_KEYS: string = 'demo:demo-key,acme:acme-key';
 
-  /** Whole-request timeout of one webhook attempt (connect, send, response headers and excerpt); the request is aborted. */
+  /** Per-tenant sustained request rate of the webhooks API (token bucket refill per second, per instance). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  RATE_LIMIT_PER_SECOND: number = 20;
+
+  /** Per-tenant burst of the webhooks API (token bucket size); beyond it `429` with `Retry-After`. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(10_000_000)
+  RATE_LIMIT_BURST: number = 100;
+
+  /**
+   * Timeout of one whole webhook attempt (DNS lookup, connect, send, response
+   * headers and excerpt); the attempt is aborted. It also bounds the lookup
+   * of a URL being registered.
+   */
   @Type(() => Number) @IsInt() @Min(100) @Max(120000)
   WEBHOOK_TIMEOUT_MS: number = 5000;
 
@@ -79,6 +91,14 @@ export class NotificationEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(100)
   WEBHOOK_PER_ENDPOINT_CONCURRENCY: number = 2;
 
+  /**
+   * Requests in flight at once for one tenant (this instance), whatever its
+   * number of endpoints: a tenant whose endpoints all hang holds at most this
+   * many of the WEBHOOK_CONCURRENCY slots, the others stay for other tenants.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  WEBHOOK_PER_TENANT_CONCURRENCY: number = 8;
+
   /** How long the old secret keeps signing alongside the new one after a rotation. */
   @Type(() => Number) @IsInt() @Min(0) @Max(24 * 30)
   WEBHOOK_SECRET_GRACE_HOURS: number = 24;
@@ -98,6 +118,23 @@ export class NotificationEnv extends BaseEnv {
   /** Allows webhooks to loopback addresses (npm start sets it so a local receiver works). */
   @IsIn(['true', 'false', '1', '0'], { message: 'must be true or false' })
   NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: string = 'false';
+
+  /**
+   * Finished webhook deliveries (delivered or failed) are kept this many days
+   * after they finished, with their attempts: the delivery log (and a resend)
+   * reaches back this far. They carry the order's customer data. A delivery
+   * still pending is never deleted.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(3650)
+  WEBHOOK_DELIVERIES_RETENTION_DAYS: number = 30;
+
+  /** Sent customer emails (full bodies) are kept this many days after sending; an email not yet sent is never deleted. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(3650)
+  EMAILS_RETENTION_DAYS: number = 30;
+
+  /** How often deliveries and emails past their retention are deleted (in batches, safe with several instances). */
+  @Type(() => Number) @IsInt() @Min(100) @Max(86_400_000)
+  RETENTION_PRUNE_INTERVAL_MS: number = 3_600_000;
 
   get webhookSchedule(): number[] {
     return parseSchedule(this.WEBHOOK_RETRY_SCHEDULE_MS);

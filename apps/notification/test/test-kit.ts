@@ -1,11 +1,15 @@
 // Helpers of the webhook integration tests: a real HTTP receiver and the app under test.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import assert from 'node:assert/strict';
+import type { PayloadOf } from '@orders/contracts';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '@orders/platform';
 import { createTestDatabase, deleteBrokerTopology, TestDatabase, uniqueName } from '@orders/testing';
 import { bootstrap } from '../src/bootstrap';
 import { NotificationEnv } from '../src/config';
+import type { DeliveryView, WebhookView } from '../src/webhooks/webhook.dto';
 
 export interface Received {
   path: string;
@@ -68,13 +72,14 @@ export interface TestApp {
 export const TENANT_KEYS = Array.from({ length: 12 }, (_, i) => `t${i + 1}:key-t${i + 1}-secret`).join(',');
 export const auth = (tenant: string) => ({ authorization: `Bearer key-${tenant}-secret`, 'content-type': 'application/json' });
 
-/** The notification app on its own database and queue prefix, loopback webhooks allowed, a compressed retry schedule. */
+/** The notification app on its own database and queue prefix, loopback webhooks allowed, a compressed retry schedule, no practical rate limit. */
 export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
   const db = await createTestDatabase('whk');
   const cfg = loadConfig(NotificationEnv, {
     DATABASE_URL: db.url, MQ_PREFIX: uniqueName('t').toLowerCase(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error',
     RETRY_DELAYS_MS: '100,200', API_KEYS: `${TENANT_KEYS},demo:demo-key`, NOTIFICATION_ALLOW_LOOPBACK_WEBHOOKS: 'true',
     WEBHOOK_RETRY_SCHEDULE_MS: '0,100,200', WEBHOOK_TIMEOUT_MS: '1500', SMTP_PORT: '1', SMTP_TIMEOUT_MS: '500',
+    RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '10000', // out of the way of polling tests; webhooks-rate-limit sets its own
     ...env,
   });
   const app = await bootstrap(cfg);
@@ -86,4 +91,31 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
       await deleteBrokerTopology(cfg.MQ_PREFIX, cfg.retryDelaysMs);
     },
   };
+}
+
+/** A status event of the tenant (CONFIRMED, with a customer and one line), to publish on the test bus. */
+export const statusEvent = (tenantId: string, over: Partial<PayloadOf<'order.status-changed.v1'>> = {}): PayloadOf<'order.status-changed.v1'> => ({
+  orderId: randomUUID(),
+  tenantId,
+  status: 'CONFIRMED',
+  sequence: 4,
+  at: new Date().toISOString(),
+  customer: { id: 'c1', email: `${tenantId}@example.com`, name: 'Ada' },
+  items: [{ sku: 'WIDGET-1', quantity: 2, name: 'Widget', unitPriceCents: 999 }],
+  totals: { subtotalCents: 1998, discountCents: 0, totalCents: 1998, currency: 'EUR' },
+  ...over,
+});
+
+/** POST /webhooks as the tenant; asserts the 201. */
+export async function registerWebhook(t: TestApp, tenant: string, url: string, events?: string[]): Promise<WebhookView & { secret: string }> {
+  const res = await fetch(`${t.base}/webhooks`, { method: 'POST', headers: auth(tenant), body: JSON.stringify({ url, ...(events ? { events } : {}) }) });
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await res.json()) as WebhookView & { secret: string };
+}
+
+/** GET /webhooks/{id}/deliveries as the tenant; asserts the 200. */
+export async function deliveriesOf(t: TestApp, tenant: string, id: string): Promise<DeliveryView[]> {
+  const res = await fetch(`${t.base}/webhooks/${id}/deliveries?limit=200`, { headers: { authorization: auth(tenant).authorization } });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { items: DeliveryView[] }).items;
 }

@@ -70,13 +70,60 @@ test('a URL is refused when any address of its host is refused; plain http only 
     return a.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
   const r = resolver({ 'hooks.example.com': ['93.184.216.34'], 'mixed.example.com': ['93.184.216.34', '10.0.0.1'], localhost: ['127.0.0.1', '::1'] });
-  assert.deepEqual((await resolveTarget(new URL('https://hooks.example.com/x'), closed, r)).addresses, [{ address: '93.184.216.34', family: 4 }]);
-  await assert.rejects(resolveTarget(new URL('https://mixed.example.com/x'), closed, r), /10\.0\.0\.1 is a private address/);
-  await assert.rejects(resolveTarget(new URL('http://hooks.example.com/x'), closed, r), /use https/);
-  await assert.rejects(resolveTarget(new URL('https://nowhere.example.com/x'), closed, r), /does not resolve \(ENOTFOUND\)/);
-  await assert.rejects(resolveTarget(new URL('http://localhost:8080/x'), closed, r), /loopback/);
-  assert.equal((await resolveTarget(new URL('http://localhost:8080/x'), dev, r)).allowListed, true);
-  await assert.rejects(resolveTarget(new URL('http://169.254.169.254/latest/meta-data'), dev, r), /link-local/);
-  await assert.rejects(resolveTarget(new URL('http://[::ffff:169.254.169.254]/'), dev, r), /link-local/);
-  await assert.rejects(resolveTarget(new URL('ftp://hooks.example.com/'), dev, r), /use https/);
+  assert.deepEqual((await resolveTarget(new URL('https://hooks.example.com/x'), closed, { resolve: r })).addresses, [{ address: '93.184.216.34', family: 4 }]);
+  await assert.rejects(resolveTarget(new URL('https://mixed.example.com/x'), closed, { resolve: r }), /10\.0\.0\.1 is a private address/);
+  await assert.rejects(resolveTarget(new URL('http://hooks.example.com/x'), closed, { resolve: r }), /use https/);
+  await assert.rejects(resolveTarget(new URL('https://nowhere.example.com/x'), closed, { resolve: r }), /does not resolve \(ENOTFOUND\)/);
+  await assert.rejects(resolveTarget(new URL('http://localhost:8080/x'), closed, { resolve: r }), /loopback/);
+  assert.equal((await resolveTarget(new URL('http://localhost:8080/x'), dev, { resolve: r })).allowListed, true);
+  await assert.rejects(resolveTarget(new URL('http://169.254.169.254/latest/meta-data'), dev, { resolve: r }), /link-local/);
+  await assert.rejects(resolveTarget(new URL('http://[::ffff:169.254.169.254]/'), dev, { resolve: r }), /link-local/);
+  await assert.rejects(resolveTarget(new URL('ftp://hooks.example.com/'), dev, { resolve: r }), /use https/);
+});
+
+test('benchmarking, IETF-assignment, documentation, 6to4, NAT64 and Teredo addresses are not public', () => {
+  const cases: Array<[string, string]> = [
+    ['198.18.0.1', 'reserved'], ['198.19.255.255', 'reserved'], ['198.17.255.255', 'public'], ['198.20.0.1', 'public'],
+    ['192.0.0.1', 'reserved'], ['192.0.0.255', 'reserved'], ['192.0.1.1', 'public'],
+    ['192.0.2.10', 'reserved'], ['198.51.100.7', 'reserved'], ['203.0.113.9', 'reserved'], ['2001:db8::1', 'reserved'],
+    // 6to4 is judged by the IPv4 address it carries
+    ['2002:7f00:1::', 'loopback'], ['2002:a9fe:a9fe::1', 'link-local'], ['2002:a00:1::', 'private'], ['2002:c612:1::', 'reserved'],
+    ['2002:808:808::1', 'public'],
+    // NAT64: the well-known prefix carries its IPv4 in the last 32 bits; the local-use prefix is not globally reachable
+    ['64:ff9b::7f00:1', 'loopback'], ['64:ff9b::a9fe:a9fe', 'link-local'], ['64:ff9b::c612:1', 'reserved'], ['64:ff9b::808:808', 'public'],
+    ['64:ff9b:1::1', 'private'], ['64:ff9b:1:ffff::8.8.8.8', 'private'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'reserved'], // Teredo: its client address is obfuscated
+  ];
+  for (const [ip, kind] of cases) assert.equal(classify(ip), kind, ip);
+  for (const ip of ['198.18.0.1', '192.0.0.8', '2002:7f00:1::', '2002:a00:1::', '64:ff9b:1::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2']) {
+    assert.equal(judge(ip, closed).ok, false, ip);
+  }
+});
+
+test('cloud metadata addresses are never reachable, whatever the allow-list says', () => {
+  const open: AddressPolicy = {
+    allowLoopback: true,
+    allowNetworks: ['fd00::/8', 'fc00::/7', '100.64.0.0/10', '192.0.0.0/24', '64:ff9b:1::/48', '169.254.0.0/16', '0.0.0.0/0', '::/0'].map(parseCidr),
+  };
+  const metadata = [
+    '169.254.169.254', 'fd00:ec2::254', 'fd00:ec2::23', 'fd20:ce::254', '100.100.100.200', '192.0.0.192', '168.63.129.16', '169.254.170.2',
+    '::ffff:100.100.100.200', '::ffff:6464:64c8', '64:ff9b::100.100.100.200', '2002:6464:64c8::1', '::ffff:168.63.129.16',
+    // local-use NAT64 (RFC 6052 /48 and /96 layouts) towards the metadata service
+    '64:ff9b:1:a9fe:a9:fe00::', '64:ff9b:1::a9fe:a9fe',
+  ];
+  for (const ip of metadata) {
+    const v = judge(ip, open);
+    assert.equal(v.ok, false, ip);
+    assert.match(!v.ok ? v.reason : '', /metadata|link-local/, ip);
+  }
+  assert.match((judge('fd00:ec2::254', open) as { reason: string }).reason, /fd00:ec2::254 is a cloud metadata address \(never allowed\)/);
+  // their neighbours in the allow-listed ranges still pass
+  for (const ip of ['fd00:ec2::253', 'fd00::1', '100.100.100.201', '100.64.0.1', '192.0.0.193', '64:ff9b:1::1']) assert.equal(judge(ip, open).ok, true, ip);
+  assert.equal(judge('168.63.129.16', closed).ok, false, 'a public-looking metadata address too');
+});
+
+test('a name resolving to a metadata address is refused even when its private range is allowed', async () => {
+  const r = async () => [{ address: 'fd00:ec2::254', family: 6 }];
+  const policy: AddressPolicy = { allowLoopback: false, allowNetworks: [parseCidr('fd00::/8')] };
+  await assert.rejects(resolveTarget(new URL('http://imds.internal/latest/meta-data/'), policy, { resolve: r }), /imds\.internal resolves to fd00:ec2::254 is a cloud metadata address/);
 });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { AddressPolicy, resolveTarget } from './address-guard';
+import type { Resolver } from './resolver';
 
 /** Response bodies are kept only as this many characters. */
 export const EXCERPT_CHARS = 256;
@@ -12,6 +13,8 @@ export interface WebhookRequest {
   body: string;
   timeoutMs: number;
   policy: AddressPolicy;
+  /** How the host is resolved (tests); the system's DNS by default. */
+  resolve?: Resolver;
 }
 
 export interface WebhookResponse {
@@ -25,28 +28,29 @@ export interface WebhookResponse {
 /**
  * One POST to a tenant's endpoint. The host is resolved and judged by the
  * address guard right before the call, and the connection goes to exactly
- * the address that was judged (no second DNS answer can slip in). The
- * timeout covers the whole exchange and aborts the request. Redirects are
- * not followed. Never throws.
+ * the address that was judged (no second DNS answer can slip in). One
+ * timeout covers the whole attempt (lookup, connect, send, response headers
+ * and excerpt) and aborts it. Redirects are not followed. Never throws.
  */
 export async function postWebhook(req: WebhookRequest): Promise<WebhookResponse> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  let url: URL;
-  let pinned: { address: string; family: 4 | 6 };
-  try {
-    url = new URL(req.url);
-    pinned = (await resolveTarget(url, req.policy)).addresses[0];
-  } catch (e) {
-    return { statusCode: null, latencyMs: elapsed(), excerpt: null, error: (e as Error).message };
-  }
-  const lookup: LookupFunction = (_host, opts, cb) => {
-    if (opts.all) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [pinned]);
-    else cb(null, pinned.address, pinned.family);
-  };
+  const failed = (error: string): WebhookResponse => ({ statusCode: null, latencyMs: elapsed(), excerpt: null, error });
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), req.timeoutMs);
   try {
+    let url: URL;
+    let pinned: { address: string; family: 4 | 6 };
+    try {
+      url = new URL(req.url);
+      pinned = (await resolveTarget(url, req.policy, { resolve: req.resolve, signal: ac.signal })).addresses[0];
+    } catch (e) {
+      return failed(ac.signal.aborted ? `timed out after ${req.timeoutMs} ms (resolving the host)` : (e as Error).message);
+    }
+    const lookup: LookupFunction = (_host, opts, cb) => {
+      if (opts.all) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [pinned]);
+      else cb(null, pinned.address, pinned.family);
+    };
     return await new Promise<WebhookResponse>((resolve) => {
       const client = url.protocol === 'https:' ? https : http;
       const r = client.request(
@@ -74,10 +78,7 @@ export async function postWebhook(req: WebhookRequest): Promise<WebhookResponse>
           res.on('error', done);
         },
       );
-      r.on('error', (e: NodeJS.ErrnoException) => {
-        const error = ac.signal.aborted ? `timed out after ${req.timeoutMs} ms` : `${e.code ?? e.name}: ${e.message}`;
-        resolve({ statusCode: null, latencyMs: elapsed(), excerpt: null, error });
-      });
+      r.on('error', (e: NodeJS.ErrnoException) => resolve(failed(ac.signal.aborted ? `timed out after ${req.timeoutMs} ms` : `${e.code ?? e.name}: ${e.message}`)));
       r.end(req.body);
     });
   } finally {

@@ -1,12 +1,13 @@
 import { HttpException } from '@nestjs/common';
 
 export type WebhookErrorCode =
-  | 'unauthorized' | 'invalid_url' | 'endpoint_not_found' | 'delivery_not_found'
+  | 'unauthorized' | 'rate_limited' | 'invalid_url' | 'endpoint_not_found' | 'delivery_not_found'
   | 'too_many_endpoints' | 'delivery_pending' | 'endpoint_disabled';
 
 /** Each code maps to the HTTP status a tenant sees. (Webhook work never fails a consumed message on purpose.) */
 const STATUS: Record<WebhookErrorCode, number> = {
   unauthorized: 401,
+  rate_limited: 429,
   invalid_url: 400,
   endpoint_not_found: 404,
   delivery_not_found: 404,

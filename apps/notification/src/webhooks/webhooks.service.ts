@@ -210,7 +210,7 @@ export class WebhooksService {
     }
     if (url.username || url.password) throw WebhookError.invalidUrl('url must not carry credentials');
     try {
-      await resolveTarget(url, this.cfg.addressPolicy);
+      await resolveTarget(url, this.cfg.addressPolicy, { signal: AbortSignal.timeout(this.cfg.WEBHOOK_TIMEOUT_MS) });
     } catch (e) {
       if (e instanceof AddressRefused) throw WebhookError.invalidUrl(e.message);
       throw e;
