@@ -3,6 +3,7 @@ import CircuitBreaker from 'opossum';
 import { Gauge } from 'prom-client';
 import { withClientSpan } from '@orders/platform';
 import { backoffDelay } from './backoff';
+import { httpCall, HttpAnswer } from './http-call';
 import { PaymentError } from './payment.error';
 
 export interface GatewayClientOptions {
@@ -138,25 +139,22 @@ export class GatewayClient {
   }
 
   private async attempt(method: string, path: string, body: unknown, idempotencyKey: string): Promise<GatewayResponse> {
-    let res: Response;
-    let text: string;
+    let res: HttpAnswer;
     try {
-      [res, text] = await withClientSpan(`payment-gateway ${method} ${path}`, async (trace) => {
-        const r = await fetch(new URL(path, this.o.baseUrl), {
+      res = await withClientSpan(`payment-gateway ${method} ${path}`, (trace) =>
+        httpCall(new URL(path, this.o.baseUrl), {
           method,
           headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey, ...trace },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(this.o.timeoutMs),
-        });
-        return [r, await r.text()] as const;
-      });
+          timeoutMs: this.o.timeoutMs,
+        }),
+      );
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      const what = err.name === 'TimeoutError' ? `timed out after ${this.o.timeoutMs} ms` : `${err.message}${err.cause?.code ? ` (${err.cause.code})` : ''}`;
-      throw new TransientError(what);
+      const err = e as Error & { code?: string };
+      throw new TransientError(`${err.message}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}`);
     }
     if (res.status >= 500 || res.status === 408 || res.status === 429) throw new TransientError(`gateway answered ${res.status}`);
-    return { status: res.status, body: parseBody(text) };
+    return { status: res.status, body: parseBody(res.text) };
   }
 }
 
