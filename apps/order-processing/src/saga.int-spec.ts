@@ -47,6 +47,15 @@ test('a confirmed order: PROCESSING then CONFIRMED (sequences 2, 3), priced, com
   assert.equal(rig.sim.requests.filter((r) => r.path.includes(auths[0].id)).length, 1, 'one capture call');
 });
 
+test("an order placed in the bulk lane says so in every status event (the read model's lanes); a quiet one says nothing", async () => {
+  const bulk = await placeOrder(rig.bus, { lane: 'bulk' });
+  const quiet = await placeOrder(rig.bus);
+  await statusOf(rig.bus, bulk.orderId, 'CONFIRMED');
+  await statusOf(rig.bus, quiet.orderId, 'CONFIRMED');
+  assert.deepEqual(events(bulk.orderId).filter((e) => e.payload.sequence > 1).map((e) => [e.payload.status, e.payload.lane]), [['PROCESSING', 'bulk'], ['CONFIRMED', 'bulk']]);
+  assert.deepEqual(events(quiet.orderId).filter((e) => e.payload.sequence > 1).map((e) => e.payload.lane), [undefined, undefined]);
+});
+
 test('out of stock: REJECTED with the rejection reason, nothing authorized or released', async () => {
   const { orderId } = await placeOrderScripted({ reserve: { reject: 'out_of_stock' } });
   const rejected = await statusOf(rig.bus, orderId, 'REJECTED');

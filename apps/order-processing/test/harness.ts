@@ -177,6 +177,7 @@ export interface PlaceOptions {
   token?: string;
   tenantId?: string;
   orderId?: string;
+  lane?: 'quiet' | 'bulk';
 }
 
 /** Publishes order.placed.v1 as order-receiving would; returns the order id and the envelope. */
@@ -191,6 +192,7 @@ export async function placeOrder(bus: TestBus, o: PlaceOptions = {}): Promise<{ 
     shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
     payment: { token: o.token ?? 'tok_ok' },
     placedAt: new Date().toISOString(),
+    ...(o.lane ? { lane: o.lane } : {}),
   });
   return { orderId, env };
 }

@@ -86,9 +86,9 @@ export class OrderReceivingEnv extends BaseEnv {
   }
 }
 
-/** What the platform runs of order-receiving: its schema's migrations and its queue, with its concurrency. */
+/** What the platform runs of order-receiving: its schema's migrations and its two status queues (quiet and bulk lanes), with their concurrency. */
 export const orderReceivingService = (cfg: OrderReceivingEnv): ServiceSpec => ({
   name: 'order-receiving',
   migrations,
-  queues: { 'order-receiving.status': cfg.CONSUMER_CONCURRENCY },
+  queues: { 'order-receiving.status': cfg.CONSUMER_CONCURRENCY, 'order-receiving.status-bulk': cfg.CONSUMER_CONCURRENCY },
 });

@@ -29,7 +29,7 @@ import { Api, SERVICE_NAMES, ServiceName, System } from './system';
  * Prints a table and writes apps/system-e2e/artifacts/bench.json.
  * Figures are for this machine with everything (load generator included) on it.
  *
- * BENCH_ONLY=intake: step 1 alone; BENCH_ONLY=compare: step 5 alone (after start-up).
+ * BENCH_ONLY=intake: step 1 alone; BENCH_ONLY=flood: steps 2-4; BENCH_ONLY=compare: step 5 alone (after start-up).
  */
 const num = (k: string, d: number) => Number(process.env[k] ?? d);
 const ROUND_SECONDS = num('BENCH_ROUND_SECONDS', 5);
@@ -44,7 +44,7 @@ const COMPARE_CONCURRENCY = num('BENCH_COMPARE_CONCURRENCY', 32);
 const COMPARE_ROUNDS = num('BENCH_COMPARE_ROUNDS', 2);
 const COMPARE_WARMUP = num('BENCH_COMPARE_WARMUP', 100);
 const ONLY = process.env.BENCH_ONLY ?? '';
-if (!['', 'intake', 'compare'].includes(ONLY)) throw new Error(`BENCH_ONLY must be intake or compare, not ${ONLY}`);
+if (!['', 'intake', 'flood', 'compare'].includes(ONLY)) throw new Error(`BENCH_ONLY must be intake, flood or compare, not ${ONLY}`);
 
 /** The services with a database: each gets its own in the bench, so PostgreSQL's per-database counters are per service. */
 const DB_SERVICES = ['order-receiving', 'order-processing', 'inventory', 'notification'] as const satisfies readonly ServiceName[];
@@ -108,13 +108,13 @@ async function main(): Promise<void> {
     const probe: Ctx['probe'] = { pg, labels: [...DB_SERVICES], processes: pidsOf, platform: { prefix: channelStats ? sys.prefix : null, metricsUrls, own } };
     const ctx: Ctx = { sys, own, run: Date.now().toString(36), port: sys.ports['order-receiving'], probe, running };
 
-    if (ONLY !== 'compare') {
+    if (ONLY === '' || ONLY === 'intake') {
       // 1. intake against the bare reference, order-processing stopped (accepted orders wait in the broker,
       //    and are purged afterwards: they are not part of the later figures)
       await sys.kill('order-processing', 'SIGTERM');
       results.intake = await intakePhase(ctx, { rounds: ROUNDS, roundSeconds: ROUND_SECONDS, connections: CONNECTIONS });
     }
-    if (ONLY === '') {
+    if (ONLY === '' || ONLY === 'flood') {
       const conn = await amqp.connect(TEST_RABBITMQ_URL);
       const ch = await conn.createChannel();
       // both lanes: past its first orders, the intake rounds' tenant is in the bulk lane
@@ -123,8 +123,10 @@ async function main(): Promise<void> {
       // the intake rounds left tens of thousands of rows and deleted outbox rows behind: settle them now, not
       // in autovacuum runs that would take CPU from the measurements that follow
       await own.query('VACUUM ANALYZE');
-      await sys.launch('order-processing');
-      await sys.waitReady('order-processing');
+      if (ONLY === '') {
+        await sys.launch('order-processing'); // stopped for the intake rounds
+        await sys.waitReady('order-processing');
+      }
 
       // 2. accept → final, one at a time, idle; 3. the flood; 4. memory
       const latency = await latencyPhase(ctx, { orders: LATENCY_ORDERS, smallOrders: SMALL_ORDERS });
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
       const flood = await floodPhase(ctx, latency, { orders: FLOOD_ORDERS, concurrency: FLOOD_CONCURRENCY, smallOrders: SMALL_ORDERS });
       Object.assign(results, flood);
     }
-    if (ONLY !== 'intake') {
+    if (ONLY === '' || ONLY === 'compare') {
       // 5. the platform against the synchronous checkout, on the same payment gateway simulator
       ref = await startCheckoutReference(sys.url('payment-gateway-sim'), 'SKU-BENCH');
       pg.track('sync checkout', ref.db);

@@ -35,6 +35,28 @@ test('every message name has a consumer queue and every routed name exists; ever
   for (const name of routed) assert.ok(name in MESSAGES, `${name} is bound but not a message`);
   assert.equal(routingKeyOf('order.placed.v1', { lane: 'bulk' }), 'order.placed.v1.bulk');
   assert.equal(routingKeyOf('order.placed.v1', {}), 'order.placed.v1.quiet');
-  assert.match(routingKeyOf('order.status-changed.v1', { status: 'CONFIRMED', tenantId: 'a.b' }), /^order\.status-changed\.v1\.CONFIRMED\.[0-9a-f]{16}$/);
+  assert.match(routingKeyOf('order.status-changed.v1', { status: 'CONFIRMED', tenantId: 'a.b' }), /^order\.status-changed\.v1\.CONFIRMED\.[0-9a-f]{16}\.quiet$/);
+  assert.match(routingKeyOf('order.status-changed.v1', { status: 'CONFIRMED', tenantId: 'a.b', lane: 'bulk' }), /^order\.status-changed\.v1\.CONFIRMED\.[0-9a-f]{16}\.bulk$/);
   assert.equal(routingKeyOf('inventory.reserve.v1', {}), 'inventory.reserve.v1');
+});
+
+test("status events reach the read model in their lane, email in any lane, and the previous version's keys still arrive", () => {
+  // AMQP topic matching: `*` one word, `#` zero or more
+  const matches = (pattern: string, key: string): boolean => {
+    const p = pattern.split('.');
+    const k = key.split('.');
+    const m = (i: number, j: number): boolean =>
+      i === p.length ? j === k.length : p[i] === '#' ? m(i + 1, j) || (j < k.length && m(i, j + 1)) : j < k.length && (p[i] === '*' || p[i] === k[j]) && m(i + 1, j + 1);
+    return m(0, 0);
+  };
+  const receiving = (key: string) => Object.entries(QUEUES)
+    .filter(([, bindings]) => bindings.some((b) => typeof b !== 'string' && b.message === 'order.status-changed.v1' && b.route !== null && matches(`${b.message}.${b.route}`, key)))
+    .map(([q]) => q).sort();
+  const key = (status: string, lane?: 'bulk' | 'quiet') => routingKeyOf('order.status-changed.v1', { status, tenantId: 'acme', ...(lane ? { lane } : {}) });
+  assert.deepEqual(receiving(key('CONFIRMED')), ['notification.email', 'order-receiving.status']);
+  assert.deepEqual(receiving(key('CONFIRMED', 'bulk')), ['notification.email', 'order-receiving.status-bulk']);
+  assert.deepEqual(receiving(key('PROCESSING', 'bulk')), ['order-receiving.status-bulk']);
+  assert.deepEqual(receiving(key('PENDING')), [], 'PENDING: written by intake, routed nowhere');
+  const previous = key('CANCELLED').replace(/\.quiet$/, ''); // published by the previous version during an upgrade
+  assert.deepEqual(receiving(previous), ['notification.email', 'order-receiving.status']);
 });

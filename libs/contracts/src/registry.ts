@@ -75,7 +75,11 @@ export const tenantRouteKey = (tenantId: string): string => createHash('sha256')
 /** Where a new order waits for admission: a tenant placing a handful of orders, or one placing far more than its share. */
 export type PlacementLane = 'quiet' | 'bulk';
 
-const statusRoutes = (statuses: readonly OrderStatus[]) => statuses.map((s) => ({ message: 'order.status-changed.v1', route: `${s}.*` }) as const);
+/** Bindings to status events of these statuses: `<status>.<tenant key>.<lane>` (`#`: any lane, and the previous version's keys without one). */
+const statusRoutes = (statuses: readonly OrderStatus[], lane: PlacementLane | '#') => statuses.map((s) => ({ message: 'order.status-changed.v1', route: `${s}.*.${lane}` }) as const);
+/** The previous version's status routing keys (`<status>.<tenant key>`), still published during a rolling upgrade. */
+const unlanedStatusRoutes = (statuses: readonly OrderStatus[]) => statuses.map((s) => ({ message: 'order.status-changed.v1', route: `${s}.*` }) as const);
+const READ_MODEL_STATUSES = ORDER_STATUSES.filter((s) => s !== 'PENDING');
 
 /**
  * Who consumes what (queue → bindings). Every service declares the whole
@@ -95,10 +99,12 @@ export const QUEUES = {
   ],
   'order-processing.payments': ['payment.authorize.v1', 'payment.capture.v1', 'payment.void.v1'],
   'inventory.commands': ['inventory.reserve.v1', 'inventory.commit.v1', 'inventory.release.v1'],
-  // Status events by status: the read model takes all but PENDING (intake wrote it), email only final ones.
-  'order-receiving.status': statusRoutes(ORDER_STATUSES.filter((s) => s !== 'PENDING')),
-  'notification.email': statusRoutes(FINAL_STATUSES),
-  // Bound at run time to the tenants (and statuses) with webhook endpoints: order.status-changed.v1.<status>.<tenantRouteKey>
+  // Status events by status and lane: the read model takes all but PENDING (intake wrote it), in two lanes consumed
+  // side by side (a flood's statuses never hold up another tenant's); email only final ones.
+  'order-receiving.status': [...statusRoutes(READ_MODEL_STATUSES, 'quiet'), ...unlanedStatusRoutes(READ_MODEL_STATUSES)],
+  'order-receiving.status-bulk': statusRoutes(READ_MODEL_STATUSES, 'bulk'),
+  'notification.email': statusRoutes(FINAL_STATUSES, '#'),
+  // Bound at run time to the tenants (and statuses) with webhook endpoints: order.status-changed.v1.<status>.<tenantRouteKey>.#
   'notification.webhooks': [{ message: 'order.status-changed.v1', route: null }],
 } as const;
 
@@ -116,13 +122,15 @@ export const RETIRED_BINDINGS = {
   'order-processing.saga': ['order.cancel-requested.v1'],
   'order-processing.placed': ['order.cancel-requested.v1', 'order.placed.v1'],
   'notification.webhooks': ['order.status-changed.v1'],
-} as const satisfies Partial<Record<QueueName, readonly MessageName[]>>;
+  // the `#` routes (any lane, or none) take these over
+  'notification.email': unlanedStatusRoutes(FINAL_STATUSES),
+} as const;
 
-/** The words after a message's name in its routing key: a status event's status and tenant, a placement's lane. */
+/** The words after a message's name in its routing key: a status event's status, tenant and lane; a placement's lane. */
 export function routeOf(name: string, payload: object): string | undefined {
   if (name === 'order.status-changed.v1') {
     const p = payload as PayloadOf<'order.status-changed.v1'>;
-    return `${p.status}.${tenantRouteKey(p.tenantId)}`;
+    return `${p.status}.${tenantRouteKey(p.tenantId)}.${p.lane ?? 'quiet'}`;
   }
   if (name === 'order.placed.v1') return (payload as PayloadOf<'order.placed.v1'>).lane ?? 'quiet';
   return undefined;

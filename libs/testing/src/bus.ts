@@ -92,6 +92,17 @@ export class TestBus<M extends object = PlatformMessages> {
     return env;
   }
 
+  /** Publishes many messages at once (one wait for the broker's confirms): a backlog that arrives faster than it is consumed. */
+  async publishMany<N extends NameOf<M>>(name: N, payloads: ReadonlyArray<M[N]>): Promise<void> {
+    for (const payload of payloads) {
+      const env = this.codec.create(name, payload as object, {});
+      this.ch.publish(this.exchange, this.codec.routingKeyOf(name, payload as object), Buffer.from(JSON.stringify(env)), {
+        persistent: true, messageId: env.id, contentType: 'application/json', type: name,
+      });
+    }
+    await this.ch.waitForConfirms();
+  }
+
   /** Publishes arbitrary bytes under a routing key (poison-message tests). */
   async publishRaw(routingKey: string, body: Buffer, messageId?: string, type?: string): Promise<void> {
     this.ch.publish(this.exchange, routingKey, body, { persistent: true, messageId, contentType: 'application/json', ...(type ? { type } : {}) });

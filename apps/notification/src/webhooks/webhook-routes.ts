@@ -11,7 +11,7 @@ const PATTERNS = ['*', ...ORDER_STATUSES] as const;
 /**
  * Which status events reach notification.webhooks: exactly those of tenants
  * with an enabled endpoint, and of the statuses those endpoints asked for
- * (bindings `order.status-changed.v1.<status>.<tenant key>`), so a tenant
+ * (bindings `order.status-changed.v1.<status>.<tenant key>.#`, any lane), so a tenant
  * without webhooks costs no delivery. Set when an endpoint is registered,
  * removed, enabled or disabled, for every tenant at start-up, and again
  * every WEBHOOK_ROUTES_SYNC_MS (a binding lost with its queue comes back).
@@ -44,7 +44,10 @@ export class WebhookRoutes implements OnApplicationBootstrap, OnApplicationShutd
     const rows: Array<{ events: string[] }> = await this.ds.query('SELECT events FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_at IS NULL', [tenantId]);
     const wanted = new Set(rows.flatMap((r) => r.events));
     const key = tenantRouteKey(tenantId);
-    for (const p of PATTERNS) await this.messaging.setBinding(QUEUE, 'order.status-changed.v1', `${p}.${key}`, wanted.has(p) && (p === '*' || !wanted.has('*')));
+    for (const p of PATTERNS) {
+      await this.messaging.setBinding(QUEUE, 'order.status-changed.v1', `${p}.${key}.#`, wanted.has(p) && (p === '*' || !wanted.has('*')));
+      await this.messaging.setBinding(QUEUE, 'order.status-changed.v1', `${p}.${key}`, false); // the previous version's binding (no lane word)
+    }
   }
 
   /** sync, logged instead of thrown: the periodic sync sets it later (an endpoint's change never fails for it). */

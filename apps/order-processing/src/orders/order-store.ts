@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CustomerV1, OrderStatus, PayloadOf, PricedLineV1, StatusLineV1 } from '@orders/contracts';
+import { CustomerV1, OrderStatus, PayloadOf, PlacementLane, PricedLineV1, StatusLineV1 } from '@orders/contracts';
 import type { Tx } from '@orders/messaging';
 import { poolOf, ResultRow, Sql, sqlLiteral, sqlOf } from '@orders/persistence';
 import { Counter } from 'prom-client';
@@ -22,6 +22,8 @@ export interface Order {
   /** The ordered lines; with name and unit price once inventory priced them. */
   items: StatusLineV1[];
   couponCode: string | null;
+  /** The admission lane its placement came in; its status events carry it (routing). */
+  lane: PlacementLane;
   paymentToken: string;
   totals: Totals | null;
   reserved: boolean;
@@ -40,6 +42,7 @@ interface Row {
   customer: CustomerV1 | null;
   items: StatusLineV1[];
   coupon_code: string | null;
+  lane: PlacementLane;
   payment_token: string;
   currency: string | null;
   /** bigint columns arrive as strings */
@@ -52,7 +55,7 @@ interface Row {
   tenant_waiting?: boolean;
 }
 
-const COLUMNS = `id, tenant_id, status, sequence, reason, customer, items, coupon_code, payment_token, currency,
+const COLUMNS = `id, tenant_id, status, sequence, reason, customer, items, coupon_code, lane, payment_token, currency,
   subtotal_cents, discount_cents, total_cents, reserved, authorization_id, placed_at`;
 
 function toOrder(r: Row): Order {
@@ -65,6 +68,7 @@ function toOrder(r: Row): Order {
     ...(r.customer ? { customer: r.customer } : {}),
     items: r.items,
     couponCode: r.coupon_code,
+    lane: r.lane,
     paymentToken: r.payment_token,
     totals: r.subtotal_cents === null
       ? null
@@ -115,8 +119,8 @@ export class OrderStore {
     const full = 'items' in p ? p : undefined;
     const rows = await tx.query<Row & { early_cancel: boolean; in_flight: number; others_in_flight: boolean; waiting: boolean }>(
       `WITH placed AS (
-         INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at)
-         VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8)
+         INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at, lane)
+         VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}
        ), history AS (
          INSERT INTO order_history (order_id, sequence, status, at) SELECT id, 1, 'PENDING', placed_at FROM placed
@@ -128,7 +132,7 @@ export class OrderStore {
          FROM placed`,
       [
         p.orderId, p.tenantId, JSON.stringify(full ? full.customer : null), JSON.stringify(full ? full.items.map((i) => ({ sku: i.sku, quantity: i.quantity })) : []),
-        full?.couponCode ?? null, full ? JSON.stringify(full.shippingAddress) : '{}', full?.payment.token ?? '', p.placedAt,
+        full?.couponCode ?? null, full ? JSON.stringify(full.shippingAddress) : '{}', full?.payment.token ?? '', p.placedAt, full?.lane ?? 'quiet',
       ],
     );
     const r = rows[0];
@@ -286,6 +290,7 @@ export class OrderStore {
       items: order.items,
       ...(order.totals ? { totals: order.totals } : {}),
       ...(order.couponCode ? { couponCode: order.couponCode } : {}),
+      ...(order.lane === 'bulk' ? { lane: 'bulk' as const } : {}),
     };
   }
 

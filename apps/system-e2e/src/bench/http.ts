@@ -5,11 +5,14 @@ export interface Answer {
   status: number;
   ms: number;
   body: string;
+  /** When the request was sent (epoch ms): splits an order's time into intake, processing and push. */
+  sentAt: number;
 }
 
 export function post(agent: Agent, port: number, body: unknown, key: string, extra: Record<string, string> = {}, apiKey = 'demo-key'): Promise<Answer> {
   const raw = JSON.stringify(body);
   const started = process.hrtime.bigint();
+  const sentAt = Date.now();
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -20,7 +23,7 @@ export function post(agent: Agent, port: number, body: unknown, key: string, ext
         let data = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (data += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - started) / 1e6, body: data }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - started) / 1e6, body: data, sentAt }));
       },
     );
     req.on('error', reject);

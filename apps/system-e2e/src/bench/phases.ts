@@ -56,7 +56,7 @@ export async function intakePhase(c: Ctx, o: { rounds: number; roundSeconds: num
 
 interface FinalOrder { status: string; history: Array<{ status: string; at: string }> }
 /** Milliseconds of an order spent waiting for admission (PENDING → PROCESSING) and in the saga (PROCESSING → final). */
-function stages(a: Answer): { total: number; admission: number; saga: number; rest: number } | undefined {
+function stages(a: Answer): { total: number; admission: number; saga: number; rest: number; intake: number; push: number } | undefined {
   if (a.status !== 200) return undefined;
   const o = JSON.parse(a.body) as FinalOrder;
   const at = (s: string) => Date.parse(o.history.find((h) => h.status === s)?.at ?? '');
@@ -64,7 +64,8 @@ function stages(a: Answer): { total: number; admission: number; saga: number; re
   const processing = at('PROCESSING');
   const final = Date.parse(o.history[o.history.length - 1].at);
   if (!FINAL.includes(o.status) || Number.isNaN(processing)) return undefined;
-  return { total: a.ms, admission: processing - pending, saga: final - processing, rest: a.ms - (final - pending) };
+  // intake: sent → PENDING stored; push: final stored → the answer received (the read model's queue, NOTIFY, the re-read)
+  return { total: a.ms, admission: processing - pending, saga: final - processing, rest: a.ms - (final - pending), intake: pending - a.sentAt, push: a.sentAt + a.ms - final };
 }
 
 export interface LatencyResult {
@@ -165,8 +166,8 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
       },
       smallTenantDuringFlood: { orders: during.length, p50Ms: r1(pct(during, 50)), p99Ms: r1(pct(during, 99)) },
       ratioP99: Math.round((pct(during, 99) / pct(smallIdle, 99)) * 10) / 10,
-      medianStagesMs: { total: med((s) => s.total), admission: med((s) => s.admission), saga: med((s) => s.saga), intakeAndPush: med((s) => s.rest) },
-      slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest) })),
+      medianStagesMs: { total: med((s) => s.total), admission: med((s) => s.admission), saga: med((s) => s.saga), intakeAndPush: med((s) => s.rest), intake: med((s) => s.intake), push: med((s) => s.push) },
+      slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest), intake: r1(s.intake), push: r1(s.push) })),
     },
     rssMiB,
   };

@@ -12,8 +12,10 @@ export class StatusLineV1 extends OrderLineV1 {
 
 /**
  * order-processing → everyone: an order moved to a new status. `sequence`
- * orders a single order's events. Routed by status and tenant (routeOf).
- * `customer` is missing only for an order whose placement could not be read.
+ * orders a single order's events. Routed by status, tenant and lane
+ * (routeOf): the lane its placement came in, so the read model takes a
+ * quiet tenant's statuses beside, never behind, a flood's. `customer` is
+ * missing only for an order whose placement could not be read.
  */
 export class OrderStatusChangedV1 extends OrderRefV1 {
   @IsIn(ORDER_STATUSES) status: OrderStatus;
@@ -24,4 +26,6 @@ export class OrderStatusChangedV1 extends OrderRefV1 {
   @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => StatusLineV1) items: StatusLineV1[];
   @IsOptional() @ValidateNested() @Type(() => TotalsV1) totals?: TotalsV1;
   @IsOptional() @IsString() @Length(1, 64) couponCode?: string;
+  /** The order's admission lane (from order.placed.v1); absent: `quiet`. */
+  @IsOptional() @IsIn(['quiet', 'bulk']) lane?: 'quiet' | 'bulk';
 }
