@@ -34,7 +34,8 @@ class MetricsController {
 
   /**
    * Prometheus exposition format. One rendering serves every scrape for
-   * METRICS_CACHE_MS (concurrent scrapes share the one being collected), so
+   * METRICS_CACHE_MS after it was rendered (scrapes during the collection
+   * share the one being collected), so
    * the gauges that ask the database or the broker run once per interval
    * whatever the scrape rate. With METRICS_REQUIRE_TOKEN only a scrape with
    * `Authorization: Bearer <ADMIN_TOKEN>` is answered (401 before anything is
@@ -51,14 +52,16 @@ class MetricsController {
         headers: { 'www-authenticate': 'Bearer' },
       });
     }
-    const now = Date.now();
-    if (!this.rendered || now - this.rendered.at >= s.cacheMs) {
+    if (!this.rendered || Date.now() - this.rendered.at >= s.cacheMs) {
       const text = register.metrics();
-      const entry = { at: now, text };
+      const entry = { at: Infinity, text }; // while it is collected, every scrape waits for this one
       this.rendered = entry;
-      text.catch(() => {
-        if (this.rendered === entry) this.rendered = undefined; // a failed collection is not served again
-      });
+      text.then(
+        () => (entry.at = Date.now()), // served for METRICS_CACHE_MS from when it was rendered
+        () => {
+          if (this.rendered === entry) this.rendered = undefined; // a failed collection is not served again
+        },
+      );
     }
     return this.rendered.text;
   }
