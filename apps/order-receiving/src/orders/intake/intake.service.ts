@@ -4,7 +4,7 @@ import type { PayloadOf } from '@orders/contracts';
 import type { CreateOrderDto, OrderAcceptedDto, OrderDto } from '@orders/dto';
 import { Outbox } from '@orders/messaging';
 import { deleteInBatches, poolOf, sqlOf } from '@orders/persistence';
-import { every } from '@orders/platform';
+import { every, Readiness, ReadinessReport, ReadinessSource } from '@orders/platform';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { OrderReceivingEnv } from '../../config';
@@ -43,8 +43,9 @@ const ordersAccepted = new Counter({
 const FIND_KEY_SQL = `SELECT request_hash, order_id, status_code, response, coalesce(held_until > now(), false) AS held
   FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`;
 
+@Readiness('intake')
 @Injectable()
-export class IntakeService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IntakeService implements OnApplicationBootstrap, OnApplicationShutdown, ReadinessSource {
   private readonly logger = new Logger('Intake');
   private readonly batcher: IntakeBatcher;
   private readonly lanes = new TenantLane();
@@ -58,7 +59,9 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly readModel: ReadModelService,
   ) {
     // the DataSource's own pg pool: the intake statement runs as a named prepared statement (planning it per order cost as much as running it)
-    this.batcher = new IntakeBatcher(() => poolOf(this.ds), outbox, Math.max(1, Math.floor(cfg.DB_POOL_SIZE / 4)));
+    this.batcher = new IntakeBatcher(() => poolOf(this.ds), outbox, {
+      maxInFlight: Math.max(1, Math.floor(cfg.DB_POOL_SIZE / 4)), maxQueued: cfg.INTAKE_MAX_QUEUED, maxWaitMs: cfg.INTAKE_MAX_WAIT_MS,
+    });
   }
 
   /**
@@ -124,6 +127,12 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
       return { orderId: prior.order_id, statusCode: prior.status_code, body: JSON.parse(prior.response) as OrderAcceptedDto, created: false };
     }
     throw new Error('idempotency key vanished repeatedly');
+  }
+
+  /** /health/ready: down while intake refuses orders or cannot write them in time (see IntakeBatcher.load). */
+  readiness(): ReadinessReport {
+    const { saturated, ...details } = this.batcher.load();
+    return { up: !saturated, details: { ...details, maxQueued: this.cfg.INTAKE_MAX_QUEUED, maxWaitMs: this.cfg.INTAKE_MAX_WAIT_MS } };
   }
 
   /** The `Prefer: wait` request has answered: the key replays from now on. */
