@@ -157,3 +157,21 @@ test('the staged image tree holds compiled code only: no sources, tests or test 
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("Prometheus scrapes each service's /metrics with the admin token read from a file, which compose mounts from ADMIN_TOKEN", () => {
+  const prom = parse(read('deploy/prometheus/prometheus.yml'));
+  const compose = parse(read('docker-compose.yml'), { merge: true });
+  const mounted = (compose.services.prometheus.secrets ?? []).map((s) => (typeof s === 'string' ? { source: s } : s));
+  for (const name of ['order-receiving', 'order-processing', 'inventory', 'notification']) {
+    const job = prom.scrape_configs.find((j) => (j.static_configs ?? []).some((c) => c.targets.some((t) => t.startsWith(`${name}:`))));
+    assert.ok(job, `a scrape job for ${name}`);
+    const target = job.static_configs.flatMap((c) => c.targets).find((t) => t.startsWith(`${name}:`));
+    assert.equal(target, `${name}:${compose.services[name].environment.PORT}`, `${name}: scraped where it listens`);
+    const auth = job.authorization ?? {};
+    assert.equal(auth.type ?? 'Bearer', 'Bearer', `${name}: bearer authorization`);
+    assert.ok(auth.credentials_file && !auth.credentials && !job.bearer_token, `${name}: the token comes from a file, never written in the config`);
+    const secret = mounted.find((s) => auth.credentials_file === (s.target?.startsWith('/') ? s.target : `/run/secrets/${s.target ?? s.source}`));
+    assert.ok(secret, `${name}: compose mounts ${auth.credentials_file} into prometheus`);
+    assert.equal(compose.secrets?.[secret.source]?.environment, 'ADMIN_TOKEN', `${name}: the file holds the services' ADMIN_TOKEN`);
+  }
+});

@@ -8,11 +8,14 @@ test('defaults work for development: port 3000, schema receiving, the demo and a
   assert.equal(cfg.PORT, 3000);
   assert.equal(cfg.DB_SCHEMA, 'receiving');
   assert.equal(cfg.IDEMPOTENCY_TTL_HOURS, 48);
+  assert.equal(cfg.INTAKE_MAX_QUEUED, 4000);
+  assert.equal(cfg.INTAKE_MAX_WAIT_MS, 3000);
+  assert.ok(cfg.INTAKE_MAX_WAIT_MS < cfg.DB_STATEMENT_TIMEOUT_MS, 'a queued order gives up before a running statement is cancelled');
   assert.deepEqual([...cfg.tenantsByAuthorization], [['Bearer demo-key', 'demo'], ['Bearer acme-key', 'acme']]);
 });
 
 test('bad values stop start-up naming the variable', () => {
-  for (const [name, value] of [['API_KEYS', 'demo'], ['API_KEYS', 'demo:short'], ['IDEMPOTENCY_TTL_HOURS', '12'], ['RATE_LIMIT_PER_SECOND', '0'], ['EVENTS_TOKEN_SECRET', 'short']]) {
+  for (const [name, value] of [['API_KEYS', 'demo'], ['API_KEYS', 'demo:short'], ['IDEMPOTENCY_TTL_HOURS', '12'], ['RATE_LIMIT_PER_SECOND', '0'], ['EVENTS_TOKEN_SECRET', 'short'], ['INTAKE_MAX_QUEUED', '0'], ['INTAKE_MAX_WAIT_MS', '10']]) {
     assert.throws(() => loadConfig(OrderReceivingEnv, { [name]: value }), (e: unknown) => e instanceof ConfigError && e.message.includes(name), `${name}=${value}`);
   }
 });

@@ -62,6 +62,25 @@ export class OrderReceivingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(0) @Max(3_600_000)
   SSE_GAP_WAIT_MS: number = 0;
 
+  /**
+   * Orders that may wait for a free intake statement while every one is
+   * running (the database is slow): one more is answered 503 with
+   * Retry-After at once, nothing written (the storefront retries with the
+   * same Idempotency-Key). Bounds intake's memory whatever the load.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  INTAKE_MAX_QUEUED: number = 4000;
+
+  /**
+   * Longest an order waits in that queue before it is answered 503 with
+   * Retry-After, nothing written. A statement already running ends at
+   * DB_STATEMENT_TIMEOUT_MS at the latest. While intake refuses orders (and
+   * for this long after), or a statement has run longer than this,
+   * /health/ready is 503.
+   */
+  @Type(() => Number) @IsInt() @Min(50) @Max(60_000)
+  INTAKE_MAX_WAIT_MS: number = 3000;
+
   /** How long POST /orders/{id}/cancel waits for order-processing's decision before answering 503 (ask again). */
   @Type(() => Number) @IsInt() @Min(100) @Max(30_000)
   CANCEL_DECISION_WAIT_MS: number = 5_000;

@@ -40,3 +40,18 @@ test('in production, every secret still at its development default is refused, n
   assert.ok(loadConfig(SecretEnv, { NODE_ENV: 'production', API_KEYS: 'shop:a-real-production-key', TOKEN_SECRET: 'a-real-production-secret', ...admin }));
   assert.ok(loadConfig(SecretEnv, {}), 'development defaults work outside production');
 });
+
+test('GET /metrics needs the admin token and is cached by default in production only; the variables set explicitly win either way', () => {
+  const prod = { NODE_ENV: 'production', API_KEYS: 'shop:a-real-production-key', TOKEN_SECRET: 'a-real-production-secret', ADMIN_TOKEN: 'a-real-admin-token' };
+  assert.equal(loadConfig(SecretEnv, {}).METRICS_REQUIRE_TOKEN, false, 'open in development');
+  assert.equal(loadConfig(SecretEnv, prod).METRICS_REQUIRE_TOKEN, true, 'token required in production');
+  assert.equal(loadConfig(SecretEnv, { ...prod, METRICS_REQUIRE_TOKEN: 'false' }).METRICS_REQUIRE_TOKEN, false);
+  assert.equal(loadConfig(SecretEnv, { METRICS_REQUIRE_TOKEN: 'true' }).METRICS_REQUIRE_TOKEN, true);
+  assert.equal(new SecretEnv().METRICS_REQUIRE_TOKEN, false, 'the production default does not leak into the development one');
+  assert.equal(loadConfig(SecretEnv, prod).METRICS_CACHE_MS, 5000, 'one collection per 5 s in production');
+  assert.equal(loadConfig(SecretEnv, {}).METRICS_CACHE_MS, 0, 'current numbers in development');
+  assert.equal(loadConfig(SecretEnv, { ...prod, METRICS_CACHE_MS: '0' }).METRICS_CACHE_MS, 0);
+  for (const [name, value] of [['METRICS_REQUIRE_TOKEN', 'yes'], ['METRICS_CACHE_MS', '-1']]) {
+    assert.ok(problem(() => loadConfig(SecretEnv, { [name]: value })).problems.some((p) => p.startsWith(`${name}:`)), `${name}=${value}`);
+  }
+});

@@ -1,10 +1,17 @@
 import { plainToInstance, Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { flattenValidationErrors } from '@orders/contracts';
 
-/** Reads an env string as a boolean: only "true"/"1" and "false"/"0" are accepted. */
+/**
+ * Reads an env string as a boolean: only "true"/"1" and "false"/"0" are
+ * accepted. It reads the variable as given (`obj[key]`): implicit conversion
+ * has already made any non-empty string, "false" too, `true`.
+ */
 export const EnvBool = () =>
-  Transform(({ value }) => (value === true || value === 'true' || value === '1' ? true : value === false || value === 'false' || value === '0' ? false : value));
+  Transform(({ obj, key }) => {
+    const value = (obj as Record<string, unknown>)[key];
+    return value === true || value === 'true' || value === '1' ? true : value === false || value === 'false' || value === '0' ? false : value;
+  });
 
 /** Whether a class is a service's configuration (BaseEnv or one extending it). */
 export const isConfigClass = (cls: Function): boolean => cls === BaseEnv || cls.prototype instanceof BaseEnv;
@@ -20,6 +27,28 @@ export const Secret = (): PropertyDecorator => (target, key) => {
   own.add(String(key));
   SECRETS.set(target, own);
 };
+
+const PRODUCTION_DEFAULTS = new WeakMap<object, Map<string, unknown>>();
+
+/**
+ * The setting's default with `NODE_ENV=production`, where it differs from
+ * the development one (the property's initialiser); set explicitly, the
+ * variable wins either way.
+ */
+export const ProductionDefault = (value: unknown): PropertyDecorator => (target, key) => {
+  const own = PRODUCTION_DEFAULTS.get(target) ?? new Map<string, unknown>();
+  own.set(String(key), value);
+  PRODUCTION_DEFAULTS.set(target, own);
+};
+
+/** The production defaults of a config class, its base classes' included (a subclass's own win). */
+function productionDefaults(cls: new () => object): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (let p: object | null = cls.prototype as object; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const [k, v] of PRODUCTION_DEFAULTS.get(p) ?? []) if (!out.has(k)) out.set(k, v);
+  }
+  return out;
+}
 
 /**
  * Settings every service reads. Each service extends it with its own
@@ -82,6 +111,24 @@ export class BaseEnv {
   @Secret() @IsString() @Matches(/^\S{8,}$/, { message: 'must be at least 8 characters without spaces' })
   ADMIN_TOKEN: string = 'dev-admin-token';
 
+  /**
+   * How long one rendering of `GET /metrics` serves every scrape: scrapes at
+   * any rate cost one collection (the gauges that ask the database or the
+   * broker) per interval. Default: 5000 with `NODE_ENV=production`, 0 (every
+   * scrape collects, what you read is current) in development and tests.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(300_000) @ProductionDefault(5000)
+  METRICS_CACHE_MS: number = 0;
+
+  /**
+   * `GET /metrics` only with `Authorization: Bearer <ADMIN_TOKEN>` (401
+   * otherwise): it names tenants and sits on the public port. Default: true
+   * with `NODE_ENV=production`, false in development (dashboards and
+   * `npm start` scrape without one).
+   */
+  @EnvBool() @IsBoolean() @ProductionDefault(true)
+  METRICS_REQUIRE_TOKEN: boolean = false;
+
   get retryDelaysMs(): number[] {
     return this.RETRY_DELAYS_MS.split(',').map(Number);
   }
@@ -108,10 +155,12 @@ export class ConfigError extends Error {
  * variable and reporting all bad ones at once, by name and rule, never by
  * value (a malformed secret must not end up in a log). With
  * `NODE_ENV=production`, every `@Secret()` still at its development default
- * is a problem too.
+ * is a problem too, and a `@ProductionDefault()` replaces the development
+ * default.
  */
 export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {
   const defaults = new cls() as Record<string, unknown>;
+  if (env.NODE_ENV === 'production') for (const [k, v] of productionDefaults(cls)) defaults[k] = v;
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(defaults)) raw[key] = env[key] !== undefined && env[key] !== '' ? env[key] : defaults[key];
   const cfg = plainToInstance(cls, raw, { enableImplicitConversion: true, exposeDefaultValues: true });

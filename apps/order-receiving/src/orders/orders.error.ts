@@ -13,6 +13,8 @@ const HTTP_STATUS = {
   order_not_found: 404,
   order_final: 409,
   cancel_undecided: 503,
+  /** Intake's bounded queue is full or an order waited too long for the database (nothing written; retry with the same key). */
+  intake_saturated: 503,
   bad_cursor: 400,
   bad_last_event_id: 400,
   unsupported_media_type: 415,

@@ -12,7 +12,6 @@ import type { FastifyReply } from 'fastify';
 import { CancelsService } from '../cancels/cancels.service';
 import { IntakeService } from '../intake/intake.service';
 import { OrdersError } from '../orders.error';
-import { OrderEventsHub } from '../push/order-events.hub';
 import { OrderStreams } from '../push/order-streams';
 import { ReadModelService } from '../read-model/read-model.service';
 import { AllowEventsToken, ApiKeyGuard, TenantRequest } from './auth.guard';
@@ -32,7 +31,6 @@ export class OrdersController {
     private readonly intake: IntakeService,
     private readonly readModel: ReadModelService,
     private readonly cancels: CancelsService,
-    private readonly hub: OrderEventsHub,
     private readonly streams: OrderStreams,
   ) {}
 
@@ -41,7 +39,7 @@ export class OrdersController {
   @ApiHeader({ name: 'Idempotency-Key', required: true, description: '1-255 printable ASCII characters; same key + same body replays the response' })
   @ApiHeader({ name: 'Prefer', required: false, description: 'wait=N (N <= 30): hold the answer until the order is final or N seconds pass' })
   @ApiAcceptedResponse({ type: OrderAcceptedDto, description: 'accepted; Location: /orders/{id}' })
-  @ApiOkResponse({ type: OrderDto, description: 'with Prefer: wait, the order reached a final state in time' })
+  @ApiOkResponse({ type: OrderDto, description: 'with Prefer: wait, the order reached a final state in time (a retry with the same key too)' })
   @ApiBadRequestResponse({ description: 'invalid body (per-field details; control characters or unpaired surrogates in any text), malformed JSON or missing/invalid Idempotency-Key' })
   @ApiConflictResponse({ description: 'the same Idempotency-Key is still in flight' })
   @ApiUnprocessableEntityResponse({ description: 'the Idempotency-Key was used with a different body' })
@@ -54,29 +52,11 @@ export class OrdersController {
     @Headers('prefer') prefer: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<OrderAcceptedDto | OrderDto> {
-    const tenantId = req.tenantId!;
-    const key = checkIdempotencyKey(rawKey);
-    const wait = preferWaitSeconds(prefer);
-    const accepted = await this.intake.place(tenantId, key, dto, wait ? wait + 5 : 0);
-    reply.header('location', `/orders/${accepted.orderId}`);
-    if (!wait || !accepted.created) {
-      reply.status(accepted.statusCode);
-      return accepted.body;
-    }
-    try {
-      // No connection or worker is held while waiting: an in-memory subscription to the LISTEN hub.
-      await this.hub.waitForFinal(accepted.orderId, wait);
-      const order = await this.readModel.get(tenantId, accepted.orderId); // also covers a change just before subscribing
-      reply.header('preference-applied', `wait=${wait}`);
-      if (isFinalStatus(order.status)) {
-        reply.status(200);
-        return order;
-      }
-      reply.status(202);
-      return accepted.body;
-    } finally {
-      await this.intake.release(tenantId, key);
-    }
+    const answer = await this.intake.answer(req.tenantId!, checkIdempotencyKey(rawKey), dto, preferWaitSeconds(prefer));
+    reply.header('location', `/orders/${answer.orderId}`);
+    if (answer.preferenceApplied) reply.header('preference-applied', answer.preferenceApplied);
+    reply.status(answer.statusCode);
+    return answer.body;
   }
 
   @Get()

@@ -40,7 +40,7 @@ const row = (customer = '{"id":"c","email":"a@example.com"}'): IntakeRow => {
 };
 
 test('a row the database rejects fails alone; the orders batched with it are stored', async () => {
-  const b = new IntakeBatcher(() => pool, relayOutbox(), 1);
+  const b = new IntakeBatcher(() => pool, relayOutbox(), { maxInFlight: 1 });
   // the first runs alone and holds the only slot: the rest queue up and share the next statement
   const rows = [row(), row(), row(), row('{"id":"c","name":"\\u0000"}'), row(), row()];
   const results = await Promise.allSettled(rows.map((r) => b.place(r)));

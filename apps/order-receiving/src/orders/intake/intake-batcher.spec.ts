@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Outbox } from '@orders/messaging';
 import type { Pool } from 'pg';
+import { OrdersError } from '../orders.error';
 import { IntakeBatcher, IntakeRow } from './intake-batcher';
 
 /** The outbox as the batcher sees it: rows left to the relay (the statement is never run here). */
@@ -26,7 +27,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 test('alone, an order runs at once; while the slots are busy, waiting orders share the next statement', async () => {
   const { pool, calls } = fakePool();
-  const b = new IntakeBatcher(() => pool, outbox, 1);
+  const b = new IntakeBatcher(() => pool, outbox, { maxInFlight: 1 });
   const first = b.place(row('a'));
   await tick();
   assert.deepEqual(calls.map((c) => c.ids), [['a']]);
@@ -45,7 +46,7 @@ const unreachable = (m: string) => Object.assign(new Error(m), { code: 'ECONNREF
 
 test('a statement failed by the database being unreachable fails every order in it, and the next ones still run', async () => {
   const { pool, calls } = fakePool();
-  const b = new IntakeBatcher(() => pool, outbox, 1, 2);
+  const b = new IntakeBatcher(() => pool, outbox, { maxInFlight: 1, maxBatch: 2 });
   const p1 = b.place(row('a'));
   const p2 = b.place(row('b'));
   const p3 = b.place(row('c'));
@@ -64,7 +65,7 @@ test('a statement failed by the database being unreachable fails every order in 
 
 test('a statement failed by one row is retried in halves: only that row fails', async () => {
   const { pool, calls } = fakePool();
-  const b = new IntakeBatcher(() => pool, outbox, 1);
+  const b = new IntakeBatcher(() => pool, outbox, { maxInFlight: 1 });
   const first = b.place(row('a'));
   const rest = Promise.allSettled(['b', 'c', 'd', 'e'].map((id) => b.place(row(id))));
   await tick();
@@ -80,4 +81,60 @@ test('a statement failed by one row is retried in halves: only that row fails', 
   }
   const results = await rest;
   assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+});
+
+const saturated = (e: unknown) => e instanceof OrdersError && e.code === 'intake_saturated' && e.getStatus() === 503;
+
+test('back-pressure: beyond maxQueued an order is refused at once (503, Retry-After), nothing sent; the queued ones still run', async () => {
+  const { pool, calls } = fakePool();
+  const b = new IntakeBatcher(() => pool, outbox, { maxInFlight: 1, maxQueued: 2, maxWaitMs: 60_000 });
+  const running = b.place(row('a'));
+  const waiting = [b.place(row('b')), b.place(row('c'))];
+  const refusedAt = Date.now();
+  await assert.rejects(b.place(row('d')), (e: unknown) => {
+    assert.ok(saturated(e), String(e));
+    assert.deepEqual((e as { getResponse(): { headers: unknown } }).getResponse().headers, { 'retry-after': '60' });
+    return true;
+  });
+  assert.ok(Date.now() - refusedAt < 100, 'at once');
+  assert.equal(b.load().saturated, true, 'saturated while it refuses');
+  await tick();
+  assert.deepEqual(calls.map((c) => c.ids), [['a']], 'the refused order never reached the database');
+  calls[0].answer(['a']);
+  await running;
+  await tick();
+  assert.deepEqual(calls[1].ids, ['b', 'c']);
+  calls[1].answer(['b', 'c']);
+  assert.deepEqual(await Promise.all(waiting), [true, true]);
+});
+
+test('back-pressure: an order that waits maxWaitMs for a slot is refused, with no further request to notice it; the load recovers', async () => {
+  const { pool, calls } = fakePool();
+  const b = new IntakeBatcher(() => pool, outbox, { maxInFlight: 1, maxQueued: 10, maxWaitMs: 200 });
+  void b.place(row('a')); // holds the only slot: the database does not answer
+  const started = Date.now();
+  await assert.rejects(b.place(row('b')), saturated);
+  assert.ok(Date.now() - started >= 190, `refused after maxWaitMs (${Date.now() - started} ms)`);
+  await tick();
+  assert.deepEqual(calls.map((c) => c.ids), [['a']], 'the expired order was never sent');
+  const load = b.load();
+  assert.equal(load.saturated, true);
+  assert.equal(load.queued, 0);
+  assert.equal(load.inFlight, 1);
+  calls[0].answer(['a']);
+  await tick();
+  assert.equal(b.load(Date.now() + 200).saturated, false, 'up again once nothing was refused for maxWaitMs');
+});
+
+test('back-pressure: a statement running longer than maxWaitMs makes intake saturated', async () => {
+  const { pool, calls } = fakePool();
+  const b = new IntakeBatcher(() => pool, outbox, { maxInFlight: 2, maxQueued: 10, maxWaitMs: 1000 });
+  const p = b.place(row('a'));
+  await tick();
+  assert.equal(b.load().saturated, false);
+  assert.equal(b.load(Date.now() + 1500).saturated, true, 'the database has not answered for longer than an order may wait');
+  calls[0].answer(['a']);
+  await p;
+  await tick();
+  assert.equal(b.load(Date.now() + 1500).saturated, false, 'the statement has ended');
 });

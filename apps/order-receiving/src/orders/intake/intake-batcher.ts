@@ -3,12 +3,19 @@ import type { Outbox } from '@orders/messaging';
 type OutboxRow = ReturnType<Outbox['row']>;
 import { isDatabaseUnavailable } from '@orders/persistence';
 import type { Pool } from 'pg';
-import { Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { OrdersError } from '../orders.error';
 
 const batchSize = new Histogram({
   name: 'intake_statement_orders',
   help: 'Orders written per intake statement (group commit)',
   buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+});
+const queued = new Gauge({ name: 'intake_queued_orders', help: 'Orders waiting for a free intake statement (all slots busy)' });
+const refused = new Counter({
+  name: 'intake_refused_total',
+  help: 'Orders answered 503 by intake back-pressure, nothing written: the queue was full, or an order waited longer than INTAKE_MAX_WAIT_MS',
+  labelNames: ['reason'] as const,
 });
 
 /** One accepted order as the intake statement stores it, with its order.placed.v1 message. */
@@ -68,42 +75,134 @@ const OUTBOX_SELECT = (relayAfter: string) => `SELECT i.msg_id, i.routing_key, i
 
 interface Pending {
   row: IntakeRow;
+  /** When it was queued (ms). */
+  at: number;
   resolve(inserted: boolean): void;
   reject(e: unknown): void;
+}
+
+export interface IntakeLimits {
+  /** Statements running at once (connections intake holds). */
+  maxInFlight: number;
+  /** Orders per statement. */
+  maxBatch: number;
+  /** Orders waiting for a free slot; one more is refused at once. */
+  maxQueued: number;
+  /** Longest an order waits for a slot before it is refused. */
+  maxWaitMs: number;
+}
+
+const DEFAULT_LIMITS: IntakeLimits = { maxInFlight: 4, maxBatch: 128, maxQueued: 4000, maxWaitMs: 3000 };
+
+/** What intake's readiness says: saturated while it refuses orders, or while a statement takes longer than an order may wait. */
+export interface IntakeLoad {
+  saturated: boolean;
+  queued: number;
+  inFlight: number;
+  /** Since the last refusal, ms (undefined: none yet). */
+  sinceRefusalMs?: number;
+  /** Age of the oldest running statement, ms (0: none running). */
+  oldestStatementMs: number;
 }
 
 /**
  * Group commit for intake. With no backlog a request runs at once, alone;
  * while `maxInFlight` statements are running, new requests queue and the
  * next free slot takes them all (up to `maxBatch`) in one statement. No
- * timers: batching only happens when the database is the bottleneck, and
- * then it cuts round trips, plans and commits per order.
+ * timers on the hot path: batching only happens when the database is the
+ * bottleneck, and then it cuts round trips, plans and commits per order.
+ *
+ * Back-pressure, for a database slow but up: the queue holds at most
+ * `maxQueued` orders and none for longer than `maxWaitMs` (one timer, for
+ * the oldest); beyond either an order is refused with `intake_saturated`
+ * (503 + Retry-After) before anything of it is written, so the storefront's
+ * retry with the same key is safe. A statement already running ends at the
+ * database's statement timeout at the latest (503 too, rolled back).
  */
 export class IntakeBatcher {
   private queue: Pending[] = [];
-  private inFlight = 0;
+  /** The running statements, by start time (ms). */
+  private inFlight = new Set<{ at: number }>();
+  private readonly limits: IntakeLimits;
+  private expiry?: NodeJS.Timeout;
+  private lastRefusalAt?: number;
 
-  constructor(private readonly pool: () => Pool, private readonly outbox: Outbox, private readonly maxInFlight = 4, private readonly maxBatch = 128) {}
+  constructor(private readonly pool: () => Pool, private readonly outbox: Outbox, limits: Partial<IntakeLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
 
   /** true when this row's order was inserted, false when its idempotency key already existed. */
   place(row: IntakeRow): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
+      const now = Date.now();
+      this.expire(now);
+      if (this.queue.length >= this.limits.maxQueued) {
+        reject(this.refuse('queue_full', now));
+        return;
+      }
+      this.queue.push({ row, at: now, resolve, reject });
       this.flush();
+      this.armExpiry();
     });
   }
 
+  /** Saturated: it refused an order within the last maxWaitMs, its queue is full, or a statement has run longer than an order may wait. */
+  load(now = Date.now()): IntakeLoad {
+    this.expire(now);
+    let oldest = 0;
+    for (const s of this.inFlight) oldest = Math.max(oldest, now - s.at);
+    const sinceRefusalMs = this.lastRefusalAt === undefined ? undefined : now - this.lastRefusalAt;
+    const saturated =
+      (sinceRefusalMs !== undefined && sinceRefusalMs < this.limits.maxWaitMs) || this.queue.length >= this.limits.maxQueued || oldest > this.limits.maxWaitMs;
+    return { saturated, queued: this.queue.length, inFlight: this.inFlight.size, sinceRefusalMs, oldestStatementMs: oldest };
+  }
+
   private flush(): void {
-    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
-      const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
-      this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
-      this.inFlight++;
+    while (this.queue.length > 0 && this.inFlight.size < this.limits.maxInFlight) {
+      const { maxBatch } = this.limits;
+      const batch = this.queue.length <= maxBatch ? this.queue : this.queue.slice(0, maxBatch);
+      this.queue = this.queue.length <= maxBatch ? [] : this.queue.slice(maxBatch);
+      const slot = { at: Date.now() };
+      this.inFlight.add(slot);
       batchSize.observe(batch.length);
       void this.run(batch).finally(() => {
-        this.inFlight--;
+        this.inFlight.delete(slot);
         this.flush();
       });
     }
+    queued.set(this.queue.length);
+  }
+
+  /** Refuses the queued orders that have waited longer than maxWaitMs (the oldest are first). */
+  private expire(now: number): void {
+    let n = 0;
+    while (n < this.queue.length && now - this.queue[n].at >= this.limits.maxWaitMs) n++;
+    if (n === 0) return;
+    const expired = this.queue.slice(0, n);
+    this.queue = this.queue.slice(n);
+    queued.set(this.queue.length);
+    for (const p of expired) p.reject(this.refuse('waited_too_long', now));
+  }
+
+  /** One timer, due when the oldest queued order reaches maxWaitMs. */
+  private armExpiry(): void {
+    if (this.expiry || this.queue.length === 0) return;
+    const due = Math.max(0, this.queue[0].at + this.limits.maxWaitMs - Date.now());
+    this.expiry = setTimeout(() => {
+      this.expiry = undefined;
+      this.expire(Date.now());
+      this.armExpiry();
+    }, due); // not unref'd: the orders waiting are owed an answer
+  }
+
+  private refuse(reason: 'queue_full' | 'waited_too_long', now: number): OrdersError {
+    refused.inc({ reason });
+    this.lastRefusalAt = now;
+    const retryAfter = String(Math.max(1, Math.ceil(this.limits.maxWaitMs / 1000)));
+    const why = reason === 'queue_full' ? `${this.limits.maxQueued} orders are already waiting` : `it waited ${this.limits.maxWaitMs} ms`;
+    return new OrdersError('intake_saturated', `intake is saturated (${why}); nothing was stored: retry with the same Idempotency-Key after Retry-After seconds`, {
+      'retry-after': retryAfter,
+    });
   }
 
   /**

@@ -1,17 +1,20 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { PayloadOf } from '@orders/contracts';
-import type { CreateOrderDto, OrderAcceptedDto } from '@orders/dto';
+import type { CreateOrderDto, OrderAcceptedDto, OrderDto } from '@orders/dto';
 import { Outbox } from '@orders/messaging';
 import { deleteInBatches, poolOf, sqlOf } from '@orders/persistence';
-import { every } from '@orders/platform';
+import { every, Readiness, ReadinessReport, ReadinessSource } from '@orders/platform';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { OrderReceivingEnv } from '../../config';
 import { OrdersError } from '../orders.error';
 import { eventsToken } from '../push/events-token';
+import { OrderEventsHub } from '../push/order-events.hub';
+import { ReadModelService } from '../read-model/read-model.service';
 import { canonicalOrder, requestHash } from './canonical-order';
 import { IntakeBatcher } from './intake-batcher';
+import { finalOrder } from './prefer-wait';
 import { TenantLane } from './tenant-lane';
 
 export interface Accepted {
@@ -20,6 +23,15 @@ export interface Accepted {
   body: OrderAcceptedDto;
   /** false when this is the replay of an earlier request with the same key. */
   created: boolean;
+}
+
+/** What POST /orders answers: the accepted (or replayed) 202, or with `Prefer: wait` the final order (200). */
+export interface Answer {
+  orderId: string;
+  statusCode: number;
+  body: OrderAcceptedDto | OrderDto;
+  /** `Preference-Applied` when the request's `Prefer: wait` was honoured. */
+  preferenceApplied?: string;
 }
 
 const ordersAccepted = new Counter({
@@ -31,16 +43,45 @@ const ordersAccepted = new Counter({
 const FIND_KEY_SQL = `SELECT request_hash, order_id, status_code, response, coalesce(held_until > now(), false) AS held
   FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`;
 
+@Readiness('intake')
 @Injectable()
-export class IntakeService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IntakeService implements OnApplicationBootstrap, OnApplicationShutdown, ReadinessSource {
   private readonly logger = new Logger('Intake');
   private readonly batcher: IntakeBatcher;
   private readonly lanes = new TenantLane();
   private pruning?: { stop(): Promise<void> };
 
-  constructor(private readonly ds: DataSource, private readonly outbox: Outbox, private readonly cfg: OrderReceivingEnv) {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly outbox: Outbox,
+    private readonly cfg: OrderReceivingEnv,
+    private readonly hub: OrderEventsHub,
+    private readonly readModel: ReadModelService,
+  ) {
     // the DataSource's own pg pool: the intake statement runs as a named prepared statement (planning it per order cost as much as running it)
-    this.batcher = new IntakeBatcher(() => poolOf(this.ds), outbox, Math.max(1, Math.floor(cfg.DB_POOL_SIZE / 4)));
+    this.batcher = new IntakeBatcher(() => poolOf(this.ds), outbox, {
+      maxInFlight: Math.max(1, Math.floor(cfg.DB_POOL_SIZE / 4)), maxQueued: cfg.INTAKE_MAX_QUEUED, maxWaitMs: cfg.INTAKE_MAX_WAIT_MS,
+    });
+  }
+
+  /**
+   * POST /orders: accepts the order (or replays the key's answer), and with
+   * `Prefer: wait=N` answers 200 with the order once it is final, or the
+   * usual 202 after N seconds. A retry with the same key waits the same way
+   * (an order already final answers 200 at once): the storefront's retry
+   * gets what its first request would have. The key is held (409 to another
+   * request with it) only while the request that created the order waits.
+   */
+  async answer(tenantId: string, key: string, dto: CreateOrderDto, wait?: number): Promise<Answer> {
+    const accepted = await this.place(tenantId, key, dto, wait ? wait + 5 : 0);
+    if (!wait) return accepted;
+    try {
+      const order = await finalOrder(this.hub, accepted.orderId, wait, () => this.readModel.get(tenantId, accepted.orderId), !accepted.created);
+      const preferenceApplied = `wait=${wait}`;
+      return order ? { orderId: accepted.orderId, statusCode: 200, body: order, preferenceApplied } : { ...accepted, preferenceApplied };
+    } finally {
+      if (accepted.created) await this.release(tenantId, key);
+    }
   }
 
   /**
@@ -86,6 +127,12 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
       return { orderId: prior.order_id, statusCode: prior.status_code, body: JSON.parse(prior.response) as OrderAcceptedDto, created: false };
     }
     throw new Error('idempotency key vanished repeatedly');
+  }
+
+  /** /health/ready: down while intake refuses orders or cannot write them in time (see IntakeBatcher.load). */
+  readiness(): ReadinessReport {
+    const { saturated, ...details } = this.batcher.load();
+    return { up: !saturated, details: { ...details, maxQueued: this.cfg.INTAKE_MAX_QUEUED, maxWaitMs: this.cfg.INTAKE_MAX_WAIT_MS } };
   }
 
   /** The `Prefer: wait` request has answered: the key replays from now on. */
