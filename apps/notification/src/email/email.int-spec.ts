@@ -204,3 +204,22 @@ test('the inbox is pruned past its de-duplication window (notification publishes
   const left = await pg.query('SELECT message_id FROM notification.inbox WHERE message_id = ANY($1::uuid[])', [[old, recent]]);
   assert.deepEqual(left.rows.map((r: { message_id: string }) => r.message_id), [recent]);
 });
+
+test('an email costs its event two round trips to the database: the inbox and email rows, then sent with the COMMIT', async () => {
+  const e = statusEvent();
+  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const original = proto.query;
+  const sent: string[] = [];
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    if (this !== pg) sent.push(typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: unknown })?.text ?? '')); // the service's, not this test's
+    return original.apply(this, a);
+  };
+  try {
+    await bus.publish('order.status-changed.v1', e);
+    await eventually(async () => (await emailRow(e.orderId))?.sent_at, 10000, 50, 'sent and recorded');
+  } finally {
+    proto.query = original;
+  }
+  assert.equal(smtp.for(e.orderId).length, 1);
+  assert.equal(sent.length, 2, `statements sent by the service for the email:\n${sent.join('\n---\n')}`);
+});

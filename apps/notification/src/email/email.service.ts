@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Envelope } from '@orders/contracts';
 import { UnitOfWork } from '@orders/messaging';
+import { inlineParams } from '@orders/persistence';
 import { DataSource } from 'typeorm';
 import { NotificationEnv } from '../config';
 import { MESSAGE_TRANSPORT, MessageTransport } from './message-transport';
@@ -21,10 +22,11 @@ type SendResult = 'sent' | 'nothing' | { failed: Error };
 export const messageIdFor = (orderId: string, status: string) => `<${orderId}.${status}@orders.local>`;
 
 /**
- * One email per (order, final status), exactly once: the email is recorded
- * with the event's inbox row (handleOnce), then sent under a row lock and
- * marked sent. A redelivery finds it recorded and only sends it if it is
- * still unsent; rows left unsent by a crash are sent again at start-up.
+ * One email per (order, final status), exactly once: recorded, sent under
+ * its row lock and marked sent in the event's own transaction (with its
+ * inbox row). A redelivery is a no-op; a second event for the same order
+ * and status finds it sent; rows a failed send left unsent are sent by the
+ * event's next try or at start-up.
  */
 @Injectable()
 export class EmailService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -45,22 +47,61 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(MESSAGE_TRANSPORT) private readonly transport: MessageTransport,
   ) {}
 
-  /** `firstAttemptAt`: when this event was first handled; a temporary refusal is tried again until EMAIL_TEMP_FAILURE_MAX_MS after it. */
+  /**
+   * One transaction: the inbox row, the email's row (new, or the one a
+   * failed earlier try left, locked either way), the send while it is
+   * locked, and `sent_at` with the COMMIT: two round trips (the row goes
+   * with the inbox row in the first). A failed send
+   * rolls all of it back (the event is tried again) and is then recorded on
+   * the row (attempts, last_error), for operators and the start-up resend.
+   * `firstAttemptAt`: when this event was first handled; a temporary
+   * refusal is tried again until EMAIL_TEMP_FAILURE_MAX_MS after it.
+   */
   async onStatusChanged(env: Envelope<'order.status-changed.v1'>, firstAttemptAt: Date): Promise<void> {
     const e = env.payload;
     const customer = e.customer;
     if (!isNotifiable(e.status) || !customer) return; // no customer: a placement that could not be read
     const mail = renderStatusEmail({ ...e, customer });
-    await this.uow.handleOnce(env, async (tx) => {
-      tx.later(
+    const values = [e.orderId, e.status, e.tenantId, customer.email, mail.subject, mail.text, mail.html, messageIdFor(e.orderId, e.status)];
+    let failed: Error | undefined;
+    try {
+      // the row goes with the inbox row, in the round trip that opens the transaction
+      const upsert = inlineParams(
         `INSERT INTO emails (order_id, status, tenant_id, recipient, subject, text_body, html_body, message_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (order_id, status) DO NOTHING`,
-        [e.orderId, e.status, e.tenantId, customer.email, mail.subject, mail.text, mail.html, messageIdFor(e.orderId, e.status)],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (order_id, status) DO UPDATE SET order_id = emails.order_id
+         RETURNING id, recipient, subject, text_body, html_body, message_id, sent_at`,
+        values,
       );
-    });
-    // Also on a duplicate: the first delivery may have recorded the email and then failed to send it.
-    const result = await this.sendPending('order_id = $1 AND status = $2', [e.orderId, e.status], 'wait');
-    if (typeof result === 'object') throw this.sendFailure(`email for order ${e.orderId} ${e.status}`, result.failed, firstAttemptAt);
+      await this.uow.handleOnce(env, async (tx, [rows]) => {
+        const row = rows[0] as unknown as PendingEmail & { sent_at: Date | null };
+        if (row.sent_at) return; // sent by an earlier event for the same order and status
+        try {
+          await this.handOver(row);
+        } catch (err) {
+          failed = err instanceof Error ? err : new Error(String(err));
+          throw failed;
+        }
+        tx.later('UPDATE emails SET attempts = attempts + 1, last_error = NULL, sent_at = now() WHERE id = $1', [row.id]);
+      }, upsert);
+    } catch (err) {
+      if (!failed) throw err; // the database's failure, not the send's: the transport decides (retry or wait)
+      await this.ds.query(
+        `INSERT INTO emails (order_id, status, tenant_id, recipient, subject, text_body, html_body, message_id, attempts, last_error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)
+         ON CONFLICT (order_id, status) DO UPDATE SET attempts = emails.attempts + 1, last_error = $9 WHERE emails.sent_at IS NULL`,
+        [...values, failed.message.slice(0, 1000)],
+      ).catch(() => undefined); // a record for operators: the event is tried again all the same
+      throw this.sendFailure(`email for order ${e.orderId} ${e.status}`, failed, firstAttemptAt);
+    }
+  }
+
+  /** Hands the email to SMTP, unless this process already did (its database went away before recording it). */
+  private async handOver(row: PendingEmail): Promise<void> {
+    if (this.handedToSmtp.has(row.message_id)) return;
+    await this.transport.send({ to: row.recipient, subject: row.subject, text: row.text_body, html: row.html_body, messageId: row.message_id });
+    this.handedToSmtp.add(row.message_id);
+    if (this.handedToSmtp.size > 10000) this.handedToSmtp.delete(this.handedToSmtp.values().next().value as string);
   }
 
   /** A failed send as the module's error: an outage waits, a temporary refusal is tried again for a while, anything else is retried, then dead-lettered. */
@@ -124,11 +165,7 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
       const row = rows[0];
       if (!row) return 'nothing';
       try {
-        if (!this.handedToSmtp.has(row.message_id)) {
-          await this.transport.send({ to: row.recipient, subject: row.subject, text: row.text_body, html: row.html_body, messageId: row.message_id });
-          this.handedToSmtp.add(row.message_id);
-          if (this.handedToSmtp.size > 10000) this.handedToSmtp.delete(this.handedToSmtp.values().next().value as string);
-        }
+        await this.handOver(row);
       } catch (err) {
         const failed = err instanceof Error ? err : new Error(String(err));
         await m.query('UPDATE emails SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, failed.message.slice(0, 1000)]);
