@@ -9,7 +9,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CancelVerdict, Envelope, MessageName, parseEnvelope, PayloadOf, QueueName } from '@orders/contracts';
 import { Messaging } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
-import { createTestDatabase, deleteBrokerTopology, eventually, TEST_RABBITMQ_URL, TestBus, TestDatabase, uniqueName } from '@orders/testing';
+import { createTestDatabase, deleteBrokerTopology, eventually, TEST_RABBITMQ_URL, TestBus, TestDatabase, uniqueName, unpackedBodies } from '@orders/testing';
 import { DataSource } from 'typeorm';
 import { bootstrap } from '../src/bootstrap';
 import { OrderProcessingEnv } from '../src/config';
@@ -108,7 +108,7 @@ export class FakeInventory {
     await ch.bindQueue(queue, bus.exchange, 'inventory.reserve.v1.#');
     await ch.consume(queue, (msg) => {
       if (!msg) return;
-      void inv.answer(parseEnvelope(msg.content)).finally(() => ch.ack(msg));
+      void Promise.all(unpackedBodies(msg).map((b) => inv.answer(parseEnvelope(b)))).finally(() => ch.ack(msg));
     });
     return inv;
   }

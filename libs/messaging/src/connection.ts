@@ -5,6 +5,7 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } f
 import type { Writable } from 'node:stream';
 import { coalesceWrites } from './coalesce-writes';
 import { PUBLISHED_AT_HEADER } from './delivery-headers';
+import { PACK_CONTENT_TYPE, PACK_HEADER } from './packing';
 import { Codec, Topology } from './schema';
 import { BrokerNames, declareQueueOf, declareTopology, QueueType, withErrorsLogged } from './topology';
 
@@ -32,6 +33,8 @@ export interface Outgoing {
   name: string;
   raw: string;
   headers?: Record<string, string>;
+  /** A pack of this many messages (packing.ts): `raw` holds their envelopes, one per line. */
+  count?: number;
 }
 
 type SetupHook = (model: ChannelModel) => Promise<void>;
@@ -176,12 +179,13 @@ export class AmqpConnection {
     const ch = this.requirePublisher();
     const publishedAt = { [PUBLISHED_AT_HEADER]: Date.now() }; // consumers measure queue lag from it
     for (const m of messages) {
+      const headers = m.count ? { ...m.headers, ...publishedAt, [PACK_HEADER]: m.count } : m.headers ? { ...m.headers, ...publishedAt } : publishedAt;
       ch.publish(this.names.exchange, m.routingKey, Buffer.from(m.raw), {
         persistent: true,
         messageId: m.id,
         type: m.name,
-        contentType: 'application/json',
-        headers: m.headers ? { ...m.headers, ...publishedAt } : publishedAt,
+        contentType: m.count ? PACK_CONTENT_TYPE : 'application/json',
+        headers,
       });
     }
     await ch.waitForConfirms();

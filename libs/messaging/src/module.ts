@@ -46,6 +46,12 @@ export interface MessagingOptions {
   inboxRetentionHours?: number;
   /** QUEUE_TYPE: classic (default) or quorum. */
   queueType?: QueueType;
+  /**
+   * Most messages of one routing key published as one broker message, a
+   * pack (default 1: none). Every consumer of the queues they reach must
+   * read packs (this library does since it has them).
+   */
+  packMax?: number;
   /** How long one broker/outbox look-up serves /metrics scrapes (default 1000 ms). */
   metricsCacheMs?: number;
   consumers?: {
@@ -169,12 +175,12 @@ export class MessagingModule {
         },
         {
           provide: Outbox,
-          useFactory: (ds: DataSource, amqp: AmqpConnection) => new Outbox(sqlOf(pool(ds)), amqp, o.codec, o.topology, `outbox_${o.schema}`),
+          useFactory: (ds: DataSource, amqp: AmqpConnection) => new Outbox(sqlOf(pool(ds)), amqp, o.codec, o.topology, `outbox_${o.schema}`, o.packMax ?? 1),
           inject: [DataSource, AmqpConnection],
         },
         {
           provide: OutboxRelay,
-          useFactory: (ds: DataSource, amqp: AmqpConnection) => new OutboxRelay(pool(ds), amqp, { databaseUrl: o.databaseUrl, channel: `outbox_${o.schema}` }),
+          useFactory: (ds: DataSource, amqp: AmqpConnection) => new OutboxRelay(pool(ds), amqp, { databaseUrl: o.databaseUrl, channel: `outbox_${o.schema}`, packMax: o.packMax, topology: o.topology }),
           inject: [DataSource, AmqpConnection],
         },
         { provide: UnitOfWork, useFactory: (ds: DataSource, outbox: Outbox) => new UnitOfWork(pool(ds), outbox), inject: [DataSource, Outbox] },

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Sql, sqlLiteral } from '@orders/persistence';
 import type { AmqpConnection, Outgoing } from './connection';
 import { outboxPublished } from './metrics';
+import { packMessages } from './packing';
 import { Codec, routingKeyOf, Topology } from './schema';
 import { captureTraceContext, traceHeaders } from './tracing';
 
@@ -65,7 +66,13 @@ export class Outbox {
     private readonly topology: Topology,
     /** The NOTIFY channel that wakes the relay. */
     readonly channel: string,
+    /** Most messages of one routing key sent as one broker message (packing.ts); 1: each on its own. */
+    private readonly packMax = 1,
   ) {}
+
+  /** Rows committed while a publish is in flight: they leave together with the next one. */
+  private waiting: Array<{ rows: readonly OutboxRow[]; seqs: readonly string[] }> = [];
+  private sending = false;
 
   /** The row for a message (a new envelope; `id` to derive it from something stable). */
   row(name: string, payload: object, meta: { id?: string; correlationId?: string } = {}): OutboxRow {
@@ -111,8 +118,28 @@ export class Outbox {
    */
   published(rows: readonly OutboxRow[], seqs: readonly string[]): void {
     if (seqs.length === 0) return;
-    const p = this.publish(rows, seqs).finally(() => this.direct.delete(p));
+    if (this.packMax < 2) {
+      const p = this.publish(rows, seqs).finally(() => this.direct.delete(p));
+      this.direct.add(p);
+      return;
+    }
+    // packed: while one publish waits for its confirms, the rows committed meanwhile gather for the next (never a wait when idle)
+    this.waiting.push({ rows, seqs });
+    if (this.sending) return;
+    this.sending = true;
+    const p = this.sendWaiting().finally(() => this.direct.delete(p));
     this.direct.add(p);
+  }
+
+  private async sendWaiting(): Promise<void> {
+    for (;;) {
+      const gathered = this.waiting.splice(0);
+      if (gathered.length === 0) {
+        this.sending = false;
+        return;
+      }
+      await this.publish(gathered.flatMap((g) => g.rows), gathered.flatMap((g) => g.seqs));
+    }
   }
 
   /** Resolves when every direct publish started so far has settled. */
@@ -122,7 +149,7 @@ export class Outbox {
 
   private async publish(rows: readonly OutboxRow[], seqs: readonly string[]): Promise<void> {
     try {
-      await this.amqp.publishConfirmed(rows.map(toOutgoing));
+      await this.amqp.publishConfirmed(packMessages(this.topology, rows.map(toOutgoing), this.packMax));
     } catch (e) {
       this.logger.warn(`publishing ${rows.length} message(s) after commit failed (${(e as Error).message}); the relay takes them`);
       await this.db
@@ -131,7 +158,9 @@ export class Outbox {
       return;
     }
     outboxPublished.inc(rows.length);
-    await this.deleteSoon(seqs);
+    // the next publish need not wait for this DELETE; flush() does
+    const d = this.deleteSoon(seqs).finally(() => this.direct.delete(d));
+    this.direct.add(d);
   }
 
   /**

@@ -4,6 +4,8 @@ import type { Pool } from 'pg';
 import type { AmqpConnection } from './connection';
 import { outboxPublished } from './metrics';
 import { toOutgoing } from './outbox';
+import { packMessages } from './packing';
+import type { Topology } from './schema';
 import { onLostConnection } from './unit-of-work';
 
 export interface OutboxRelayOptions {
@@ -17,6 +19,10 @@ export interface OutboxRelayOptions {
    * the sweep only covers notifications lost while the LISTEN connection was down.
    */
   sweepMs?: number;
+  /** Most messages of one routing key sent as one broker message (packing.ts); default 1: each on its own. */
+  packMax?: number;
+  /** The application's topology: which queues a routing key reaches (packing keeps their order). */
+  topology?: Topology;
 }
 
 /**
@@ -106,7 +112,8 @@ export class OutboxRelay {
       );
       if (rows.length > 0) {
         rows.sort((a, b) => Number(a.seq) - Number(b.seq));
-        await this.amqp.publishConfirmed(rows.map((r) => toOutgoing({ id: r.id, name: nameOf(r.body, r.routing_key), routingKey: r.routing_key, raw: r.body, traceContext: r.trace_context })));
+        const out = rows.map((r) => toOutgoing({ id: r.id, name: nameOf(r.body, r.routing_key), routingKey: r.routing_key, raw: r.body, traceContext: r.trace_context }));
+        await this.amqp.publishConfirmed(this.o.topology ? packMessages(this.o.topology, out, this.o.packMax ?? 1) : out);
       }
       await c.query('COMMIT');
       outboxPublished.inc(rows.length);

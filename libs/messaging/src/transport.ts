@@ -2,11 +2,12 @@ import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { AmqpConnection } from './connection';
-import { deliveryHeaders } from './delivery-headers';
+import { deliveryHeaders, headersForCopy, propertiesForCopy } from './delivery-headers';
 import { errorText } from './errors';
 import { Handling, Prepared } from './handling';
 import { messageBatchSize, messagesHandled } from './metrics';
 import type { OnMessageExtras } from './on-message';
+import { isPack, unpack } from './packing';
 import { bindingMessage } from './schema';
 
 export interface TransportOptions {
@@ -40,9 +41,59 @@ interface Subscription {
   /** Deliveries still being handled, kept when a handler of this queue waits for earlier ones (@OnMessage afterEarlier). */
   pending?: Set<Promise<void>>;
   /** Set when the queue is consumed in batches: deliveries gathered for the next batch, with the channel each came on. */
-  batch?: { gathered: Array<{ ch: Channel; msg: ConsumeMessage }>; running: boolean; scheduled: boolean };
+  batch?: { gathered: Gathered[]; running: boolean; scheduled: boolean };
+  /** Where the queue is not consumed in batches: handlers running at once are at most its prefetch, a pack's messages included. */
+  slots?: Slots;
   /** Deliveries that came back unacknowledged run one after another, alone: the last of them. */
   careful: Promise<void>;
+}
+
+/** A delivery waiting for the next batch: `ch` is where it is settled (a pack's messages: the pack's), `on` the channel it came on. */
+interface Gathered {
+  ch: Channel;
+  msg: ConsumeMessage;
+  on: Channel;
+}
+
+/** At most `free` at once; the rest wait in order. */
+class Slots {
+  private readonly waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+/**
+ * The channel a pack's messages are settled on: each message's ack (or nack)
+ * is counted, and once all of them are settled the pack is acknowledged, or,
+ * if any of them could not be settled (nacked: the broker going away),
+ * returned whole (it comes back and is split; the inboxes absorb what had
+ * already been handled).
+ */
+function packChannel(ch: Channel, pack: ConsumeMessage, count: number, onError: (e: unknown) => void): Channel {
+  let left = count;
+  let returnIt = false;
+  const settle = (back: boolean) => {
+    if (back) returnIt = true;
+    if (--left > 0) return;
+    try {
+      if (returnIt) ch.nack(pack, false, true);
+      else ch.ack(pack);
+    } catch (e) {
+      onError(e); // the channel closed: the broker hands the pack out again
+    }
+  };
+  const settling = { ack: () => settle(false), nack: () => settle(true) };
+  return settling as unknown as Channel;
 }
 
 /**
@@ -57,6 +108,9 @@ interface Subscription {
  * - a message that came back unacknowledged (its process died holding it)
  *   runs alone, and only its own crashes count towards parking it;
  * - a message this queue no longer consumes is moved to where it is consumed;
+ * - a pack (packing.ts) is handled as the messages it holds, each on its own
+ *   terms, and acknowledged once all of them are; one that came back
+ *   unacknowledged is split into single messages first;
  * - a consumer channel closed or cancelled by the broker is reopened, with
  *   backoff, and the service reports not ready while any of its queues has
  *   no live consumer (AmqpConnection.unconsumedQueues).
@@ -104,7 +158,9 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       const batched = (this.opts.batches?.maxBatch ?? 1) > 1 && extras.every((e) => e.batchable);
       this.subs.push({
         queue, handlers, failures: 0, paused: this.pausedQueues.has(queue), careful: Promise.resolve(),
-        ...(batched ? { batch: { gathered: [], running: false, scheduled: false } } : extras.some((e) => e.afterEarlier) ? { pending: new Set() } : {}),
+        ...(batched
+          ? { batch: { gathered: [], running: false, scheduled: false } }
+          : { slots: new Slots(this.opts.prefetch[queue] ?? this.opts.defaultPrefetch), ...(extras.some((e) => e.afterEarlier) ? { pending: new Set() } : {}) }),
       });
     }
     this.amqp.expectConsumers(this.subs.map((s) => s.queue), (q) => this.subs.some((s) => s.queue === q && (s.tag !== undefined || (!!s.paused && !!s.ch))));
@@ -152,7 +208,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     ch.on('handler-error', (err: Error) => this.logger.error(`channel listener for ${s.queue}: ${err.message}`));
     ch.on('close', () => {
       // deliveries gathered on it can no longer be acknowledged: the broker hands them out again
-      if (s.batch) s.batch.gathered = s.batch.gathered.filter((g) => g.ch !== ch);
+      if (s.batch) s.batch.gathered = s.batch.gathered.filter((g) => g.on !== ch);
       if (s.ch !== ch) return;
       s.ch = undefined;
       s.tag = undefined;
@@ -172,17 +228,55 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
         ch.close().catch(() => undefined);
         return;
       }
-      if (deliveryHeaders(msg).returned) return this.track(s, (s.careful = s.careful.then(() => this.handle(ch, s, msg))));
-      if (s.batch) {
-        s.batch.gathered.push({ ch, msg });
-        this.scheduleBatch(s);
-        return;
-      }
-      const earlier = s.pending ? [...s.pending] : undefined;
-      const p = this.track(s, this.handle(ch, s, msg, earlier));
-      s.pending?.add(p);
+      const returned = deliveryHeaders(msg).returned;
+      if (isPack(msg)) return returned ? void this.track(s, this.split(ch, s, msg)) : this.unpacked(ch, s, msg);
+      if (returned) return this.track(s, (s.careful = s.careful.then(() => this.handle(ch, s, msg))));
+      this.dispatch(s, ch, msg, ch);
     });
     s.tag = consumerTag;
+  }
+
+  /** A delivery (or a message of a pack, settled on `settleOn`) into its queue's next batch, or handled within the queue's slots. */
+  private dispatch(s: Subscription, settleOn: Channel, msg: ConsumeMessage, on: Channel): void {
+    if (s.batch) {
+      s.batch.gathered.push({ ch: settleOn, msg, on });
+      this.scheduleBatch(s);
+      return;
+    }
+    const earlier = s.pending ? [...s.pending] : undefined;
+    const p = this.track(s, s.slots!.run(() => this.handle(settleOn, s, msg, earlier)));
+    s.pending?.add(p);
+  }
+
+  /** A pack's messages, each handled as if it had come alone (in their order), the pack acknowledged once all are settled. */
+  private unpacked(ch: Channel, s: Subscription, pack: ConsumeMessage): void {
+    const msgs = unpack(pack);
+    if (msgs.length === 0) return void ch.ack(pack);
+    const settleOn = packChannel(ch, pack, msgs.length, (e) => this.logger.warn(`acknowledging a pack on ${s.queue} failed (${errorText(e)}); it comes back and is split`));
+    for (const m of msgs) this.dispatch(s, settleOn, m, ch);
+  }
+
+  /**
+   * A pack that came back unacknowledged (its consumer died or left while
+   * holding it): its messages go back to the queue as single ones before
+   * any of them runs again, so each is retried, counted and parked on its
+   * own. If that fails (the broker going away), the pack stays and comes back.
+   */
+  private async split(ch: Channel, s: Subscription, pack: ConsumeMessage): Promise<void> {
+    const msgs = unpack(pack);
+    try {
+      for (const m of msgs) await this.amqp.sendToQueueConfirmed(this.amqp.names.queue(s.queue), m.content, { ...propertiesForCopy(m), headers: headersForCopy(m, {}) });
+      ch.ack(pack);
+      messagesHandled.inc({ queue: s.queue, message: 'pack', outcome: 'split' });
+      this.logger.log(`a pack of ${msgs.length} came back to ${s.queue}; split into single messages`);
+    } catch (e) {
+      this.logger.warn(`splitting a pack on ${s.queue} failed (${errorText(e)}); it comes back`);
+      try {
+        ch.nack(pack, false, true);
+      } catch {
+        /* channel closed: the broker hands it out again */
+      }
+    }
   }
 
   private track(s: Subscription, p: Promise<void>): Promise<void> {
@@ -247,6 +341,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     if (b.running || b.gathered.length === 0 || this.stopping) return;
     const ch = b.gathered[0].ch;
     let n = 0;
+    // one batch settles on one channel (a pack's messages: on the pack)
     while (n < b.gathered.length && n < this.opts.batches!.maxBatch && b.gathered[n].ch === ch) n++;
     const msgs = b.gathered.splice(0, n).map((g) => g.msg);
     messageBatchSize.observe({ queue: s.queue }, msgs.length);

@@ -89,6 +89,8 @@ export interface ToyServiceOptions {
   retryDelaysMs?: number[];
   deferDelaysMs?: number[];
   maxBatch?: number;
+  /** Messages of one routing key published as one pack (the library's default otherwise: none). */
+  packMax?: number;
   poisonCrashes?: number;
   /** How long a message its database fails is held waiting for it (the library's default otherwise). */
   databaseWaitMaxMs?: number;
@@ -165,6 +167,7 @@ export async function startToyService(o: ToyServiceOptions): Promise<ToyService>
           retryDelaysMs,
           deferDelaysMs,
           queueType: o.queueType ?? TEST_QUEUE_TYPE,
+          packMax: o.packMax,
           metricsCacheMs: o.metricsCacheMs,
           consumers: {
             prefetch: o.queues, defaultPrefetch: 8, maxBatch: o.maxBatch, poisonCrashes: o.poisonCrashes, databaseWaitMaxMs: o.databaseWaitMaxMs,

@@ -80,6 +80,15 @@ export class BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   BATCH_MAX_MESSAGES: number = 32;
 
+  /**
+   * Most messages of one routing key published as one broker message (a
+   * pack: one delivery, one ack for all of them; each still handled on its
+   * own). 1 publishes each alone: set it while upgrading from a version
+   * that cannot read packs, until every service runs this one.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(256)
+  MESSAGE_PACK_MAX: number = 32;
+
   /** Kind of RabbitMQ queue: classic or quorum (replicated). Queues keep the kind they were declared with (see README). */
   @IsIn(['classic', 'quorum'])
   QUEUE_TYPE: 'classic' | 'quorum' = 'classic';

@@ -44,6 +44,7 @@ export function serviceModules(cfg: BaseEnv, spec: ServiceSpec): DynamicModule[]
     MessagingModule.forRoot({
       rabbitmqUrl: cfg.RABBITMQ_URL,
       queueType: cfg.QUEUE_TYPE,
+      packMax: cfg.MESSAGE_PACK_MAX,
       prefix: cfg.MQ_PREFIX,
       serviceName: spec.name,
       databaseUrl: cfg.DATABASE_URL,

@@ -1,0 +1,105 @@
+import type { ConsumeMessage } from 'amqplib';
+import type { Outgoing } from './connection';
+import { queuesReceiving, Topology } from './schema';
+
+/**
+ * Packs: several outbox messages with the same routing key leave as one
+ * broker message, and so reach each of their queues as one delivery (one
+ * publish, one confirm, one ack) instead of one each. Inside, every message
+ * keeps its own envelope and id: the consumer unpacks the delivery and
+ * handles each one as if it had come alone (its own inbox row, retries,
+ * dead letter), and acknowledges the pack once all of them are settled. A
+ * pack is never retried, deferred or dead-lettered as a whole: a message of
+ * it that fails leaves as a copy of its own, and a pack that comes back
+ * unacknowledged is split into single messages before anything runs.
+ */
+
+/** The AMQP `type` of a pack. */
+export const PACK_TYPE = 'messaging.pack';
+/** Header: how many messages the pack holds. */
+export const PACK_HEADER = 'x-pack';
+/** A pack's body: the envelopes as they were serialized, one per line (JSON never has a raw line break). */
+export const PACK_CONTENT_TYPE = 'application/x-ndjson';
+
+export function isPack(msg: ConsumeMessage): boolean {
+  return msg.properties.type === PACK_TYPE;
+}
+
+/** The bodies of the messages a delivery holds: a pack's, or the delivery's own. */
+export function unpackedBodies(msg: ConsumeMessage): Buffer[] {
+  if (!isPack(msg)) return [msg.content];
+  return msg.content
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => Buffer.from(line, 'utf8'));
+}
+
+/**
+ * The messages of a pack as deliveries of their own: the pack's fields and
+ * headers, each message's own id and type (read from its envelope).
+ */
+export function unpack(msg: ConsumeMessage): ConsumeMessage[] {
+  const { [PACK_HEADER]: _count, ...headers } = (msg.properties.headers ?? {}) as Record<string, unknown>;
+  return unpackedBodies(msg).map((content) => {
+    const { id, name } = idAndName(content);
+    return { content, fields: msg.fields, properties: { ...msg.properties, messageId: id, type: name, contentType: 'application/json', headers } };
+  });
+}
+
+function idAndName(content: Buffer): { id?: string; name?: string } {
+  try {
+    const e = JSON.parse(content.toString('utf8')) as { id?: unknown; name?: unknown };
+    return { id: typeof e.id === 'string' ? e.id : undefined, name: typeof e.name === 'string' ? e.name : undefined };
+  } catch {
+    return {}; // unreadable: the consumer dead-letters it as it would a single one
+  }
+}
+
+/** An outgoing message, or a pack of several (`count`). */
+export interface OutgoingOrPack extends Outgoing {
+  count?: number;
+}
+
+/**
+ * Groups messages into packs by routing key, at most `max` in each (1: no
+ * packs). Order is kept where a consumer could see it: a message joins an
+ * earlier pack of its key only if every pack started after that one goes to
+ * other queues (a routing key that reaches no declared queue is taken to
+ * reach any), so no queue receives two messages in another order than they
+ * were written.
+ */
+export function packMessages(topology: Topology, messages: readonly Outgoing[], max: number): OutgoingOrPack[] {
+  if (max < 2 || messages.length < 2) return [...messages];
+  const queuesOf = new Map<string, ReadonlySet<string>>();
+  const queues = (key: string) => {
+    let q = queuesOf.get(key);
+    if (!q) queuesOf.set(key, (q = new Set(queuesReceiving(topology, key))));
+    return q;
+  };
+  const conflict = (a: string, b: string) => {
+    if (a === b) return false;
+    const qa = queues(a);
+    const qb = queues(b);
+    if (qa.size === 0 || qb.size === 0) return true;
+    for (const q of qa) if (qb.has(q)) return true;
+    return false;
+  };
+  const groups: Outgoing[][] = [];
+  /** The group a key may still join: its index. */
+  const open = new Map<string, number>();
+  for (const m of messages) {
+    const at = open.get(m.routingKey);
+    const joinable = at !== undefined && groups[at].length < max && groups.slice(at + 1).every((g) => !conflict(g[0].routingKey, m.routingKey));
+    if (joinable) groups[at].push(m);
+    else {
+      open.set(m.routingKey, groups.length);
+      groups.push([m]);
+    }
+  }
+  return groups.map((g) =>
+    g.length === 1
+      ? g[0]
+      : { id: g[0].id, name: PACK_TYPE, routingKey: g[0].routingKey, raw: g.map((m) => m.raw).join('\n'), headers: g[0].headers, count: g.length },
+  );
+}
