@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Sql, sqlLiteral } from '@orders/persistence';
 import type { AmqpConnection, Outgoing } from './connection';
 import { outboxPublished } from './metrics';
-import { packMessages } from './packing';
+import { PackCandidate, packMessages } from './packing';
 import { Codec, routingKeyOf, Topology } from './schema';
 import { captureTraceContext, traceHeaders } from './tracing';
 
@@ -14,6 +14,8 @@ export interface OutboxRow {
   raw: string;
   /** W3C trace context of the transaction that wrote it (JSON), when tracing is on. */
   traceContext: string | null;
+  /** Its envelope's correlation id: messages of one correlation keep their order in packs. */
+  correlationId?: string;
 }
 
 /** How long the relay leaves a row alone that its writer publishes itself after commit. */
@@ -77,7 +79,7 @@ export class Outbox {
   /** The row for a message (a new envelope; `id` to derive it from something stable). */
   row(name: string, payload: object, meta: { id?: string; correlationId?: string } = {}): OutboxRow {
     const env = this.codec.create(name, payload, meta);
-    return { id: env.id, name, routingKey: routingKeyOf(this.topology, name, payload), raw: JSON.stringify(env), traceContext: captureTraceContext() };
+    return { id: env.id, name, routingKey: routingKeyOf(this.topology, name, payload), raw: JSON.stringify(env), traceContext: captureTraceContext(), correlationId: env.correlationId };
   }
 
   /** Whether rows written now will be published by their writer right after commit (the broker is there). */
@@ -119,7 +121,7 @@ export class Outbox {
   published(rows: readonly OutboxRow[], seqs: readonly string[]): void {
     if (seqs.length === 0) return;
     if (this.packMax < 2) {
-      const p = this.publish(rows, seqs).finally(() => this.direct.delete(p));
+      const p = this.publish(rows.map(toOutgoing), seqs).finally(() => this.direct.delete(p));
       this.direct.add(p);
       return;
     }
@@ -138,7 +140,8 @@ export class Outbox {
         this.sending = false;
         return;
       }
-      await this.publish(gathered.flatMap((g) => g.rows), gathered.flatMap((g) => g.seqs));
+      const rows = gathered.flatMap((g, group) => g.rows.map((r) => ({ ...toOutgoing(r), group, orderingKey: r.correlationId })));
+      await this.publish(rows, gathered.flatMap((g) => g.seqs));
     }
   }
 
@@ -147,9 +150,9 @@ export class Outbox {
     while (this.direct.size > 0) await Promise.allSettled([...this.direct]);
   }
 
-  private async publish(rows: readonly OutboxRow[], seqs: readonly string[]): Promise<void> {
+  private async publish(rows: readonly PackCandidate[], seqs: readonly string[]): Promise<void> {
     try {
-      await this.amqp.publishConfirmed(packMessages(this.topology, rows.map(toOutgoing), this.packMax));
+      await this.amqp.publishConfirmed(this.packMax > 1 ? packMessages(this.topology, rows, this.packMax) : rows);
     } catch (e) {
       this.logger.warn(`publishing ${rows.length} message(s) after commit failed (${(e as Error).message}); the relay takes them`);
       await this.db

@@ -34,12 +34,22 @@ test('interleaved keys for different queues still pack (their relative order is 
 });
 
 // Guards: a message overtaking one of another key bound for the same queue (PROCESSING after CONFIRMED, say).
-test('a message never joins a pack ahead of an earlier message of another key that reaches one of its queues', () => {
+test('a message of unknown transaction never joins a pack ahead of an earlier message of another key that reaches one of its queues', () => {
   const a = msg('order.status.v1.RUN');
   const b = msg('order.status.v1.DONE');
   const c = msg('order.status.v1.RUN');
   const out = packMessages(topology, [a, b, c], 32);
   assert.deepEqual(keys(out), ['order.status.v1.RUN×1', 'order.status.v1.DONE×1', 'order.status.v1.RUN×1']);
+});
+
+test('messages of other transactions and other orders may overtake one bound for the same queue; of the same order or transaction, never', () => {
+  const of = (key: string, group: number, orderingKey: string) => ({ ...msg(key), group, orderingKey });
+  const unrelated = packMessages(topology, [of('order.status.v1.RUN', 0, 'o1'), of('order.status.v1.DONE', 0, 'o0'), of('order.status.v1.RUN', 1, 'o2')], 32);
+  assert.deepEqual(keys(unrelated), ['order.status.v1.RUN×2', 'order.status.v1.DONE×1']);
+  const sameOrder = packMessages(topology, [of('order.status.v1.RUN', 0, 'o1'), of('order.status.v1.DONE', 0, 'o2'), of('order.status.v1.RUN', 1, 'o2')], 32);
+  assert.deepEqual(keys(sameOrder), ['order.status.v1.RUN×1', 'order.status.v1.DONE×1', 'order.status.v1.RUN×1']);
+  const sameTransaction = packMessages(topology, [of('order.status.v1.RUN', 0, 'o1'), of('order.status.v1.DONE', 1, 'o2'), of('order.status.v1.RUN', 1, 'o3')], 32);
+  assert.deepEqual(keys(sameTransaction), ['order.status.v1.RUN×1', 'order.status.v1.DONE×1', 'order.status.v1.RUN×1']);
 });
 
 test('a key that reaches no declared queue is taken to reach any: nothing overtakes it', () => {

@@ -62,44 +62,75 @@ export interface OutgoingOrPack extends Outgoing {
 }
 
 /**
- * Groups messages into packs by routing key, at most `max` in each (1: no
- * packs). Order is kept where a consumer could see it: a message joins an
- * earlier pack of its key only if every pack started after that one goes to
- * other queues (a routing key that reaches no declared queue is taken to
- * reach any), so no queue receives two messages in another order than they
- * were written.
+ * A message to publish, with what says which others it must not overtake:
+ * the transaction that wrote it (`group`: the rows of one transaction keep
+ * their order) and what it is about (`orderingKey`, the correlation id: the
+ * messages of one order keep theirs whichever transaction wrote them).
+ * Without a group (the relay's rows) it keeps its order towards every
+ * message bound for one of its queues.
  */
-export function packMessages(topology: Topology, messages: readonly Outgoing[], max: number): OutgoingOrPack[] {
-  if (max < 2 || messages.length < 2) return [...messages];
+export interface PackCandidate extends Outgoing {
+  group?: number;
+  orderingKey?: string;
+}
+
+interface Group {
+  key: string;
+  queues: ReadonlySet<string>;
+  members: PackCandidate[];
+  groups: Set<number | undefined>;
+  orderingKeys: Set<string>;
+}
+
+/**
+ * Groups messages into packs by routing key, at most `max` in each (1: no
+ * packs). Packs leave in the order they were started, so a message that
+ * joins an earlier pack of its key overtakes the messages of the packs
+ * started since: it may only where none of them reaches one of its queues
+ * (a routing key that reaches no declared queue is taken to reach any),
+ * or, where one does, none of those is of its transaction or of its
+ * ordering key (messages of unrelated transactions were never ordered: they
+ * were published side by side). So no queue receives two messages of one
+ * transaction, or of one order, in another order than they were written.
+ */
+export function packMessages(topology: Topology, messages: readonly PackCandidate[], max: number): OutgoingOrPack[] {
+  if (max < 2 || messages.length < 2) return messages.map(strip);
   const queuesOf = new Map<string, ReadonlySet<string>>();
   const queues = (key: string) => {
     let q = queuesOf.get(key);
     if (!q) queuesOf.set(key, (q = new Set(queuesReceiving(topology, key))));
     return q;
   };
-  const conflict = (a: string, b: string) => {
-    if (a === b) return false;
-    const qa = queues(a);
-    const qb = queues(b);
-    if (qa.size === 0 || qb.size === 0) return true;
-    for (const q of qa) if (qb.has(q)) return true;
+  const sharesQueue = (a: ReadonlySet<string>, b: ReadonlySet<string>) => {
+    if (a.size === 0 || b.size === 0) return true;
+    for (const q of a) if (b.has(q)) return true;
     return false;
   };
-  const groups: Outgoing[][] = [];
-  /** The group a key may still join: its index. */
+  const mayOvertake = (g: Group, m: PackCandidate, mq: ReadonlySet<string>) => {
+    if (g.key === m.routingKey || !sharesQueue(g.queues, mq)) return true;
+    if (m.group === undefined || g.groups.has(undefined) || g.groups.has(m.group)) return false;
+    return m.orderingKey === undefined || !g.orderingKeys.has(m.orderingKey);
+  };
+  const packs: Group[] = [];
   const open = new Map<string, number>();
   for (const m of messages) {
+    const mq = queues(m.routingKey);
     const at = open.get(m.routingKey);
-    const joinable = at !== undefined && groups[at].length < max && groups.slice(at + 1).every((g) => !conflict(g[0].routingKey, m.routingKey));
-    if (joinable) groups[at].push(m);
-    else {
-      open.set(m.routingKey, groups.length);
-      groups.push([m]);
+    const target = at !== undefined && packs[at].members.length < max && packs.slice(at + 1).every((g) => mayOvertake(g, m, mq)) ? packs[at] : undefined;
+    const g = target ?? { key: m.routingKey, queues: mq, members: [], groups: new Set(), orderingKeys: new Set() };
+    if (!target) {
+      open.set(m.routingKey, packs.length);
+      packs.push(g);
     }
+    g.members.push(m);
+    g.groups.add(m.group);
+    if (m.orderingKey !== undefined) g.orderingKeys.add(m.orderingKey);
   }
-  return groups.map((g) =>
+  return packs.map(({ members: g }) =>
     g.length === 1
-      ? g[0]
+      ? strip(g[0])
       : { id: g[0].id, name: PACK_TYPE, routingKey: g[0].routingKey, raw: g.map((m) => m.raw).join('\n'), headers: g[0].headers, count: g.length },
   );
 }
+
+const strip = ({ id, name, routingKey, raw, headers }: PackCandidate): Outgoing => ({ id, name, routingKey, raw, headers });
