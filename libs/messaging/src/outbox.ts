@@ -21,6 +21,9 @@ export interface OutboxRow {
 /** How long the relay leaves a row alone that its writer publishes itself after commit. */
 export const DIRECT_PUBLISH_GRACE_MS = 5000;
 
+/** How long published rows gather before their DELETE (one transaction for all of them). */
+const DELETE_GATHER_MS = 100;
+
 /** The columns of an outbox row, in the order every insert gives them. */
 const COLUMNS = 'id, routing_key, body, trace_context, relay_after';
 
@@ -60,6 +63,8 @@ export class Outbox {
   /** The last DELETE of published rows, and the batch gathering for the next one (deleteSoon). */
   private deleting: Promise<void> = Promise.resolve();
   private gathering?: { seqs: string[]; done: Promise<void> };
+  /** Ends the current DELETE_GATHER_MS wait now (flush). */
+  private cutGather: () => void = () => undefined;
 
   constructor(
     private readonly db: Sql,
@@ -145,9 +150,12 @@ export class Outbox {
     }
   }
 
-  /** Resolves when every direct publish started so far has settled. */
+  /** Resolves when every direct publish started so far has settled and its rows are deleted. */
   async flush(): Promise<void> {
-    while (this.direct.size > 0) await Promise.allSettled([...this.direct]);
+    while (this.direct.size > 0) {
+      this.cutGather();
+      await Promise.allSettled([...this.direct]);
+    }
   }
 
   private async publish(rows: readonly PackCandidate[], seqs: readonly string[]): Promise<void> {
@@ -167,16 +175,17 @@ export class Outbox {
   }
 
   /**
-   * Deletes published rows, many writers' at once: while one DELETE runs, the
-   * rows published meanwhile gather for the next (one statement for a whole
-   * burst instead of one per transaction). A row left behind (database away
-   * now) is published again by the sweep after its relay_after: a duplicate
-   * the consumers' inboxes absorb.
+   * Deletes published rows, many writers' at once: the rows published within
+   * DELETE_GATHER_MS of each other (and while the previous DELETE runs) go in
+   * one statement, a transaction of its own every DELETE_GATHER_MS at most
+   * instead of one per publish. A row left behind (database away now, or
+   * the process gone meanwhile) is published again by the sweep after its
+   * relay_after: a duplicate the consumers' inboxes absorb.
    */
   private deleteSoon(seqs: readonly string[]): Promise<void> {
     if (!this.gathering) {
       const batch: string[] = [];
-      const done = this.deleting.then(async () => {
+      const done = this.deleting.then(() => this.gatherWait()).then(async () => {
         if (this.gathering?.seqs === batch) this.gathering = undefined; // later rows gather for the next DELETE
         await this.db.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [batch]).catch(() => undefined);
       });
@@ -185,5 +194,18 @@ export class Outbox {
     }
     this.gathering.seqs.push(...seqs);
     return this.gathering.done;
+  }
+
+  /** DELETE_GATHER_MS, cut short by flush(). */
+  private gatherWait(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, DELETE_GATHER_MS);
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.cutGather = done;
+    });
   }
 }

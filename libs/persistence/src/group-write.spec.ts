@@ -35,3 +35,13 @@ test('groups are at most maxItems', async () => {
   await Promise.all([1, 2, 3, 4, 5].map((i) => g.add(i)));
   assert.deepEqual(sizes, [1, 2, 2]);
 });
+
+test('with gatherMs, what arrives within that time after a first item goes with it', async () => {
+  const writes: number[][] = [];
+  const g = new GroupWrite<number>(async (items) => void writes.push([...items]), 500, 30);
+  const first = g.add(1);
+  await new Promise((r) => setImmediate(r));
+  const second = g.add(2);
+  await Promise.all([first, second]);
+  assert.deepEqual(writes, [[1, 2]]);
+});

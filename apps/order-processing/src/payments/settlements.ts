@@ -27,6 +27,8 @@ export type RefusalHandler = (orderId: string, action: SettlementAction, reason:
 /** How long a job written by this process is its own to run before another instance's sweep may take it. */
 const LEASE_MS = 30000;
 const COLUMNS = 'order_id, tenant_id, action, authorization_id, attempts, created_at';
+/** How long the ends of settlement jobs gather before they are recorded together (one transaction for many; a crash meanwhile only repeats an idempotent call). */
+const ENDS_GATHER_MS = 20;
 
 let source: SettlementJobs | undefined;
 new Gauge({
@@ -74,7 +76,7 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
           WHERE p.order_id = e.order_id AND p.action = e.action AND p.state = 'pending'`,
         [ends.map((e) => e.job.order_id), ends.map((e) => e.job.action), ends.map((e) => e.state), ends.map((e) => e.error)],
       );
-    });
+    }, 500, ENDS_GATHER_MS);
   }
 
   /** Who records a refusal on its order. */
