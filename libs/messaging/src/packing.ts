@@ -56,6 +56,19 @@ function idAndName(content: Buffer): { id?: string; name?: string } {
   }
 }
 
+/** The declared queues a routing key reaches, remembered per topology (bounded: a tenant's keys come and go). */
+const reached = new WeakMap<Topology, Map<string, ReadonlySet<string>>>();
+function queuesOf(topology: Topology, key: string): ReadonlySet<string> {
+  let byKey = reached.get(topology);
+  if (!byKey) reached.set(topology, (byKey = new Map()));
+  let q = byKey.get(key);
+  if (!q) {
+    if (byKey.size >= 10_000) byKey.clear();
+    byKey.set(key, (q = new Set(queuesReceiving(topology, key))));
+  }
+  return q;
+}
+
 /** An outgoing message, or a pack of several (`count`). */
 export interface OutgoingOrPack extends Outgoing {
   count?: number;
@@ -95,12 +108,7 @@ interface Group {
  */
 export function packMessages(topology: Topology, messages: readonly PackCandidate[], max: number): OutgoingOrPack[] {
   if (max < 2 || messages.length < 2) return messages.map(strip);
-  const queuesOf = new Map<string, ReadonlySet<string>>();
-  const queues = (key: string) => {
-    let q = queuesOf.get(key);
-    if (!q) queuesOf.set(key, (q = new Set(queuesReceiving(topology, key))));
-    return q;
-  };
+  const queues = (key: string) => queuesOf(topology, key);
   const sharesQueue = (a: ReadonlySet<string>, b: ReadonlySet<string>) => {
     if (a.size === 0 || b.size === 0) return true;
     for (const q of a) if (b.has(q)) return true;
