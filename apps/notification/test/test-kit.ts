@@ -68,8 +68,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Tenants t1…t12 with keys `key-t1-secret`…; each test uses its own tenant so endpoints never mix. */
-export const TENANT_KEYS = Array.from({ length: 12 }, (_, i) => `t${i + 1}:key-t${i + 1}-secret`).join(',');
+/** Tenants t1…t13 with keys `key-t1-secret`…; each test uses its own tenant so endpoints never mix. */
+export const TENANT_KEYS = Array.from({ length: 13 }, (_, i) => `t${i + 1}:key-t${i + 1}-secret`).join(',');
 export const auth = (tenant: string) => ({ authorization: `Bearer key-${tenant}-secret`, 'content-type': 'application/json' });
 
 /** The notification app on its own database and queue prefix, loopback webhooks allowed, a compressed retry schedule, no practical rate limit. */

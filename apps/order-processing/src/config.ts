@@ -46,6 +46,15 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(1) @Max(100000)
   TENANT_SHARED_IN_FLIGHT: number = 2;
 
+  /**
+   * An order's PROCESSING event is sent only if the order is not final this
+   * long after it started: one that ends sooner sends its final event alone,
+   * carrying PROCESSING (`earlier`), one message less on the read model's,
+   * webhooks' and the broker's way. 0 sends PROCESSING at once.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(60000)
+  STATUS_COALESCE_MS: number = 300;
+
   /** How long after one of its orders was placed or ended here a tenant still counts as active (0: only orders in flight count). */
   @Type(() => Number) @IsInt() @Min(0) @Max(600000)
   TENANT_ACTIVE_WINDOW_MS: number = 1000;

@@ -152,7 +152,7 @@ export async function startRig(label: string, env: Record<string, string> = {}):
   const sim = await GatewaySim.start();
   const cfg = loadConfig(OrderProcessingEnv, {
     DATABASE_URL: db.url, MQ_PREFIX: uniqueName('t').toLowerCase(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    RETRY_DELAYS_MS: '100,200', PAYMENT_GATEWAY_URL: sim.url, ...env,
+    RETRY_DELAYS_MS: '100,200', PAYMENT_GATEWAY_URL: sim.url, STATUS_COALESCE_MS: '0', ...env,
   });
   const bus = await TestBus.connect(cfg.MQ_PREFIX, WATCH);
   const inventory = await FakeInventory.start(bus);

@@ -106,8 +106,19 @@ export class DeliveryCrashes1732320000006 implements MigrationInterface {
   }
 }
 
+/** Delayed messages are withdrawn by id (Outbox.withdrawSql). */
+export class OutboxById1732320000007 implements MigrationInterface {
+  name = 'OutboxById1732320000007';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('CREATE INDEX IF NOT EXISTS outbox_id ON outbox (id)');
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX IF EXISTS outbox_id');
+  }
+}
+
 /** The messaging tables' migrations, in order: every service lists these first. */
 export const MESSAGING_MIGRATIONS = [
   MessagingTables1732320000000, OutboxPriority1732320000001, InboxPerQueue1732320000002, OutboxTraceContext1732320000003, PausedQueues1732320000004,
-  OutboxRelayAfter1732320000005, DeliveryCrashes1732320000006,
+  OutboxRelayAfter1732320000005, DeliveryCrashes1732320000006, OutboxById1732320000007,
 ];

@@ -180,8 +180,12 @@ export class MessagingModule {
         },
         {
           provide: OutboxRelay,
-          useFactory: (ds: DataSource, amqp: AmqpConnection) => new OutboxRelay(pool(ds), amqp, { databaseUrl: o.databaseUrl, channel: `outbox_${o.schema}`, packMax: o.packMax, topology: o.topology }),
-          inject: [DataSource, AmqpConnection],
+          useFactory: (ds: DataSource, amqp: AmqpConnection, outbox: Outbox) => {
+            const relay = new OutboxRelay(pool(ds), amqp, { databaseUrl: o.databaseUrl, channel: `outbox_${o.schema}`, packMax: o.packMax, topology: o.topology });
+            outbox.relayWake = (ms) => relay.wakeIn(ms);
+            return relay;
+          },
+          inject: [DataSource, AmqpConnection, Outbox],
         },
         { provide: UnitOfWork, useFactory: (ds: DataSource, outbox: Outbox) => new UnitOfWork(pool(ds), outbox), inject: [DataSource, Outbox] },
         {

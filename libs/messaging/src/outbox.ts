@@ -106,6 +106,36 @@ export class Outbox {
   }
 
   /**
+   * The statement that writes rows for the relay to publish `delayMs` from
+   * now (literal values, with the COMMIT's round trip). Until then a
+   * transaction may withdraw them (withdrawSql).
+   */
+  delayedInsertSql(rows: ReadonlyArray<{ row: OutboxRow; delayMs: number }>): string {
+    const lit = (v: string | null) => (v === null ? 'NULL' : sqlLiteral(v));
+    const values = rows
+      .map(({ row: r, delayMs }) => `(${lit(r.id)}::uuid, ${lit(r.routingKey)}, ${lit(r.raw)}, ${lit(r.traceContext)}, now() + interval '${Math.round(delayMs)} milliseconds')`)
+      .join(', ');
+    return `INSERT INTO outbox (${COLUMNS}) VALUES ${values}`;
+  }
+
+  /**
+   * A statement (literal values) that takes back messages published with a
+   * delay and not yet sent, by id, returning the envelopes it took back
+   * (column `body`): none for one already sent.
+   */
+  withdrawSql(ids: readonly string[]): string {
+    return `DELETE FROM outbox WHERE id IN (${ids.map((id) => `${sqlLiteral(id)}::uuid`).join(', ')}) RETURNING body`;
+  }
+
+  /** Rows with a delay were committed: the relay is woken when the first of them is due. */
+  delayedCommitted(delayMs: number): void {
+    this.relayWake(delayMs);
+  }
+
+  /** The relay's wake-up, for delayed rows (OutboxRelay sets it). */
+  relayWake: (inMs: number) => void = () => undefined;
+
+  /**
    * For a statement that writes many rows of its own at once (intake): the
    * INSERT to use as its CTE, from any SELECT giving (id, routing_key, body,
    * trace_context, relay_after), made by `select` from the relay_after to

@@ -44,6 +44,8 @@ export class OutboxRelay {
   private retry?: NodeJS.Timeout;
   /** Consecutive failed batches (database or broker away): the wait before the next try grows. */
   private failures = 0;
+  /** Wake-ups for delayed rows, one per 50 ms slot they are due in. */
+  private readonly due = new Map<number, NodeJS.Timeout>();
 
   constructor(private readonly pool: Pool, private readonly amqp: AmqpConnection, private readonly o: OutboxRelayOptions) {
     this.listener = new PgListener({
@@ -67,6 +69,19 @@ export class OutboxRelay {
   /** Resolves when the batch being relayed (and any due after it) has been published. */
   async flush(): Promise<void> {
     while (this.draining) await this.draining;
+  }
+
+  /** Wakes the relay once `inMs` has passed (delayed rows falling due; several in one 50 ms slot share one wake-up). */
+  wakeIn(inMs: number): void {
+    if (this.stopped) return;
+    const slot = Math.ceil((Date.now() + inMs) / 50) * 50;
+    if (this.due.has(slot)) return;
+    const timer = setTimeout(() => {
+      this.due.delete(slot);
+      this.wake();
+    }, Math.max(0, slot - Date.now()) + 5);
+    timer.unref();
+    this.due.set(slot, timer);
   }
 
   wake(): void {
@@ -131,6 +146,8 @@ export class OutboxRelay {
     this.stopped = true;
     clearInterval(this.sweep);
     clearTimeout(this.retry);
+    for (const t of this.due.values()) clearTimeout(t);
+    this.due.clear();
     await this.flush();
     await this.listener.stop();
   }

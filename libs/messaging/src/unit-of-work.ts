@@ -8,8 +8,13 @@ import type { Envelope, MessageName, PayloadOf } from './schema';
 
 /** What a transactional step sees: its statements, an outbox to publish through, and a hook for after the commit. */
 export interface Tx extends Sql {
-  /** Queues a message: it is written to the outbox in this transaction and published after commit. */
-  publish<N extends MessageName>(name: N, payload: PayloadOf<N>, opts?: { correlationId?: string; id?: string }): void;
+  /**
+   * Queues a message: it is written to the outbox in this transaction and
+   * published after commit; with `delayMs`, published that much later by the
+   * relay, unless a later transaction withdrew it first (Outbox.withdrawSql,
+   * by its `id`).
+   */
+  publish<N extends MessageName>(name: N, payload: PayloadOf<N>, opts?: { correlationId?: string; id?: string; delayMs?: number }): void;
   /**
    * A write whose result the step does not need: it travels with the
    * transaction's next round trip (its next query, or the COMMIT) instead of
@@ -42,6 +47,8 @@ export type Outcome<T> = T | typeof DUPLICATE;
 interface Open {
   client: PoolClient;
   rows: OutboxRow[];
+  /** Rows the relay publishes later (Tx.publish delayMs). */
+  delayed: Array<{ row: OutboxRow; delayMs: number }>;
   /** Writes waiting for the next round trip (Tx.later), with literal values. */
   pending: string[];
   committed: Array<() => void>;
@@ -130,7 +137,7 @@ export class UnitOfWork {
   async inBatch<T>(fn: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const unlisten = onLostConnection(client);
-    const b: Open = { client, rows: [], pending: [], committed: [], over: false, begun: false };
+    const b: Open = { client, rows: [], delayed: [], pending: [], committed: [], over: false, begun: false };
     try {
       const result = await this.batch.run(b, fn);
       b.over = true;
@@ -152,7 +159,7 @@ export class UnitOfWork {
     if (open) return fn(this.txOf(open.batch, correlationId), open.begun);
     const client = await this.pool.connect();
     const unlisten = onLostConnection(client);
-    const t: Open = { client, rows: [], pending: [], committed: [], over: false, begun: true };
+    const t: Open = { client, rows: [], delayed: [], pending: [], committed: [], over: false, begun: true };
     try {
       const begun = asResults(await client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
       const result = await fn(this.txOf(t, correlationId), begun);
@@ -184,20 +191,24 @@ export class UnitOfWork {
       later: (text, params) => void t.pending.push(inlineParams(text, params)),
       afterCommit: (f) => t.committed.push(f),
       publish: (name, payload, opts) => {
-        t.rows.push(this.outbox.row(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id }));
+        const row = this.outbox.row(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id });
+        if (opts?.delayMs && opts.delayMs > 0) t.delayed.push({ row, delayMs: opts.delayMs });
+        else t.rows.push(row);
       },
     };
   }
 
   /** Writes the outbox rows with the COMMIT, then runs the commit hooks and publishes the rows. */
   private async commit(t: Open): Promise<void> {
+    const delayed = t.delayed.length ? `${this.outbox.delayedInsertSql(t.delayed)}; ` : '';
     if (t.rows.length === 0) {
-      await sendAfterPending(t, 'COMMIT');
+      await sendAfterPending(t, `${delayed}COMMIT`);
     } else {
       const insert = this.outbox.insertSql(t.rows);
-      const [inserted] = await sendAfterPending(t, `${insert.sql}; COMMIT`);
+      const [inserted] = await sendAfterPending(t, `${insert.sql}; ${delayed}COMMIT`);
       if (insert.direct) this.outbox.published(t.rows, inserted.rows.map((r) => String(r.seq)));
     }
+    if (t.delayed.length) this.outbox.delayedCommitted(Math.min(...t.delayed.map((d) => d.delayMs)));
     for (const f of t.committed) f();
   }
 }

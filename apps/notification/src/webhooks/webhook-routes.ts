@@ -7,12 +7,14 @@ import { NotificationEnv } from '../config';
 
 const QUEUE = 'notification.webhooks';
 const PATTERNS = ['*', ...ORDER_STATUSES] as const;
+const FINAL_STATUSES = ['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'] as const;
 
 /**
  * Which status events reach notification.webhooks: exactly those of tenants
  * with an enabled endpoint, and of the statuses those endpoints asked for
  * (bindings `order.status-changed.v1.<status>.<tenant key>.#`, any lane), so a tenant
- * without webhooks costs no delivery. Set when an endpoint is registered,
+ * without webhooks costs no delivery; an endpoint asking for PENDING or
+ * PROCESSING also takes the final statuses, which may carry them. Set when an endpoint is registered,
  * removed, enabled or disabled, for every tenant at start-up, and again
  * every WEBHOOK_ROUTES_SYNC_MS (a binding lost with its queue comes back).
  */
@@ -43,6 +45,8 @@ export class WebhookRoutes implements OnApplicationBootstrap, OnApplicationShutd
   async sync(tenantId: string): Promise<void> {
     const rows: Array<{ events: string[] }> = await this.ds.query('SELECT events FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_at IS NULL', [tenantId]);
     const wanted = new Set(rows.flatMap((r) => r.events));
+    // PENDING and PROCESSING may come carried by the final event instead of their own (STATUS_COALESCE_MS)
+    if (!wanted.has('*') && (wanted.has('PENDING') || wanted.has('PROCESSING'))) for (const s of FINAL_STATUSES) wanted.add(s);
     const key = tenantRouteKey(tenantId);
     for (const p of PATTERNS) {
       await this.messaging.setBinding(QUEUE, 'order.status-changed.v1', `${p}.${key}.#`, wanted.has(p) && (p === '*' || !wanted.has('*')));

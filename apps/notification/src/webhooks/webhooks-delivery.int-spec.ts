@@ -113,6 +113,24 @@ test('only the statuses an endpoint asked for are delivered to it', async () => 
   assert.equal((await deliveries('t2', finalOnly.id)).length, 1);
 });
 
+// Guards: an endpoint that asked for PROCESSING missing it when the order's final event carried it (STATUS_COALESCE_MS).
+test('a status carried by a final event reaches the endpoints that asked for it, under its own event id, once', async () => {
+  const processing = await register('t13', rx.url('/t13/processing'), ['PROCESSING']);
+  await register('t13', rx.url('/t13/all'), ['*']);
+  const carriedId = randomUUID();
+  const e = statusEvent('t13', { status: 'CONFIRMED', sequence: 3 });
+  const final = { ...e, earlier: [{ eventId: carriedId, status: 'PROCESSING' as const, sequence: 2, at: e.at }] };
+  await bus.publish('order.status-changed.v1', final);
+  await eventually(() => rx.to('/t13/processing').length === 1 && rx.to('/t13/all').length === 2, 10000, 20, 'the deliveries');
+  assert.deepEqual(rx.to('/t13/processing').map((r) => [(JSON.parse(r.body) as Body).data.status, (JSON.parse(r.body) as Body).data.sequence]), [['PROCESSING', 2]]);
+  assert.deepEqual(rx.to('/t13/all').map((r) => (JSON.parse(r.body) as Body).data.status).sort(), ['CONFIRMED', 'PROCESSING']);
+  // the carried status's own event, sent after all: the same delivery (same event id), not a second one
+  await bus.publish('order.status-changed.v1', { ...e, status: 'PROCESSING', sequence: 2 }, { id: carriedId });
+  await bus.publish('order.status-changed.v1', { ...e, status: 'CANCELLED', sequence: 4 }); // a later event of the tenant, handled after it
+  await eventually(() => rx.to('/t13/all').length === 3, 10000, 20, 'the later event');
+  assert.equal((await deliveries('t13', processing.id)).length, 1);
+});
+
 test('a failing endpoint is retried on the schedule with the same webhook-id until it answers 2xx', async () => {
   const w = await register('t3', rx.url('/t3', (n) => (n <= 2 ? { status: 500, body: 'x'.repeat(1000) } : { status: 200, body: 'ok' })));
   await bus.publish('order.status-changed.v1', statusEvent('t3'));

@@ -30,8 +30,8 @@ const endpointView = (r: EndpointRow): WebhookView => ({
   disabledAt: iso(r.disabled_at), disabledReason: r.disabled_reason, createdAt: r.created_at.toISOString(),
 });
 
-/** An endpoint of tenant $3, enabled, that asked for status $6 (SQL over the alias `w`). */
-const MATCHING_ENDPOINT = `w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR $6 = ANY (w.events))`;
+/** An endpoint of tenant $3, enabled, that asked for one of the statuses $6 (SQL over the alias `w`). */
+const MATCHING_ENDPOINT = `w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR w.events && $6::text[])`;
 
 /** Tenants' webhook endpoints, their delivery log, and turning status events into deliveries. */
 @Injectable()
@@ -49,34 +49,40 @@ export class WebhooksService {
   }
 
   /**
-   * One delivery per matching enabled endpoint of the tenant, written with
-   * the inbox row in one statement; the NOTIFY is sent on commit and wakes
-   * the dispatchers.
+   * One delivery per matching enabled endpoint of the tenant and status: the
+   * event's own, and those of the earlier statuses it carries (their own
+   * events were never sent; each keeps that event's id, so a copy that was
+   * sent after all is the same delivery). Written with the inbox row in one
+   * statement; the NOTIFY is sent on commit and wakes the dispatchers.
    */
   async onStatusChanged(env: Envelope<'order.status-changed.v1'>): Promise<void> {
     const e = env.payload;
-    const body = JSON.stringify({
+    const entries = [
+      ...(e.earlier ?? []).map((x) => ({ eventId: x.eventId, status: x.status, reason: x.reason, sequence: x.sequence, at: x.at })),
+      { eventId: env.id, status: e.status, reason: e.reason, sequence: e.sequence, at: e.at },
+    ];
+    const bodies = entries.map((x) => JSON.stringify({
       type: 'order.status_changed',
-      timestamp: e.at,
+      timestamp: x.at,
       data: {
-        orderId: e.orderId, tenantId: e.tenantId, status: e.status, reason: e.reason, sequence: e.sequence,
-        at: e.at, totals: e.totals, couponCode: e.couponCode, items: e.items, customer: e.customer,
+        orderId: e.orderId, tenantId: e.tenantId, status: x.status, reason: x.reason, sequence: x.sequence,
+        at: x.at, totals: e.totals, couponCode: e.couponCode, items: e.items, customer: e.customer,
       },
-    });
-    // one statement: the inbox row, one delivery per matching endpoint, and the NOTIFY (sent on commit); for a
-    // tenant with no endpoint for this status it writes nothing, not even the inbox row (there is no effect to repeat)
+    }));
+    // one statement: the inbox row, one delivery per matching endpoint and status, and the NOTIFY (sent on commit); for a
+    // tenant with no endpoint for these statuses it writes nothing, not even the inbox row (there is no effect to repeat)
     await this.uow.handleOnceInOneStatement(
       env,
       `ins AS (
          INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, next_attempt_at)
-         SELECT gen_random_uuid(), w.id, w.tenant_id, $4, $5, $6, $7, now() + make_interval(secs => $8::double precision / 1000)
-         FROM webhook_endpoints w, inbox_row
-         WHERE ${MATCHING_ENDPOINT}
+         SELECT gen_random_uuid(), w.id, w.tenant_id, x.event_id, $5, x.status, x.body, now() + make_interval(secs => $8::double precision / 1000)
+         FROM webhook_endpoints w, inbox_row, unnest($4::uuid[], $6::text[], $7::text[]) AS x(event_id, status, body)
+         WHERE w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR x.status = ANY (w.events))
          ON CONFLICT (endpoint_id, event_id) DO NOTHING
          RETURNING id
        )`,
       'SELECT pg_notify($9, \'\') FROM (SELECT 1 FROM ins LIMIT 1) woken',
-      [e.tenantId, env.id, e.orderId, e.status, body, this.cfg.webhookSchedule[0], this.channel],
+      [e.tenantId, entries.map((x) => x.eventId), e.orderId, entries.map((x) => x.status), bodies, this.cfg.webhookSchedule[0], this.channel],
       `WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ${MATCHING_ENDPOINT})`,
     );
   }

@@ -4,7 +4,8 @@ import type { Tx } from '@orders/messaging';
 import { SettlementJobs } from '../payments/settlements';
 import { PromotionsService } from '../promotions/promotions.service';
 import { TenantAdmission } from './admission';
-import { Order, OrderStore } from './order-store';
+import { OrderProcessingEnv } from '../config';
+import { delayedStatusEventId, Order, OrderStore } from './order-store';
 
 export type FinalStatus = 'CONFIRMED' | 'REJECTED' | 'FAILED' | 'CANCELLED';
 
@@ -32,18 +33,28 @@ export class OrderLifecycle {
     private readonly promotions: PromotionsService,
     private readonly admission: TenantAdmission,
     private readonly settlements: SettlementJobs,
+    private readonly cfg: OrderProcessingEnv,
   ) {}
 
-  /** Moves the order (state machine permitting) and publishes its status events; false if refused. */
-  async move(tx: Tx, order: Order, to: OrderStatus, reason?: string): Promise<boolean> {
+  /**
+   * Moves the order (state machine permitting) and publishes its status
+   * events; false if refused. `delayMs`: its events leave that much later,
+   * under ids a later step can withdraw them by (delayedStatusEventId).
+   */
+  async move(tx: Tx, order: Order, to: OrderStatus, reason?: string, delayMs = 0): Promise<boolean> {
     const events = await this.orders.transition(tx, order, to, reason);
-    for (const e of events) tx.publish('order.status-changed.v1', e);
+    for (const e of events) tx.publish('order.status-changed.v1', e, delayMs > 0 ? { delayMs, id: delayedStatusEventId(order.id, e.status) } : undefined);
     return events.length > 0;
   }
 
-  /** PENDING → PROCESSING: asks inventory to reserve (and price). */
+  /**
+   * PENDING → PROCESSING: asks inventory to reserve (and price). Its status
+   * events wait STATUS_COALESCE_MS: the step that receives inventory's
+   * answer takes them back, and an order it ends carries them in its final
+   * event instead (SagaService.onOrder).
+   */
   async start(tx: Tx, order: Order): Promise<void> {
-    if (await this.move(tx, order, 'PROCESSING')) {
+    if (await this.move(tx, order, 'PROCESSING', undefined, this.cfg.STATUS_COALESCE_MS)) {
       tx.publish('inventory.reserve.v1', { orderId: order.id, tenantId: order.tenantId, items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) });
     }
   }

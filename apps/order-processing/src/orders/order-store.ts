@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CustomerV1, OrderStatus, PayloadOf, PlacementLane, PricedLineV1, StatusLineV1 } from '@orders/contracts';
+import { CustomerV1, Envelope, OrderStatus, PayloadOf, PlacementLane, PricedLineV1, StatusLineV1 } from '@orders/contracts';
+import { derivedId } from '@orders/platform';
 import type { Tx } from '@orders/messaging';
 import { poolOf, ResultRow, Sql, sqlLiteral, sqlOf } from '@orders/persistence';
 import { Counter } from 'prom-client';
@@ -9,6 +10,9 @@ import { OrderError } from './order.error';
 import { InFlight, inFlightColumns } from './admission';
 import { observeFinal } from './order-metrics';
 import { canTransition, isFinal } from './state-machine';
+
+/** The id of an order's event for `status` when it is sent with a delay (so a later step can withdraw it: OrderLifecycle.start). */
+export const delayedStatusEventId = (orderId: string, status: OrderStatus): string => derivedId(`status-event:${orderId}:${status}`);
 
 /** An order as order-processing keeps it. */
 export interface Order {
@@ -29,6 +33,12 @@ export interface Order {
   reserved: boolean;
   authorizationId: string | null;
   placedAt: Date;
+  /**
+   * Status events of this order sent with a delay and taken back by this
+   * step (SagaService.onOrder): the final event carries them (`earlier`);
+   * any the step does not carry are sent again as they were.
+   */
+  withdrawn?: Array<Envelope<'order.status-changed.v1'>>;
   /** Whether other orders of its tenant were waiting for admission when this one was locked (lockStatement); undefined when not read. */
   tenantWaiting?: boolean;
 }
@@ -261,6 +271,7 @@ export class OrderStore {
       return [];
     }
     const events = moving && order.status === 'PENDING' ? [this.event(order, order.placedAt)] : [];
+    const earlier = moving && isFinal(to) && order.withdrawn?.length ? order.withdrawn.splice(0) : [];
     // the row is locked (every caller holds it): its next sequence is known, and the write needs no round trip of its own
     const sequence = order.sequence + 1;
     const at = new Date();
@@ -274,7 +285,11 @@ export class OrderStore {
     Object.assign(order, { status: to, sequence, ...(moving ? { reason: reason ?? null } : {}) });
     const placedAt = order.placedAt;
     if (moving && isFinal(to)) tx.afterCommit(() => observeFinal(to, placedAt));
-    return [...events, this.event(order, at, reason)];
+    const event = this.event(order, at, reason);
+    if (earlier.length) {
+      event.earlier = earlier.map(({ id, payload: e }) => ({ eventId: id, status: e.status, sequence: e.sequence, at: e.at, ...(e.reason ? { reason: e.reason } : {}) }));
+    }
+    return [...events, event];
   }
 
   /** The order's current status, with the full snapshot, as order.status-changed.v1. */

@@ -1,13 +1,13 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { CancelVerdict, Envelope, PayloadOf } from '@orders/contracts';
-import { DUPLICATE, MessageContext, Tx, UnitOfWork } from '@orders/messaging';
+import { CancelVerdict, Envelope, parseEnvelope, PayloadOf } from '@orders/contracts';
+import { DUPLICATE, MessageContext, Outbox, Tx, UnitOfWork } from '@orders/messaging';
 import { OrderProcessingEnv } from '../config';
 import { AuthorizationOutcome, PaymentsService } from '../payments/payments.service';
 import { SettlementAction, SettlementJobs } from '../payments/settlements';
 import { PromotionsService } from '../promotions/promotions.service';
 import { TenantAdmission } from './admission';
 import { OrderLifecycle } from './order-lifecycle';
-import { Order, OrderStore } from './order-store';
+import { delayedStatusEventId, Order, OrderStore } from './order-store';
 import { isFinal } from './state-machine';
 import { subtotalOf, Totals, totalsOf } from './totals';
 
@@ -41,6 +41,7 @@ export class SagaService implements OnModuleInit {
     private readonly payments: PaymentsService,
     private readonly settlements: SettlementJobs,
     private readonly cfg: OrderProcessingEnv,
+    private readonly outbox: Outbox,
   ) {}
 
   onModuleInit(): void {
@@ -244,10 +245,25 @@ export class SagaService implements OnModuleInit {
   }
 
   /** A step on one order: its inbox row and the order's lock go in the round trip that opens the transaction. */
+  /**
+   * A step on the locked order. The steps that answer its reservation also
+   * take back its PROCESSING events still waiting to be sent (in the same
+   * round trip): if the step ends the order, its final event carries them;
+   * otherwise they are sent now, as they were.
+   */
   private async onOrder<N extends 'inventory.reservation-rejected.v1' | 'inventory.reserved.v1' | 'inventory.committed.v1' | 'inventory.commit-failed.v1' | 'payment.authorize.v1'>(
     env: Envelope<N>, fn: (tx: Tx, order: Order) => Promise<void>,
   ): Promise<void> {
     const { orderId } = env.payload;
-    await this.uow.handleOnce(env, (tx, locked) => fn(tx, this.orders.locked(locked, orderId)), this.orders.lockStatement(orderId));
+    const withdraw = this.cfg.STATUS_COALESCE_MS > 0 && /^inventory\.(reserved|reservation-rejected)\.v\d+$/.test(env.name);
+    const ids = (['PENDING', 'PROCESSING'] as const).map((s) => delayedStatusEventId(orderId, s));
+    const first = withdraw ? `${this.outbox.withdrawSql(ids)}; ${this.orders.lockStatement(orderId)}` : this.orders.lockStatement(orderId);
+    await this.uow.handleOnce(env, async (tx, locked) => {
+      const order = this.orders.locked(locked, orderId);
+      if (withdraw) order.withdrawn = (locked[0] as Array<{ body: string }>).map((r) => parseEnvelope(Buffer.from(r.body)) as Envelope<'order.status-changed.v1'>);
+      await fn(tx, order);
+      // not ended here: what was taken back goes out now, unchanged (same ids: a copy already sent is a duplicate)
+      for (const e of order.withdrawn?.splice(0) ?? []) tx.publish('order.status-changed.v1', e.payload, { id: e.id, correlationId: e.correlationId });
+    }, first);
   }
 }

@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Min, ValidateNested,
+  ArrayMaxSize, IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Length, Min, ValidateNested,
 } from 'class-validator';
 import { CustomerV1, ORDER_STATUSES, OrderRefV1, OrderStatus, TotalsV1 } from './common';
 import { OrderLineV1 } from './common';
@@ -8,6 +8,20 @@ import { OrderLineV1 } from './common';
 export class StatusLineV1 extends OrderLineV1 {
   @IsOptional() @IsString() @Length(1, 200) name?: string;
   @IsOptional() @IsInt() @Min(0) unitPriceCents?: number;
+}
+
+/**
+ * A status the order passed through whose own event was never sent: it
+ * was still waiting to be (order-processing sends PROCESSING only for an
+ * order not final within STATUS_COALESCE_MS) when the order reached this
+ * one. `eventId` is the id that event had.
+ */
+export class EarlierStatusV1 {
+  @IsUUID() eventId: string;
+  @IsIn(ORDER_STATUSES) status: OrderStatus;
+  @IsOptional() @IsString() @Length(1, 64) reason?: string;
+  @IsInt() @Min(1) sequence: number;
+  @IsISO8601() at: string;
 }
 
 /**
@@ -26,6 +40,8 @@ export class OrderStatusChangedV1 extends OrderRefV1 {
   @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => StatusLineV1) items: StatusLineV1[];
   @IsOptional() @ValidateNested() @Type(() => TotalsV1) totals?: TotalsV1;
   @IsOptional() @IsString() @Length(1, 64) couponCode?: string;
+  /** The statuses before this one whose events were not sent (EarlierStatusV1), oldest first. */
+  @IsOptional() @ArrayMaxSize(4) @ValidateNested({ each: true }) @Type(() => EarlierStatusV1) earlier?: EarlierStatusV1[];
   /** The order's admission lane (from order.placed.v1); absent: `quiet`. */
   @IsOptional() @IsIn(['quiet', 'bulk']) lane?: 'quiet' | 'bulk';
 }

@@ -45,6 +45,30 @@ test('status events update the order in order: items priced, totals, history, re
   assert.equal(o.updatedAt, statusEvent(id, 3, 'REJECTED').at);
 });
 
+// Guards: an order whose PROCESSING event was never sent (STATUS_COALESCE_MS) missing that entry in its history and event stream.
+test('a final event carrying earlier statuses adds their history entries (PENDING stays intake\'s), once', async () => {
+  const { body: { id } } = await placeOrder(base);
+  const at = new Date(Date.now() - 50).toISOString();
+  const final = statusEvent(id, 3, 'CONFIRMED', {
+    ...PRICED,
+    earlier: [
+      { eventId: randomUUID(), status: 'PENDING', sequence: 1, at },
+      { eventId: randomUUID(), status: 'PROCESSING', sequence: 2, at },
+    ],
+  });
+  const env = await t.bus.publish('order.status-changed.v1', final);
+  const o = await untilHistory(id, 3);
+  assert.equal(o.status, 'CONFIRMED');
+  assert.deepEqual(o.history.map((h) => h.status), ['PENDING', 'PROCESSING', 'CONFIRMED']);
+  assert.equal(o.history[1].at, at);
+  const handled = await handledCount('order-receiving.status', 'order.status-changed.v1');
+  await t.bus.publish('order.status-changed.v1', final, { id: env.id }); // redelivered
+  await t.bus.publish('order.status-changed.v1', statusEvent(id, 2, 'PROCESSING')); // the taken-back event sent after all
+  await eventually(async () => (await handledCount('order-receiving.status', 'order.status-changed.v1')) >= handled + 2, 10000, 20, 'both handled');
+  const again = (await getOrder(id)).body;
+  assert.deepEqual(again.history.map((h) => h.status), ['PENDING', 'PROCESSING', 'CONFIRMED'], 'no entry twice');
+});
+
 test('a stale event (older sequence) lands in history but never rolls the state back', async () => {
   const { body: { id } } = await placeOrder(base);
   await t.bus.publish('order.status-changed.v1', statusEvent(id, 3, 'CONFIRMED', PRICED));

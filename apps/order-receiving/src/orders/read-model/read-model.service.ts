@@ -35,13 +35,18 @@ const ORDER_SQL = `SELECT o.*, (
     FROM order_history h WHERE h.order_id = o.id) AS history
   FROM orders o WHERE o.id = $1`;
 
-/** A status event's writes, gated on its inbox row (see onStatusChanged). */
+/** A status event's writes, gated on its inbox row (see onStatusChanged); `he`: the earlier statuses it carries. */
 const APPLY_STATUS_CTES = `
 ord AS (SELECT id FROM orders WHERE id = $3 AND tenant_id = $4),
 h AS (
   INSERT INTO order_history (order_id, sequence, status, at, reason, totals)
   SELECT id, $5::int, $6::text, $7::timestamptz, $8::text, $9::jsonb FROM ord, inbox_row
   ON CONFLICT DO NOTHING RETURNING 1
+), he AS (
+  INSERT INTO order_history (order_id, sequence, status, at, reason)
+  SELECT ord.id, e.sequence, e.status, e.at, e.reason FROM ord, inbox_row, jsonb_to_recordset($13::jsonb) AS e(sequence int, status text, at timestamptz, reason text)
+  WHERE e.sequence > 1
+  ON CONFLICT DO NOTHING
 ), u AS (
   UPDATE orders SET status = $6::text, sequence = $5::int, updated_at = $7::timestamptz,
     items = CASE WHEN jsonb_array_length($10::jsonb) > 0 AND ($11::boolean OR NOT jsonb_path_exists(items, '$[*].unitPriceCents'))
@@ -118,7 +123,8 @@ export class ReadModelService {
 
   /**
    * A consumed status event, exactly once (a redelivery changes nothing), in
-   * one statement: the history entry (any sequence, once), the current state
+   * one statement: the history entry (any sequence, once) and those of the
+   * earlier statuses it carries (PENDING excepted: intake wrote it), the current state
    * only when the sequence is newer than the stored one (out-of-order safe),
    * the inbox row, and the NOTIFY that wakes SSE streams and `Prefer: wait`
    * requests on every instance, sent on commit.
@@ -140,6 +146,7 @@ export class ReadModelService {
     const [r] = await this.uow.handleOnceInOneStatement<{ found: number; applied: number; added: number }>(env, APPLY_STATUS_CTES, APPLY_STATUS_SELECT, [
       p.orderId, p.tenantId, p.sequence, p.status, p.at, p.reason ?? null, totals && JSON.stringify(totals),
       JSON.stringify(items), priced, JSON.stringify({ orderId: p.orderId, sequence: p.sequence, status: p.status }),
+      JSON.stringify((p.earlier ?? []).map((e) => ({ sequence: e.sequence, status: e.status, at: e.at, reason: e.reason ?? null }))),
     ], APPLY_STATUS_INBOX_GATE);
     if (r.found === 0) throw new OrdersError('status_for_unknown_order', `status event for unknown order ${p.orderId} of tenant ${p.tenantId}`);
   }
