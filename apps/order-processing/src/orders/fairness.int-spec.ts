@@ -114,7 +114,8 @@ test('a cancel answered for a waiting order wins against a slot freed at the sam
   const tenantId = 'freed-slot';
   const inFlight = [randomUUID(), randomUUID()];
   const [waiting, next] = [randomUUID(), randomUUID()];
-  for (const orderId of [...inFlight, next]) rig.inventory.reserve.set(orderId, 'hold');
+  // held too: were the waiting order started by the freed slot, it must not be confirmed before its cancel is decided
+  for (const orderId of [...inFlight, waiting, next]) rig.inventory.reserve.set(orderId, 'hold');
   for (const orderId of inFlight) await placeOrder(rig.bus, { orderId, tenantId });
   await placeOrder(rig.bus, { orderId: waiting, tenantId });
   const { env: last } = await placeOrder(rig.bus, { orderId: next, tenantId });
