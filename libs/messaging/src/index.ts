@@ -11,7 +11,6 @@ export { OnMessage } from './on-message';
 export { MessageContext } from './delivery';
 export { UnitOfWork, DUPLICATE } from './unit-of-work';
 export { Outbox } from './outbox';
-export { unpackedBodies } from './packing';
 export type { Tx } from './unit-of-work';
 export { isDependencyUnavailable } from './errors';
 export type { Disposition, HasDisposition } from './errors';

@@ -26,7 +26,7 @@ export function isPack(msg: ConsumeMessage): boolean {
 }
 
 /** The bodies of the messages a delivery holds: a pack's, or the delivery's own. */
-export function unpackedBodies(msg: ConsumeMessage): Buffer[] {
+function unpackedBodies(msg: ConsumeMessage): Buffer[] {
   if (!isPack(msg)) return [msg.content];
   return msg.content
     .toString('utf8')

@@ -56,5 +56,6 @@ export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 100
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export * from './tcp-proxy';
 export * from './sse';
+export * from './migrations';
 export * from './safe-text';
 export * from './metrics';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { migrateService, serviceDataSourceOptions } from '@orders/persistence';
-import { createTestDatabase, TestDatabase } from '@orders/testing';
+import { assertEveryDownAndUpAgain, createTestDatabase, seedMessagingTables, TestDatabase } from '@orders/testing';
 import { migrations } from './index';
 
 /**
@@ -47,34 +47,12 @@ async function seed(): Promise<void> {
     VALUES ($1, $2, 'demo', $3, $4, 'CONFIRMED', '{}', 'pending', 2, now(), '500')`, [delivery, endpoint, randomUUID(), order]);
   await ds.query(`INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error, response_excerpt, outcome, next_retry_at)
     VALUES ($1, 1, now(), 500, 12, NULL, 'oops', 'retrying', now()), ($1, 2, now(), NULL, 5000, 'timeout', NULL, 'retrying', now())`, [delivery]);
-  await seedMessaging(ds, randomUUID());
-}
-
-/** Rows in every messaging table, as a running service leaves them: one message handled on two queues, a paused queue, a crash count. */
-async function seedMessaging(q: DataSource, message: string): Promise<void> {
-  await q.query(`INSERT INTO outbox (id, routing_key, body, priority, trace_context, relay_after) VALUES ($1, 'order.placed.v1.quiet', '{}', 5, '00-abc-def-01', now()), ($2, 'x', '{}', NULL, NULL, NULL)`, [randomUUID(), randomUUID()]);
-  await q.query(`INSERT INTO inbox (message_id, queue) VALUES ($1, 'a.email'), ($1, 'a.webhooks'), ($2, '')`, [message, randomUUID()]);
-  await q.query(`INSERT INTO paused_queues (queue) VALUES ('a.email')`);
-  await q.query(`INSERT INTO delivery_crashes (message_id, queue, crashes) VALUES ($1, 'a.email', 2)`, [message]);
+  await seedMessagingTables(ds);
 }
 
 test('every down, newest first, works on a database with rows in it (and its up again on what the down left); up again restores the schema', async () => {
-  const full = await tables();
-  await seed();
-  for (let n = migrations.length; n > 0; n--) {
-    const step = await dataSource(n).initialize();
-    try {
-      await step.undoLastMigration({ transaction: 'each' });
-      assert.equal((await step.runMigrations({ transaction: 'each' })).length, 1, `${migrations[n - 1].name} applies again on what its down left`);
-      await step.undoLastMigration({ transaction: 'each' });
-    } finally {
-      await step.destroy();
-    }
-  }
-  assert.deepEqual(await tables(), ['migrations'], 'everything the migrations made is gone');
-  assert.deepEqual(await ds.query('SELECT * FROM migrations'), []);
-  const applied = await migrateService({ url: db.url, schema: SCHEMA, migrations });
-  assert.equal(applied.length, migrations.length);
-  assert.deepEqual(await tables(), full);
-  await seed(); // and the schema takes the same rows again
+  await assertEveryDownAndUpAgain({
+    db: ds, names: migrations.map((m) => m.name), step: (n) => dataSource(n).initialize(), tables, seed,
+    migrateAll: () => migrateService({ url: db.url, schema: SCHEMA, migrations }),
+  });
 });
