@@ -23,17 +23,18 @@ after(async () => {
 /** A delivery of the endpoint as it would be after a while, with one attempt; `finishedDaysAgo` null = still pending. */
 async function delivery(endpointId: string, state: 'delivered' | 'failed' | 'pending', createdDaysAgo: number, finishedDaysAgo: number | null): Promise<string> {
   const id = randomUUID();
+  // one statement: the pruner (every 200 ms) cannot take the delivery between it and its attempt
   await pg.query(
-    `INSERT INTO notification.webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, state, attempt_count,
-       next_attempt_at, created_at, finished_at)
-     VALUES ($1, $2, 't1', $3, $4, 'CONFIRMED', '{"data":{"customer":{"email":"ada@example.com"}}}', $5, 1,
-       CASE WHEN $5 = 'pending' THEN now() + interval '1 day' END, now() - make_interval(days => $6), now() - make_interval(days => $7::int))`,
-    [id, endpointId, randomUUID(), randomUUID(), state, createdDaysAgo, finishedDaysAgo],
-  );
-  await pg.query(
-    `INSERT INTO notification.webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, outcome, next_retry_at)
-     VALUES ($1, 1, now() - make_interval(days => $2), 500, 12, $3, NULL)`,
-    [id, createdDaysAgo, state === 'pending' ? 'retrying' : state],
+    `WITH d AS (
+       INSERT INTO notification.webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, state, attempt_count,
+         next_attempt_at, created_at, finished_at)
+       VALUES ($1, $2, 't1', $3, $4, 'CONFIRMED', '{"data":{"customer":{"email":"ada@example.com"}}}', $5, 1,
+         CASE WHEN $5 = 'pending' THEN now() + interval '1 day' END, now() - make_interval(days => $6), now() - make_interval(days => $7::int))
+       RETURNING id
+     )
+     INSERT INTO notification.webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, outcome, next_retry_at)
+     SELECT id, 1, now() - make_interval(days => $6), 500, 12, $8, NULL FROM d`,
+    [id, endpointId, randomUUID(), randomUUID(), state, createdDaysAgo, finishedDaysAgo, state === 'pending' ? 'retrying' : state],
   );
   return id;
 }
