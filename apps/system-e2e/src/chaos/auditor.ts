@@ -87,6 +87,33 @@ export async function deadLetters(prefix: string, rabbitUrl: string): Promise<De
   return out;
 }
 
+/** The gateway simulator's authorizations, all orders. */
+export async function authorizations(sys: System): Promise<Authorization[]> {
+  const res = await fetch(`${sys.url('payment-gateway-sim')}/authorizations`, { signal: AbortSignal.timeout(10000) });
+  return ((await res.json()) as { items: Authorization[] }).items;
+}
+
+/** One capture per confirmed order, no live authorization for any other final order or for an order never accepted. */
+export function gatewayLedger(accepted: PlacedOrder[], views: Map<string, OrderView>, auths: Authorization[]): Ledger {
+  const gateway = ledger('gateway');
+  const byOrder = new Map<string, Authorization[]>();
+  for (const a of auths) byOrder.set(a.orderId, [...(byOrder.get(a.orderId) ?? []), a]);
+  for (const o of accepted) {
+    const st = views.get(o.id!)?.status ?? 'UNKNOWN';
+    if (!isFinalStatus(st)) continue;
+    gateway.checks++;
+    const mine = byOrder.get(o.id!) ?? [];
+    const captured = mine.filter((a) => a.status === 'captured').length;
+    const authorized = mine.filter((a) => a.status === 'authorized').length;
+    const summary = mine.map((a) => a.status).join(',') || 'none';
+    if (st === 'CONFIRMED' && (captured !== 1 || authorized !== 0)) gateway.violations.push({ kind: `CONFIRMED without exactly one capture`, orderId: o.id, text: `CONFIRMED with authorizations [${summary}], want exactly one captured` });
+    if (st !== 'CONFIRMED' && captured + authorized > 0) gateway.violations.push({ kind: `${st}${reasonOf(views.get(o.id!))} with live authorization`, orderId: o.id, text: `${st}${reasonOf(views.get(o.id!))} with live authorizations [${summary}]` });
+  }
+  const known = new Set(accepted.map((o) => o.id));
+  for (const a of auths) if (!known.has(a.orderId) && a.status !== 'voided') gateway.violations.push({ kind: 'authorization for an unknown order', orderId: a.orderId, text: `authorization ${a.id} (${a.status}) for an order the storefront never got accepted` });
+  return gateway;
+}
+
 export async function audit(i: AuditInput): Promise<{ ledgers: Ledger[]; deadLetters: DeadLetter[] }> {
   const accepted = i.orders.filter((o) => o.id);
   const statusOf = (o: PlacedOrder) => i.views.get(o.id!)?.status ?? 'UNKNOWN';
@@ -126,24 +153,7 @@ export async function audit(i: AuditInput): Promise<{ ledgers: Ledger[]; deadLet
   if (stock.violations.length) stock.violations.push(...(await i.reservations().catch((e: Error) => [{ kind: 'diagnostic unavailable', text: e.message }])));
 
   // 3. gateway: one capture per confirmed order, nothing live for any other
-  const gateway = ledger('gateway');
-  const res = await fetch(`${i.sys.url('payment-gateway-sim')}/authorizations`);
-  const auths = ((await res.json()) as { items: Authorization[] }).items;
-  const byOrder = new Map<string, Authorization[]>();
-  for (const a of auths) byOrder.set(a.orderId, [...(byOrder.get(a.orderId) ?? []), a]);
-  for (const o of accepted) {
-    const st = statusOf(o);
-    if (!isFinalStatus(st)) continue;
-    gateway.checks++;
-    const mine = byOrder.get(o.id!) ?? [];
-    const captured = mine.filter((a) => a.status === 'captured').length;
-    const authorized = mine.filter((a) => a.status === 'authorized').length;
-    const summary = mine.map((a) => a.status).join(',') || 'none';
-    if (st === 'CONFIRMED' && (captured !== 1 || authorized !== 0)) gateway.violations.push({ kind: `CONFIRMED without exactly one capture`, orderId: o.id, text: `CONFIRMED with authorizations [${summary}], want exactly one captured` });
-    if (st !== 'CONFIRMED' && captured + authorized > 0) gateway.violations.push({ kind: `${st}${reasonOf(i.views.get(o.id!))} with live authorization`, orderId: o.id, text: `${st}${reasonOf(i.views.get(o.id!))} with live authorizations [${summary}]` });
-  }
-  const known = new Set(accepted.map((o) => o.id));
-  for (const a of auths) if (!known.has(a.orderId) && a.status !== 'voided') gateway.violations.push({ kind: 'authorization for an unknown order', orderId: a.orderId, text: `authorization ${a.id} (${a.status}) for an order the storefront never got accepted` });
+  const gateway = gatewayLedger(accepted, i.views, await authorizations(i.sys));
 
   // 4. email: exactly one per (order, final state), none for other states
   const email = ledger('email');

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { isFinalStatus } from '@orders/contracts';
 import { TEST_RABBITMQ_URL, TestBus } from '@orders/testing';
 import { ADMIN_TOKEN, freePort, SERVICE_NAMES, ServiceName, System } from '../system';
-import { audit, Ledger, OrderView, readOrder } from './auditor';
-import { annotateWithProcessing, attemptsUsedByOutages, reservationDiagnostics } from './diagnostics';
+import { audit, authorizations, gatewayLedger, Ledger, OrderView, readOrder } from './auditor';
+import { annotateWithProcessing, annotateWithSettlements, attemptsUsedByOutages, reservationDiagnostics } from './diagnostics';
 import { allReady, FaultRecord, runFaults } from './faults';
 import { Infra } from './infra';
 import { MailCollector, WebhookReceiver } from './observers';
@@ -185,8 +185,10 @@ async function main(): Promise<number> {
         const st = views.get(o.id!)?.status ?? '';
         return isFinalStatus(st) && (!mailIds.has(`${o.id}.${st}@orders.local`) || !hookFinal.has(`${o.id}.${st}`));
       });
-      if (!waiting.length || Date.now() > settleBy) break;
-      log(`${waiting.length} final order(s) still without their email or final webhook`);
+      // captures and voids run after the order ends; one a killed process held waits for its lease (30 s) to pass
+      const unsettled = gatewayLedger(shop.accepted, views, await authorizations(system).catch(() => [])).violations.length;
+      if ((!waiting.length && !unsettled) || Date.now() > settleBy) break;
+      log(`${waiting.length} final order(s) still without their email or final webhook, ${unsettled} payment(s) not settled yet`);
       await sleep(2000); // between polls of a bounded condition loop (last emails and webhooks)
     }
 
@@ -198,6 +200,8 @@ async function main(): Promise<number> {
     result.ledgers.push(attemptsUsedByOutages(logDir));
     const unfinished = result.ledgers.find((l) => l.name === 'every order final');
     if (unfinished) await annotateWithProcessing(system.databaseUrl, unfinished).catch((e: Error) => log(`processing diagnostics: ${e.message}`));
+    const gateway = result.ledgers.find((l) => l.name === 'gateway');
+    if (gateway) await annotateWithSettlements(system.databaseUrl, gateway).catch((e: Error) => log(`settlement diagnostics: ${e.message}`));
     const report = renderReport({ orders: shop.orders, views, faults, ledgers: result.ledgers, unexpectedExits, mails: mail.all.length, webhookCalls: hooks.calls.length, elapsedMs: Date.now() - started });
     process.stdout.write(`${report}\n`);
     const violations = result.ledgers.reduce((n, l) => n + l.violations.length, 0);

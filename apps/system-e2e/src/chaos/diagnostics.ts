@@ -80,3 +80,29 @@ export async function annotateWithProcessing(databaseUrl: string, ledger: Ledger
     await c.end();
   }
 }
+
+/** For gateway violations: the order's capture and void jobs in order-processing's own table (read only). */
+export async function annotateWithSettlements(databaseUrl: string, ledger: Ledger): Promise<void> {
+  const ids = ledger.violations.map((v) => v.orderId).filter((x): x is string => !!x);
+  if (!ids.length) return;
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const rows = (
+      await c.query<{ order_id: string; action: string; state: string; attempts: number; last_error: string | null; next_in_s: number; age_s: number }>(
+        `SELECT order_id, action, state, attempts, last_error, extract(epoch FROM next_attempt_at - now())::int AS next_in_s, extract(epoch FROM now() - created_at)::int AS age_s
+           FROM processing.payment_jobs WHERE order_id = ANY($1::uuid[])`,
+        [ids],
+      )
+    ).rows;
+    for (const v of ledger.violations) {
+      if (!v.orderId) continue;
+      const jobs = rows.filter((r) => r.order_id === v.orderId);
+      v.text += jobs.length
+        ? `; jobs: ${jobs.map((j) => `${j.action} ${j.state} after ${j.attempts} attempt(s), written ${j.age_s} s ago${j.state === 'pending' ? `, next in ${j.next_in_s} s` : ''}${j.last_error ? ` (last: ${j.last_error.slice(0, 120)})` : ''}`).join('; ')}`
+        : '; no capture or void job';
+    }
+  } finally {
+    await c.end();
+  }
+}
