@@ -55,14 +55,6 @@ export class OrderProcessingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(0) @Max(60000)
   STATUS_COALESCE_MS: number = 300;
 
-  /**
-   * Fairness: how long a placement of the bulk lane waits in the broker (unacknowledged, within
-   * PLACED_CONCURRENCY) while its tenant has no room, before it is stored as waiting anyway; one of the
-   * tenant's orders ending here lets the oldest held one go at once (see BulkHolds). 0 stores each at once.
-   */
-  @Type(() => Number) @IsInt() @Min(0) @Max(60000)
-  TENANT_BULK_HOLD_MS: number = 2000;
-
   /** How long after one of its orders was placed or ended here a tenant still counts as active (0: only orders in flight count). */
   @Type(() => Number) @IsInt() @Min(0) @Max(600000)
   TENANT_ACTIVE_WINDOW_MS: number = 1000;

@@ -4,7 +4,6 @@ import type { Tx } from '@orders/messaging';
 import { SettlementJobs } from '../payments/settlements';
 import { PromotionsService } from '../promotions/promotions.service';
 import { TenantAdmission } from './admission';
-import { BulkHolds } from './bulk-holds';
 import { OrderProcessingEnv } from '../config';
 import { delayedStatusEventId, Order, OrderStore } from './order-store';
 
@@ -33,7 +32,6 @@ export class OrderLifecycle {
     private readonly orders: OrderStore,
     private readonly promotions: PromotionsService,
     private readonly admission: TenantAdmission,
-    private readonly holds: BulkHolds,
     private readonly settlements: SettlementJobs,
     private readonly cfg: OrderProcessingEnv,
   ) {}
@@ -72,25 +70,17 @@ export class OrderLifecycle {
     if (to !== 'CONFIRMED') {
       await this.compensate(tx, order, { stock: holds.stock ?? (wasInFlight || order.reserved), authorization: holds.authorization ?? (order.authorizationId ? 'known' : 'none') });
     }
-    if (wasInFlight) {
-      this.admission.noteActive(order.tenantId);
-      if (order.tenantWaiting !== false) await this.admitWaiting(tx, order.tenantId);
-      else tx.afterCommit(() => this.holds.release(order.tenantId, 1)); // none waiting as rows: a held placement takes its place
-    }
+    if (wasInFlight) this.admission.noteActive(order.tenantId);
+    if (wasInFlight && order.tenantWaiting !== false) await this.admitWaiting(tx, order.tenantId);
     return true;
   }
 
-  /**
-   * Starts the tenant's oldest waiting orders while it has room (those a
-   * cancel holds right now are skipped: it ends them); room left over goes,
-   * once committed, to its placements held in the broker (BulkHolds).
-   */
+  /** Starts the tenant's oldest waiting orders while it has room (those a cancel holds right now are skipped: it ends them). */
   async admitWaiting(tx: Tx, tenantId: string): Promise<number> {
     const room = await this.admission.room(tx, tenantId);
     if (room === 0) return 0;
     const waiting = await this.orders.lockOldestWaiting(tx, tenantId, room);
     for (const next of waiting) await this.start(tx, next);
-    if (waiting.length < room) tx.afterCommit(() => this.holds.release(tenantId, room - waiting.length));
     return waiting.length;
   }
 

@@ -3,7 +3,6 @@ import { PaymentsModule } from '../payments/payments.module';
 import { PromotionsModule } from '../promotions/promotions.module';
 import { TenantAdmission } from './admission';
 import { AdmissionReconciler } from './admission-reconciler';
-import { BulkHolds } from './bulk-holds';
 import { LegacyConsumer } from './legacy.consumer';
 import { LegacySteps } from './legacy.service';
 import { OrderLifecycle } from './order-lifecycle';
@@ -17,7 +16,7 @@ import { OrderWatchdog } from './watchdog';
 @Module({
   imports: [PromotionsModule, PaymentsModule],
   controllers: [SagaConsumer, LegacyConsumer],
-  providers: [OrderStore, OrderLifecycle, SagaService, LegacySteps, TenantAdmission, BulkHolds, AdmissionReconciler, OrderWatchdog, OrderMetrics],
+  providers: [OrderStore, OrderLifecycle, SagaService, LegacySteps, TenantAdmission, AdmissionReconciler, OrderWatchdog, OrderMetrics],
   exports: [SagaService, OrderStore],
 })
 export class OrdersModule {}

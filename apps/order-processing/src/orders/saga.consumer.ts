@@ -14,11 +14,8 @@ export class SagaConsumer {
     return this.saga.placed(env);
   }
 
-  /**
-   * The lane of tenants placing far more than their share: the same step, consumed beside the quiet lane;
-   * never in batches, since a placement may be held while its tenant has no room (BulkHolds).
-   */
-  @OnMessage('order-processing.placed-bulk', 'order.placed.v1')
+  /** The lane of tenants placing far more than their share: the same step, consumed beside the quiet lane. */
+  @OnMessage('order-processing.placed-bulk', 'order.placed.v1', { batchable: true })
   placedInBulk(@Payload() env: Envelope<'order.placed.v1'>) {
     return this.saga.placed(env);
   }

@@ -6,7 +6,6 @@ import { AuthorizationOutcome, PaymentsService } from '../payments/payments.serv
 import { SettlementAction, SettlementJobs } from '../payments/settlements';
 import { PromotionsService } from '../promotions/promotions.service';
 import { TenantAdmission } from './admission';
-import { BulkHolds } from './bulk-holds';
 import { OrderLifecycle } from './order-lifecycle';
 import { delayedStatusEventId, Order, OrderStore } from './order-store';
 import { isFinal } from './state-machine';
@@ -39,7 +38,6 @@ export class SagaService implements OnModuleInit {
     private readonly lifecycle: OrderLifecycle,
     private readonly promotions: PromotionsService,
     private readonly admission: TenantAdmission,
-    private readonly holds: BulkHolds,
     private readonly payments: PaymentsService,
     private readonly settlements: SettlementJobs,
     private readonly cfg: OrderProcessingEnv,
@@ -52,8 +50,6 @@ export class SagaService implements OnModuleInit {
 
   async placed(env: Envelope<'order.placed.v1'>): Promise<void> {
     const p = env.payload;
-    const bulk = p.lane === 'bulk';
-    if (bulk) await this.holds.turn(p.tenantId); // a flood's placement waits in the broker while its tenant has no room here
     await this.uow.handleOnce(env, async (tx) => {
       const placed = await this.orders.insertPlaced(tx, p);
       if (!placed) return this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
@@ -62,10 +58,8 @@ export class SagaService implements OnModuleInit {
       // cancelled while its placement waited in a backlog: it ends before reserving anything
       if (placed.earlyCancel) return void (await this.lifecycle.finish(tx, order, 'CANCELLED', 'cancelled_by_customer'));
       // oldest first: while the tenant has orders waiting, a new one waits behind them (they start as earlier ones finish)
-      const starts = !placed.tenantWaiting && this.admission.roomBeside(order.tenantId, placed.inFlight) > 0;
-      if (starts) await this.lifecycle.start(tx, order);
+      if (!placed.tenantWaiting && this.admission.roomBeside(order.tenantId, placed.inFlight) > 0) await this.lifecycle.start(tx, order);
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its share of orders in flight, or others waiting`);
-      if (bulk) tx.afterCommit(() => this.holds.stored(p.tenantId, starts));
     }, this.orders.arrivalLockStatement(p.orderId));
   }
 
