@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gatewayLedger, OrderView } from './auditor';
 import { attemptsUsedByOutages } from './diagnostics';
 import { renderReport } from './report';
 import { seededRandom } from './storefront';
@@ -51,4 +52,20 @@ test('the report counts orders by outcome and summarises violations by kind', ()
   assert.match(text, /intake retries \(same key\)\s+2 \(500×2\)/);
   assert.match(text, /^\s+2 × CONFIRMED: 2 emails$/m);
   assert.match(text, /18:00:00\s+kill -9 inventory\s+-\s+1\.2 s/);
+});
+
+test('the gateway ledger: a confirmed order needs exactly one capture and no live authorization, any other final order nothing live, an unknown order nothing but voids', () => {
+  const order = (id: string) => ({ key: `k-${id}`, tenant: 'demo', apiKey: 'demo-key', kind: 'ok' as const, items: [], email: 'a@b.c', id, attempts: 1, retried: [] });
+  const view = (id: string, status: string): [string, OrderView] => [id, { id, status, history: [] }];
+  const views = new Map([view('c1', 'CONFIRMED'), view('c2', 'CONFIRMED'), view('r1', 'REJECTED'), view('r2', 'REJECTED'), view('p1', 'PROCESSING')]);
+  const auth = (orderId: string, status: 'authorized' | 'captured' | 'voided', id = `a-${orderId}-${status}`) => ({ id, orderId, status });
+  const l = gatewayLedger(['c1', 'c2', 'r1', 'r2', 'p1'].map(order), views, [
+    auth('c1', 'captured'), auth('c2', 'authorized'), auth('r1', 'voided'), auth('r2', 'authorized'), auth('p1', 'authorized'), auth('x', 'voided'), auth('y', 'captured'),
+  ]);
+  assert.equal(l.checks, 4, 'orders not final yet are not checked');
+  assert.deepEqual(l.violations.map((v) => [v.orderId, v.kind]), [
+    ['c2', 'CONFIRMED without exactly one capture'],
+    ['r2', 'REJECTED with live authorization'],
+    ['y', 'authorization for an unknown order'],
+  ]);
 });
