@@ -102,6 +102,8 @@ export interface FloodResult {
   fairness: {
     smallTenantIdle: { orders: number; p50Ms: number; p99Ms: number; medianStagesMs: Record<string, number> };
     smallTenantDuringFlood: { orders: number; p50Ms: number; p99Ms: number };
+    /** The small tenant's orders sent while the flood was still being posted (its intake burst), and those sent after, while it was processed. */
+    byFloodPhase: Record<'whileFloodPosted' | 'whileFloodProcessed', { orders: number; p50Ms: number; p99Ms: number }>;
     ratioP99: number;
     medianStagesMs: Record<string, number>;
     slowestStagesMs: Array<Record<string, number>>;
@@ -132,8 +134,11 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
     return r;
   });
   const smallDuring: Answer[] = [];
+  /** Per small order: whether the flood's orders were still being posted when it was sent (the intake burst) or only processed. */
+  const whilePosted: boolean[] = [];
   await underWay; // the flood's first wave answered: the small tenant's orders meet a flood in full swing
   for (let i = 0; i < o.smallOrders; i++) {
+    whilePosted.push(!floodDone);
     smallDuring.push(await post(waitAgent, c.port, orderBody({ sku: 'SKU-BENCH' }), `small-${c.run}-${i}`, { prefer: 'wait=30' }, 'acme-key'));
     await new Promise((r) => setTimeout(r, 200)); // pacing: the small tenant's orders spread over the flood
   }
@@ -147,6 +152,10 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
   waitAgent.destroy();
   const cost = await m.stop(floodIds.length + o.smallOrders);
   const during = smallDuring.filter((a) => a.status === 200).map((a) => a.ms);
+  const part = (posted: boolean) => {
+    const ms = smallDuring.filter((a, i) => a.status === 200 && whilePosted[i] === posted).map((a) => a.ms);
+    return { orders: ms.length, p50Ms: ms.length ? r1(pct(ms, 50)) : 0, p99Ms: ms.length ? r1(pct(ms, 99)) : 0 };
+  };
   const split = smallDuring.map(stages).filter((s): s is NonNullable<typeof s> => !!s);
   const med = (f: (s: (typeof split)[number]) => number) => r1(pct(split.map(f), 50));
   const { smallIdle, idleSplit } = latency;
@@ -165,6 +174,7 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
         medianStagesMs: { admission: r1(pct(idleSplit.map((x) => x.admission), 50)), saga: r1(pct(idleSplit.map((x) => x.saga), 50)), intakeAndPush: r1(pct(idleSplit.map((x) => x.rest), 50)) },
       },
       smallTenantDuringFlood: { orders: during.length, p50Ms: r1(pct(during, 50)), p99Ms: r1(pct(during, 99)) },
+      byFloodPhase: { whileFloodPosted: part(true), whileFloodProcessed: part(false) },
       ratioP99: Math.round((pct(during, 99) / pct(smallIdle, 99)) * 10) / 10,
       medianStagesMs: { total: med((s) => s.total), admission: med((s) => s.admission), saga: med((s) => s.saga), intakeAndPush: med((s) => s.rest), intake: med((s) => s.intake), push: med((s) => s.push) },
       slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest), intake: r1(s.intake), push: r1(s.push) })),

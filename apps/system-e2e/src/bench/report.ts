@@ -124,6 +124,8 @@ export function report(results: Results, onlyIntake: boolean): void {
     rows.push(...costRows(single(f.cost), 'flood', `, to every queue drained (${f.cost.drainSeconds} s after all final)`));
     rows.push(['small tenant accept → final, idle', `p50 ${fa.smallTenantIdle.p50Ms} ms, p99 ${fa.smallTenantIdle.p99Ms} ms; median stages ${Object.entries(fa.smallTenantIdle.medianStagesMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}`]);
     rows.push(['small tenant during the flood', `p50 ${fa.smallTenantDuringFlood.p50Ms} ms, p99 ${fa.smallTenantDuringFlood.p99Ms} ms (${fa.smallTenantDuringFlood.orders} orders); ratio of p99s ${fa.ratioP99}`]);
+    const ph = fa.byFloodPhase;
+    rows.push(['  sent while the flood was posted / processed', `p50 ${ph.whileFloodPosted.p50Ms} / ${ph.whileFloodProcessed.p50Ms} ms, p99 ${ph.whileFloodPosted.p99Ms} / ${ph.whileFloodProcessed.p99Ms} ms (${ph.whileFloodPosted.orders} / ${ph.whileFloodProcessed.orders} orders)`]);
     rows.push(['  its median stages', Object.entries(fa.medianStagesMs).map(([k, v]) => `${k} ${v} ms`).join(', ')]);
     rows.push(...fa.slowestStagesMs.map((st, n): Row => [`  ${n === 0 ? 'its slowest three' : ''}`, Object.entries(st).map(([k, v]) => `${k} ${v} ms`).join(', ')]));
   }
