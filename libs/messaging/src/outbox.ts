@@ -43,6 +43,12 @@ function insertFrom(select: string, direct: boolean, channel: string): string {
     : `WITH ins AS (${insert}) SELECT pg_notify(${sqlLiteral(channel)}, '') FROM (SELECT count(*) FROM ins) c`;
 }
 
+/** A row's VALUES tuple, with literal values (in COLUMNS order). */
+function valuesOf(r: OutboxRow, relayAfterSql: string): string {
+  const lit = (v: string | null) => (v === null ? 'NULL' : sqlLiteral(v));
+  return `(${lit(r.id)}::uuid, ${lit(r.routingKey)}, ${lit(r.raw)}, ${lit(r.traceContext)}, ${relayAfterSql})`;
+}
+
 /** The message as it leaves for the exchange. */
 export const toOutgoing = (r: OutboxRow): Outgoing => ({
   id: r.id, name: r.name, routingKey: r.routingKey, raw: r.raw, headers: r.traceContext ? traceHeaders(r.traceContext) : undefined,
@@ -100,9 +106,7 @@ export class Outbox {
    */
   insertSql(rows: readonly OutboxRow[]): OutboxInsert {
     const direct = this.publishesDirectly;
-    const lit = (v: string | null) => (v === null ? 'NULL' : sqlLiteral(v));
-    const values = rows.map((r) => `(${lit(r.id)}::uuid, ${lit(r.routingKey)}, ${lit(r.raw)}, ${lit(r.traceContext)}, ${relayAfter(direct)})`).join(', ');
-    return { sql: insertFrom(`VALUES ${values}`, direct, this.channel), direct };
+    return { sql: insertFrom(`VALUES ${rows.map((r) => valuesOf(r, relayAfter(direct))).join(', ')}`, direct, this.channel), direct };
   }
 
   /**
@@ -111,11 +115,7 @@ export class Outbox {
    * transaction may withdraw them (withdrawSql).
    */
   delayedInsertSql(rows: ReadonlyArray<{ row: OutboxRow; delayMs: number }>): string {
-    const lit = (v: string | null) => (v === null ? 'NULL' : sqlLiteral(v));
-    const values = rows
-      .map(({ row: r, delayMs }) => `(${lit(r.id)}::uuid, ${lit(r.routingKey)}, ${lit(r.raw)}, ${lit(r.traceContext)}, now() + interval '${Math.round(delayMs)} milliseconds')`)
-      .join(', ');
-    return `INSERT INTO outbox (${COLUMNS}) VALUES ${values}`;
+    return `INSERT INTO outbox (${COLUMNS}) VALUES ${rows.map(({ row, delayMs }) => valuesOf(row, `now() + interval '${Math.round(delayMs)} milliseconds'`)).join(', ')}`;
   }
 
   /**
@@ -127,12 +127,7 @@ export class Outbox {
     return `DELETE FROM outbox WHERE id IN (${ids.map((id) => `${sqlLiteral(id)}::uuid`).join(', ')}) RETURNING body`;
   }
 
-  /** Rows with a delay were committed: the relay is woken when the first of them is due. */
-  delayedCommitted(delayMs: number): void {
-    this.relayWake(delayMs);
-  }
-
-  /** The relay's wake-up, for delayed rows (OutboxRelay sets it). */
+  /** Wakes the relay in `inMs`, when the first delayed row a transaction committed is due (OutboxRelay sets it). */
   relayWake: (inMs: number) => void = () => undefined;
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ORDER_STATUSES, tenantRouteKey } from '@orders/contracts';
+import { FINAL_STATUSES, ORDER_STATUSES, tenantRouteKey } from '@orders/contracts';
 import { Messaging } from '@orders/messaging';
 import { every } from '@orders/platform';
 import { DataSource } from 'typeorm';
@@ -7,7 +7,6 @@ import { NotificationEnv } from '../config';
 
 const QUEUE = 'notification.webhooks';
 const PATTERNS = ['*', ...ORDER_STATUSES] as const;
-const FINAL_STATUSES = ['CONFIRMED', 'REJECTED', 'FAILED', 'CANCELLED'] as const;
 
 /**
  * Which status events reach notification.webhooks: exactly those of tenants

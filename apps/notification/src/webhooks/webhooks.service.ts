@@ -77,7 +77,7 @@ export class WebhooksService {
          INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, next_attempt_at)
          SELECT gen_random_uuid(), w.id, w.tenant_id, x.event_id, $5, x.status, x.body, now() + make_interval(secs => $8::double precision / 1000)
          FROM webhook_endpoints w, inbox_row, unnest($4::uuid[], $6::text[], $7::text[]) AS x(event_id, status, body)
-         WHERE w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR x.status = ANY (w.events))
+         WHERE ${MATCHING_ENDPOINT} AND ('*' = ANY (w.events) OR x.status = ANY (w.events))
          ON CONFLICT (endpoint_id, event_id) DO NOTHING
          RETURNING id
        )`,

@@ -244,9 +244,8 @@ export class SagaService implements OnModuleInit {
     }, orderId);
   }
 
-  /** A step on one order: its inbox row and the order's lock go in the round trip that opens the transaction. */
   /**
-   * A step on the locked order. The steps that answer its reservation also
+   * A step on the locked order (its inbox row and the order's lock go in the round trip that opens the transaction). The steps that answer its reservation also
    * take back its PROCESSING events still waiting to be sent (in the same
    * round trip): if the step ends the order, its final event carries them;
    * otherwise they are sent now, as they were.

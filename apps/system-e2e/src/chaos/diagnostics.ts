@@ -6,28 +6,36 @@ import { Ledger, OrderView } from './auditor';
 
 type Violations = Ledger['violations'];
 
+/** Runs `fn` on a connection of its own to the platform's database (reads only: a test's privilege), closed after. */
+async function reading<T>(databaseUrl: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The ids of the orders the ledger's violations name. */
+const orderIdsOf = (ledger: Ledger): string[] => ledger.violations.map((v) => v.orderId).filter((x): x is string => !!x);
+
 /**
  * For a stock violation, which orders: read (never written) from inventory's
  * own table, a test's privilege: reservations committed for an order that did
  * not end CONFIRMED, or still held by a final one.
  */
 export async function reservationDiagnostics(databaseUrl: string, views: Map<string, OrderView>): Promise<Violations> {
-  const c = new Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const rows = (await c.query<{ order_id: string; status: string; lines: Array<{ sku: string; quantity: number }> }>('SELECT order_id, status, lines FROM inventory.reservations')).rows;
-    const out: Violations = [];
-    for (const r of rows) {
-      const v = views.get(r.order_id);
-      const st = v?.status ?? 'UNKNOWN';
-      const lines = r.lines.map((l) => `${l.quantity}×${l.sku}`).join(' ');
-      if (r.status === 'committed' && st !== 'CONFIRMED') out.push({ kind: `stock committed for a ${st} order`, orderId: r.order_id, text: `reservation committed (${lines}) but the order ended ${st}${v?.rejectionReason ? ` (${v.rejectionReason})` : ''}, history ${v?.history.map((h) => h.status).join('>') ?? '?'}` });
-      if (r.status === 'reserved') out.push({ kind: `stock still reserved for a ${st} order`, orderId: r.order_id, text: `reservation still held (${lines}), order ${st}` });
-    }
-    return out;
-  } finally {
-    await c.end();
+  const rows = await reading(databaseUrl, async (c) => (await c.query<{ order_id: string; status: string; lines: Array<{ sku: string; quantity: number }> }>('SELECT order_id, status, lines FROM inventory.reservations')).rows);
+  const out: Violations = [];
+  for (const r of rows) {
+    const v = views.get(r.order_id);
+    const st = v?.status ?? 'UNKNOWN';
+    const lines = r.lines.map((l) => `${l.quantity}×${l.sku}`).join(' ');
+    if (r.status === 'committed' && st !== 'CONFIRMED') out.push({ kind: `stock committed for a ${st} order`, orderId: r.order_id, text: `reservation committed (${lines}) but the order ended ${st}${v?.rejectionReason ? ` (${v.rejectionReason})` : ''}, history ${v?.history.map((h) => h.status).join('>') ?? '?'}` });
+    if (r.status === 'reserved') out.push({ kind: `stock still reserved for a ${st} order`, orderId: r.order_id, text: `reservation still held (${lines}), order ${st}` });
   }
+  return out;
 }
 
 const INFRA_ERROR = /ECONNREFUSED|ECONNRESET|Connection terminated|database system is|terminating connection|connection (is )?closed|Channel closed|Connection closed|timeout exceeded when trying to connect/i;
@@ -64,45 +72,33 @@ export function attemptsUsedByOutages(logDir: string): Ledger {
 
 /** For orders that are not final in the read model: where order-processing's own table has them (read only). */
 export async function annotateWithProcessing(databaseUrl: string, ledger: Ledger): Promise<void> {
-  const ids = ledger.violations.map((v) => v.orderId).filter((x): x is string => !!x);
+  const ids = orderIdsOf(ledger);
   if (!ids.length) return;
-  const c = new Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const rows = (await c.query<{ id: string; status: string; sequence: number; reason: string | null }>('SELECT id, status, sequence, reason FROM processing.orders WHERE id = ANY($1::uuid[])', [ids])).rows;
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    for (const v of ledger.violations) {
-      if (!v.orderId) continue;
-      const r = byId.get(v.orderId);
-      v.text += r ? `; order-processing has it ${r.status} #${r.sequence}${r.reason ? ` (${r.reason})` : ''}` : '; unknown to order-processing';
-    }
-  } finally {
-    await c.end();
+  const rows = await reading(databaseUrl, async (c) => (await c.query<{ id: string; status: string; sequence: number; reason: string | null }>('SELECT id, status, sequence, reason FROM processing.orders WHERE id = ANY($1::uuid[])', [ids])).rows);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const v of ledger.violations) {
+    if (!v.orderId) continue;
+    const r = byId.get(v.orderId);
+    v.text += r ? `; order-processing has it ${r.status} #${r.sequence}${r.reason ? ` (${r.reason})` : ''}` : '; unknown to order-processing';
   }
 }
 
 /** For gateway violations: the order's capture and void jobs in order-processing's own table (read only). */
 export async function annotateWithSettlements(databaseUrl: string, ledger: Ledger): Promise<void> {
-  const ids = ledger.violations.map((v) => v.orderId).filter((x): x is string => !!x);
+  const ids = orderIdsOf(ledger);
   if (!ids.length) return;
-  const c = new Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const rows = (
-      await c.query<{ order_id: string; action: string; state: string; attempts: number; last_error: string | null; next_in_s: number; age_s: number }>(
-        `SELECT order_id, action, state, attempts, last_error, extract(epoch FROM next_attempt_at - now())::int AS next_in_s, extract(epoch FROM now() - created_at)::int AS age_s
-           FROM processing.payment_jobs WHERE order_id = ANY($1::uuid[])`,
-        [ids],
-      )
-    ).rows;
-    for (const v of ledger.violations) {
-      if (!v.orderId) continue;
-      const jobs = rows.filter((r) => r.order_id === v.orderId);
-      v.text += jobs.length
-        ? `; jobs: ${jobs.map((j) => `${j.action} ${j.state} after ${j.attempts} attempt(s), written ${j.age_s} s ago${j.state === 'pending' ? `, next in ${j.next_in_s} s` : ''}${j.last_error ? ` (last: ${j.last_error.slice(0, 120)})` : ''}`).join('; ')}`
-        : '; no capture or void job';
-    }
-  } finally {
-    await c.end();
+  const rows = await reading(databaseUrl, async (c) => (
+    await c.query<{ order_id: string; action: string; state: string; attempts: number; last_error: string | null; next_in_s: number; age_s: number }>(
+      `SELECT order_id, action, state, attempts, last_error, extract(epoch FROM next_attempt_at - now())::int AS next_in_s, extract(epoch FROM now() - created_at)::int AS age_s
+         FROM processing.payment_jobs WHERE order_id = ANY($1::uuid[])`,
+      [ids],
+    )
+  ).rows);
+  for (const v of ledger.violations) {
+    if (!v.orderId) continue;
+    const jobs = rows.filter((r) => r.order_id === v.orderId);
+    v.text += jobs.length
+      ? `; jobs: ${jobs.map((j) => `${j.action} ${j.state} after ${j.attempts} attempt(s), written ${j.age_s} s ago${j.state === 'pending' ? `, next in ${j.next_in_s} s` : ''}${j.last_error ? ` (last: ${j.last_error.slice(0, 120)})` : ''}`).join('; ')}`
+      : '; no capture or void job';
   }
 }
