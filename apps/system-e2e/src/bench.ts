@@ -1,5 +1,7 @@
 import { createTestDatabase, TEST_RABBITMQ_URL, TestDatabase } from '@orders/testing';
 import * as amqp from 'amqplib';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ChannelStats, enableChannelStats } from './bench/broker-stats';
 import { CheckoutRef, compareCheckout, startCheckoutReference } from './bench/checkout-compare';
 import { OwnDb, Probe } from './bench/cost';
@@ -87,8 +89,12 @@ async function main(): Promise<void> {
       results.notes.push(`broker counters not measured: rabbitmqctl eval failed (${(e as Error).message.split('\n')[0]})`);
     }
     for (const n of DB_SERVICES) dbs.set(n, await createTestDatabase(`bench_${n.replace('order-', '')}`));
+    // BENCH_LOG_DIR=/tmp/bench-logs: every service's output into <dir>/<service>.log (with BENCH_SERVICE_ENV="LOG_LEVEL=log", what each order did)
+    const logDir = process.env.BENCH_LOG_DIR;
+    if (logDir) mkdirSync(logDir, { recursive: true });
     sys = new System({
       env: { LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000', ...extra },
+      onLine: logDir ? (n, line) => appendFileSync(join(logDir, `${n}.log`), `${line}\n`) : undefined,
       serviceEnv: Object.fromEntries(DB_SERVICES.map((n) => [n, { DATABASE_URL: dbs.get(n)!.url }])),
     });
     await sys.init();

@@ -54,9 +54,9 @@ export async function intakePhase(c: Ctx, o: { rounds: number; roundSeconds: num
   return { connections: o.connections, roundSeconds: o.roundSeconds, rounds, orderReceiving: ours, reference: bare, ratio: Math.round((ours.reqPerSec / bare.reqPerSec) * 100) / 100 };
 }
 
-interface FinalOrder { status: string; history: Array<{ status: string; at: string }> }
+interface FinalOrder { id: string; status: string; history: Array<{ status: string; at: string }> }
 /** Milliseconds of an order spent waiting for admission (PENDING → PROCESSING) and in the saga (PROCESSING → final). */
-function stages(a: Answer): { total: number; admission: number; saga: number; rest: number; intake: number; push: number } | undefined {
+function stages(a: Answer): { id: string; total: number; admission: number; saga: number; rest: number; intake: number; push: number } | undefined {
   if (a.status !== 200) return undefined;
   const o = JSON.parse(a.body) as FinalOrder;
   const at = (s: string) => Date.parse(o.history.find((h) => h.status === s)?.at ?? '');
@@ -65,7 +65,7 @@ function stages(a: Answer): { total: number; admission: number; saga: number; re
   const final = Date.parse(o.history[o.history.length - 1].at);
   if (!FINAL.includes(o.status) || Number.isNaN(processing)) return undefined;
   // intake: sent → PENDING stored; push: final stored → the answer received (the read model's queue, NOTIFY, the re-read)
-  return { total: a.ms, admission: processing - pending, saga: final - processing, rest: a.ms - (final - pending), intake: pending - a.sentAt, push: a.sentAt + a.ms - final };
+  return { id: o.id, total: a.ms, admission: processing - pending, saga: final - processing, rest: a.ms - (final - pending), intake: pending - a.sentAt, push: a.sentAt + a.ms - final };
 }
 
 export interface LatencyResult {
@@ -106,7 +106,7 @@ export interface FloodResult {
     byFloodPhase: Record<'whileFloodPosted' | 'whileFloodProcessed', { orders: number; p50Ms: number; p99Ms: number }>;
     ratioP99: number;
     medianStagesMs: Record<string, number>;
-    slowestStagesMs: Array<Record<string, number>>;
+    slowestStagesMs: Array<Record<string, number | string>>;
   };
   rssMiB: Record<string, { afterFlood: number; peak: number }>;
 }
@@ -177,7 +177,7 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
       byFloodPhase: { whileFloodPosted: part(true), whileFloodProcessed: part(false) },
       ratioP99: Math.round((pct(during, 99) / pct(smallIdle, 99)) * 10) / 10,
       medianStagesMs: { total: med((s) => s.total), admission: med((s) => s.admission), saga: med((s) => s.saga), intakeAndPush: med((s) => s.rest), intake: med((s) => s.intake), push: med((s) => s.push) },
-      slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest), intake: r1(s.intake), push: r1(s.push) })),
+      slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ id: s.id, total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest), intake: r1(s.intake), push: r1(s.push) })),
     },
     rssMiB,
   };
