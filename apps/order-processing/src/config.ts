@@ -47,6 +47,15 @@ export class OrderProcessingEnv extends BaseEnv {
   TENANT_SHARED_IN_FLIGHT: number = 2;
 
   /**
+   * Fairness under saturation: while shared (as above), a tenant starts at most this many orders a second on
+   * this instance, so a flood leaves the machine headroom for everyone else (on a saturated machine every stage
+   * of another tenant's order slows by 1/(1 − utilisation)). About half of what one instance processes for one
+   * tenant alone (`npm run bench`, the flood); 0: no budget, only the cap in flight.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(100000)
+  TENANT_SHARED_STARTS_PER_SECOND: number = 50;
+
+  /**
    * An order's PROCESSING event is sent only if the order is not final this
    * long after it started: one that ends sooner sends its final event alone,
    * carrying PROCESSING (`earlier`), one message less on the read model's,

@@ -81,6 +81,19 @@ export class OrderReceivingEnv extends BaseEnv {
   @Type(() => Number) @IsInt() @Min(50) @Max(60_000)
   INTAKE_MAX_WAIT_MS: number = 3000;
 
+  /**
+   * Fairness at intake: while a light tenant placed an order here within the last second, the heavy tenants'
+   * orders (the `bulk` lane: a flood) are stored at most this many a second on this instance, the rest of
+   * their requests waiting in line (at most INTAKE_HEAVY_MAX_DELAY_MS, then accepted as usual: nothing is
+   * refused). About twice what order-processing starts for a tenant while shared; 0: no pacing.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(1_000_000)
+  INTAKE_HEAVY_PER_SECOND: number = 100;
+
+  /** The longest a heavy tenant's order waits for intake's pacing (INTAKE_HEAVY_PER_SECOND) before it is accepted anyway. */
+  @Type(() => Number) @IsInt() @Min(0) @Max(60_000)
+  INTAKE_HEAVY_MAX_DELAY_MS: number = 1000;
+
   /** How long POST /orders/{id}/cancel waits for order-processing's decision before answering 503 (ask again). */
   @Type(() => Number) @IsInt() @Min(100) @Max(30_000)
   CANCEL_DECISION_WAIT_MS: number = 5_000;

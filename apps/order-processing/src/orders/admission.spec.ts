@@ -36,3 +36,35 @@ test('a shared cap above TENANT_MAX_IN_FLIGHT is held to it', () => {
   const { a } = admission({ TENANT_MAX_IN_FLIGHT: '2', TENANT_SHARED_IN_FLIGHT: '5' });
   assert.equal(a.roomBeside('flood', { mine: 0, others: true }), 2);
 });
+
+test('while shared a tenant starts at most TENANT_SHARED_STARTS_PER_SECOND, and a timer starts its waiting orders when a token is due', async () => {
+  const { a, at } = admission({ TENANT_SHARED_STARTS_PER_SECOND: '50' });
+  const timers: Array<{ fn: () => void; ms: number }> = [];
+  a.schedule = (fn, ms) => (timers.push({ fn, ms }), { cancel: () => undefined });
+  const woken: string[] = [];
+  a.onWake(async (t) => void woken.push(t));
+  at(0);
+  const shared = { mine: 0, others: true };
+  assert.equal(a.roomBeside('flood', shared), 2, 'a burst of TENANT_SHARED_IN_FLIGHT');
+  a.started('flood');
+  a.started('flood');
+  assert.equal(a.roomBeside('flood', shared), 0, 'room in flight, but no token');
+  assert.equal(a.roomBeside('flood', shared), 0);
+  assert.deepEqual(timers.map((t) => t.ms), [20], 'one timer for the tenant, due with its next token (1/50 s)');
+  at(20);
+  timers[0].fn();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(woken, ['flood']);
+  assert.equal(a.roomBeside('flood', shared), 1);
+  assert.equal(a.roomBeside('quiet', shared), 2, 'another tenant has its own budget');
+});
+
+test('a tenant alone is never held back by the budget, nor with TENANT_SHARED_STARTS_PER_SECOND=0', () => {
+  const { a, at } = admission({ TENANT_SHARED_STARTS_PER_SECOND: '50' });
+  at(0);
+  for (let i = 0; i < 100; i++) a.started('flood');
+  assert.equal(a.roomBeside('flood', { mine: 0, others: false }), 8);
+  const off = admission({ TENANT_SHARED_STARTS_PER_SECOND: '0' });
+  for (let i = 0; i < 100; i++) off.a.started('flood');
+  assert.equal(off.a.roomBeside('flood', { mine: 0, others: true }), 2);
+});

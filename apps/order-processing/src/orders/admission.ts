@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Sql } from '@orders/persistence';
 import { OrderProcessingEnv } from '../config';
 
@@ -23,6 +23,15 @@ export const inFlightColumns = (n: number): string =>
  * orders so holds a bounded share of the pipeline, and another tenant's
  * order starts at once and shares each stage with few of the flood's.
  *
+ * While shared, a tenant also starts at most TENANT_SHARED_STARTS_PER_SECOND
+ * orders a second (a token bucket per tenant, this instance's): a flood then
+ * takes a bounded part of the machine, not all of it, and another tenant's
+ * order is not slowed by every stage running flat out (processor sharing:
+ * at utilisation u each stage takes 1/(1 − u) as long). An order that finds
+ * room but no token waits; a timer starts the tenant's waiting orders when
+ * the next token is due (`onWake`, one per tenant). A tenant alone is never
+ * held back by it.
+ *
  * The cap is soft on purpose: the check takes no lock (a per-tenant lock
  * would make one tenant's orders pass through the service one at a time), so
  * concurrent admissions may overshoot it by at most PLACED_CONCURRENCY; the
@@ -32,14 +41,42 @@ export const inFlightColumns = (n: number): string =>
  * ADMISSION_SWEEP_MS.
  */
 @Injectable()
-export class TenantAdmission {
+export class TenantAdmission implements OnApplicationShutdown {
+  private readonly logger = new Logger('Admission');
   /** When each tenant last placed or ended an order here (ms): its activity, for TENANT_ACTIVE_WINDOW_MS. */
   private readonly active = new Map<string, number>();
+  /** Each tenant's start budget while shared (TENANT_SHARED_STARTS_PER_SECOND): tokens, as of `at`. */
+  private readonly budgets = new Map<string, { tokens: number; at: number }>();
+  /** A timer per tenant held back by its budget: it starts the tenant's waiting orders when a token is due. */
+  private readonly wakes = new Map<string, { cancel(): void }>();
+  private wake?: (tenantId: string) => Promise<unknown>;
 
-  /** The clock (a test sets its own). */
+  /** The clock and the timer (a test sets its own). */
   now: () => number = Date.now;
+  schedule = (fn: () => void, ms: number): { cancel(): void } => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  };
 
   constructor(private readonly cfg: OrderProcessingEnv) {}
+
+  /** What starts a tenant's waiting orders when its next token is due (SagaService: admitWaiting in a transaction of its own). */
+  onWake(fn: (tenantId: string) => Promise<unknown>): void {
+    this.wake = fn;
+  }
+
+  onApplicationShutdown(): void {
+    for (const w of this.wakes.values()) w.cancel();
+    this.wakes.clear();
+    this.wake = undefined;
+  }
+
+  /** One of the tenant's orders started: it spends a token of its budget. */
+  started(tenantId: string): void {
+    const b = this.budget(tenantId);
+    if (b) b.tokens = Math.max(0, b.tokens - 1);
+  }
 
   /** One of the tenant's orders was placed or ended here. */
   noteActive(tenantId: string): void {
@@ -53,11 +90,47 @@ export class TenantAdmission {
     return this.roomBeside(tenantId, { mine: rows[0].in_flight, others: rows[0].others_in_flight });
   }
 
-  /** How many more of a tenant's orders may start beside those in flight. */
+  /**
+   * How many more of a tenant's orders may start beside those in flight.
+   * Where the budget is what holds them back, the tenant's wake is armed.
+   */
   roomBeside(tenantId: string, inFlight: InFlight): number {
     const shared = inFlight.others || this.othersActive(tenantId);
     const cap = shared ? Math.min(this.cfg.TENANT_SHARED_IN_FLIGHT, this.cfg.TENANT_MAX_IN_FLIGHT) : this.cfg.TENANT_MAX_IN_FLIGHT;
-    return Math.max(0, cap - inFlight.mine);
+    const room = Math.max(0, cap - inFlight.mine);
+    const b = this.budget(tenantId);
+    if (!shared || !b || room === 0) return room;
+    const tokens = Math.floor(b.tokens);
+    if (tokens < room) this.wakeWhenDue(tenantId, b.tokens);
+    return Math.min(room, tokens);
+  }
+
+  /** The tenant's budget, refilled up to now (undefined: no budget, TENANT_SHARED_STARTS_PER_SECOND is 0). */
+  private budget(tenantId: string): { tokens: number; at: number } | undefined {
+    const rate = this.cfg.TENANT_SHARED_STARTS_PER_SECOND;
+    if (rate === 0) return undefined;
+    const now = this.now();
+    const burst = Math.min(this.cfg.TENANT_SHARED_IN_FLIGHT, this.cfg.TENANT_MAX_IN_FLIGHT);
+    let b = this.budgets.get(tenantId);
+    if (!b) {
+      if (this.budgets.size >= 10_000) this.budgets.clear(); // bounded: a full bucket is what a forgotten tenant gets back
+      this.budgets.set(tenantId, (b = { tokens: burst, at: now }));
+    }
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) * rate) / 1000);
+    b.at = now;
+    return b;
+  }
+
+  private wakeWhenDue(tenantId: string, tokens: number): void {
+    if (this.wakes.has(tenantId) || !this.wake) return;
+    const dueMs = Math.max(1, Math.ceil(((1 - (tokens % 1)) * 1000) / this.cfg.TENANT_SHARED_STARTS_PER_SECOND));
+    this.wakes.set(
+      tenantId,
+      this.schedule(() => {
+        this.wakes.delete(tenantId);
+        void this.wake?.(tenantId).catch((e: Error) => this.logger.warn(`starting tenant ${tenantId}'s waiting orders failed (${e.message}); the sweep starts them`));
+      }, dueMs),
+    );
   }
 
   /** Whether another tenant placed or ended an order here within TENANT_ACTIVE_WINDOW_MS. */

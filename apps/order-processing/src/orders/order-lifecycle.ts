@@ -55,6 +55,7 @@ export class OrderLifecycle {
    */
   async start(tx: Tx, order: Order): Promise<void> {
     if (await this.move(tx, order, 'PROCESSING', undefined, this.cfg.STATUS_COALESCE_MS)) {
+      this.admission.started(order.tenantId);
       tx.publish('inventory.reserve.v1', { orderId: order.id, tenantId: order.tenantId, items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) });
     }
   }

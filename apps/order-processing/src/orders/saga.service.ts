@@ -46,6 +46,7 @@ export class SagaService implements OnModuleInit {
 
   onModuleInit(): void {
     this.settlements.onRefusal((orderId, action, reason) => this.settlementRefused(orderId, action, reason));
+    this.admission.onWake((tenantId) => this.uow.transaction((tx) => this.lifecycle.admitWaiting(tx, tenantId)));
   }
 
   async placed(env: Envelope<'order.placed.v1'>): Promise<void> {

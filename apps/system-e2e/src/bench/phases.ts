@@ -156,7 +156,7 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
     const ms = smallDuring.filter((a, i) => a.status === 200 && whilePosted[i] === posted).map((a) => a.ms);
     return { orders: ms.length, p50Ms: ms.length ? r1(pct(ms, 50)) : 0, p99Ms: ms.length ? r1(pct(ms, 99)) : 0 };
   };
-  const split = smallDuring.map(stages).filter((s): s is NonNullable<typeof s> => !!s);
+  const split = smallDuring.map((a, n) => { const s = stages(a); return s && { ...s, n }; }).filter((s): s is NonNullable<typeof s> => !!s);
   const med = (f: (s: (typeof split)[number]) => number) => r1(pct(split.map(f), 50));
   const { smallIdle, idleSplit } = latency;
   return {
@@ -177,7 +177,7 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
       byFloodPhase: { whileFloodPosted: part(true), whileFloodProcessed: part(false) },
       ratioP99: Math.round((pct(during, 99) / pct(smallIdle, 99)) * 10) / 10,
       medianStagesMs: { total: med((s) => s.total), admission: med((s) => s.admission), saga: med((s) => s.saga), intakeAndPush: med((s) => s.rest), intake: med((s) => s.intake), push: med((s) => s.push) },
-      slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ id: s.id, total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest), intake: r1(s.intake), push: r1(s.push) })),
+      slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ id: s.id, n: s.n, total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest), intake: r1(s.intake), push: r1(s.push) })),
     },
     rssMiB,
   };

@@ -14,6 +14,7 @@ import { OrderEventsHub } from '../push/order-events.hub';
 import { ReadModelService } from '../read-model/read-model.service';
 import { canonicalOrder, requestHash } from './canonical-order';
 import { IntakeBatcher } from './intake-batcher';
+import { IntakePacer } from './intake-pacer';
 import { finalOrder } from './prefer-wait';
 import { TenantLane } from './tenant-lane';
 
@@ -49,6 +50,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger('Intake');
   private readonly batcher: IntakeBatcher;
   private readonly lanes = new TenantLane();
+  private readonly pacer: IntakePacer;
   private pruning?: { stop(): Promise<void> };
 
   constructor(
@@ -62,6 +64,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
     this.batcher = new IntakeBatcher(() => poolOf(this.ds), outbox, {
       maxInFlight: Math.max(1, Math.floor(cfg.DB_POOL_SIZE / 4)), maxQueued: cfg.INTAKE_MAX_QUEUED, maxWaitMs: cfg.INTAKE_MAX_WAIT_MS,
     });
+    this.pacer = new IntakePacer({ perSecond: cfg.INTAKE_HEAVY_PER_SECOND, activeWindowMs: 1000, maxDelayMs: cfg.INTAKE_HEAVY_MAX_DELAY_MS });
   }
 
   /**
@@ -93,6 +96,8 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
   async place(tenantId: string, key: string, dto: CreateOrderDto, holdSeconds = 0): Promise<Accepted> {
     const order = canonicalOrder(dto);
     const hash = requestHash(JSON.stringify(order));
+    const lane = this.lanes.next(tenantId);
+    await this.pacer.admit(lane); // a heavy tenant's order may wait its turn while a light tenant is active
     for (let attempt = 0; attempt < 3; attempt++) {
       const orderId = randomUUID();
       const token = eventsToken(this.cfg.EVENTS_TOKEN_SECRET, tenantId, orderId, Date.now() / 1000 + this.cfg.EVENTS_TOKEN_TTL_SECONDS);
@@ -102,7 +107,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
         links: { self: `/orders/${orderId}`, events: `/orders/${orderId}/events?token=${token}` },
       };
       const placedAt = new Date().toISOString();
-      const payload: PayloadOf<'order.placed.v1'> = { orderId, tenantId, ...order, placedAt, lane: this.lanes.next(tenantId) };
+      const payload: PayloadOf<'order.placed.v1'> = { orderId, tenantId, ...order, placedAt, lane };
       const inserted = await this.batcher.place({
         tenantId, key, requestHash: hash, orderId, response: JSON.stringify(body), holdSeconds,
         customer: JSON.stringify(order.customer), items: JSON.stringify(order.items), couponCode: order.couponCode ?? null,
@@ -152,6 +157,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.pacer.close();
     await this.pruning?.stop();
   }
 }
