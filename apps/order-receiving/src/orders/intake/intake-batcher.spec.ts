@@ -138,3 +138,37 @@ test('back-pressure: a statement running longer than maxWaitMs makes intake satu
   await tick();
   assert.equal(b.load(Date.now() + 1500).saturated, false, 'the statement has ended');
 });
+
+test("a heavy tenant's statements leave one slot free; a light tenant's order takes it at once, and goes first in the next statement", async () => {
+  const { pool, calls } = fakePool();
+  const b = new IntakeBatcher(() => pool, outbox, { maxInFlight: 2 });
+  const heavy = (id: string) => b.place({ ...row(id), heavy: true });
+  const h1 = heavy('h1');
+  await tick();
+  const rest = [heavy('h2'), heavy('h3')];
+  await tick();
+  assert.deepEqual(calls.map((c) => c.ids), [['h1']], 'the second slot is kept: h2 and h3 wait');
+  const light = b.place(row('l1'));
+  await tick();
+  assert.deepEqual(calls.map((c) => c.ids), [['h1'], ['l1', 'h2', 'h3']], 'the light order runs at once in the kept slot, ahead of the waiting heavy ones');
+  calls[0].answer(['h1']);
+  calls[1].answer(['l1', 'h2', 'h3']);
+  assert.deepEqual(await Promise.all([h1, light, ...rest]), [true, true, true, true]);
+});
+
+test('a light order queued behind heavy ones is taken first when the queue is longer than a statement', async () => {
+  const { pool, calls } = fakePool();
+  const b = new IntakeBatcher(() => pool, outbox, { maxInFlight: 1, maxBatch: 2 });
+  const all = [b.place({ ...row('h0'), heavy: true })];
+  await tick();
+  all.push(b.place({ ...row('h1'), heavy: true }), b.place({ ...row('h2'), heavy: true }), b.place(row('l1')));
+  await tick();
+  calls[0].answer(['h0']);
+  await tick();
+  assert.deepEqual(calls[1].ids, ['l1', 'h1']);
+  calls[1].answer(['l1', 'h1']);
+  await tick();
+  assert.deepEqual(calls[2].ids, ['h2'], 'the heavy ones keep their order');
+  calls[2].answer(['h2']);
+  assert.deepEqual(await Promise.all(all), [true, true, true, true]);
+});

@@ -32,6 +32,8 @@ export interface IntakeRow {
   shippingAddress: string;
   placedAt: string;
   message: OutboxRow;
+  /** A heavy tenant's order (the bulk lane): its statements leave one slot free for the others' (absent: light). */
+  heavy?: boolean;
 }
 
 /**
@@ -112,6 +114,11 @@ export interface IntakeLoad {
  * timers on the hot path: batching only happens when the database is the
  * bottleneck, and then it cuts round trips, plans and commits per order.
  *
+ * A light tenant's orders go first: they join the next statement ahead of
+ * a heavy tenant's (the bulk lane), and statements holding only heavy
+ * orders leave one slot free, so a flood's burst never makes another
+ * tenant's order wait for a slot.
+ *
  * Back-pressure, for a database slow but up: the queue holds at most
  * `maxQueued` orders and none for longer than `maxWaitMs` (one timer, for
  * the oldest); beyond either an order is refused with `intake_saturated`
@@ -121,6 +128,8 @@ export interface IntakeLoad {
  */
 export class IntakeBatcher {
   private queue: Pending[] = [];
+  /** Light tenants' orders in `queue`. */
+  private lightQueued = 0;
   /** The running statements, by start time (ms). */
   private inFlight = new Set<{ at: number }>();
   private readonly limits: IntakeLimits;
@@ -141,6 +150,7 @@ export class IntakeBatcher {
         return;
       }
       this.queue.push({ row, at: now, resolve, reject });
+      if (!row.heavy) this.lightQueued++;
       this.flush();
       this.armExpiry();
     });
@@ -158,10 +168,10 @@ export class IntakeBatcher {
   }
 
   private flush(): void {
-    while (this.queue.length > 0 && this.inFlight.size < this.limits.maxInFlight) {
-      const { maxBatch } = this.limits;
-      const batch = this.queue.length <= maxBatch ? this.queue : this.queue.slice(0, maxBatch);
-      this.queue = this.queue.length <= maxBatch ? [] : this.queue.slice(maxBatch);
+    const { maxBatch, maxInFlight } = this.limits;
+    while (this.queue.length > 0 && this.inFlight.size < maxInFlight) {
+      if (this.lightQueued === 0 && maxInFlight > 1 && this.inFlight.size >= maxInFlight - 1) break; // the last slot is kept for a light order
+      const batch = this.takeBatch(maxBatch);
       const slot = { at: Date.now() };
       this.inFlight.add(slot);
       batchSize.observe(batch.length);
@@ -173,6 +183,22 @@ export class IntakeBatcher {
     queued.set(this.queue.length);
   }
 
+  /** The next statement's orders: the light ones first, then the oldest heavy ones, at most `max`; the queue keeps its order. */
+  private takeBatch(max: number): Pending[] {
+    if (this.lightQueued === 0) {
+      const batch = this.queue.slice(0, max);
+      this.queue = this.queue.slice(batch.length);
+      return batch;
+    }
+    const light = this.queue.filter((p) => !p.row.heavy).slice(0, max);
+    const taken = new Set(light);
+    const batch = [...light, ...this.queue.filter((p) => p.row.heavy).slice(0, max - light.length)];
+    for (const p of batch) taken.add(p);
+    this.queue = this.queue.filter((p) => !taken.has(p));
+    this.lightQueued -= light.length;
+    return batch;
+  }
+
   /** Refuses the queued orders that have waited longer than maxWaitMs (the oldest are first). */
   private expire(now: number): void {
     let n = 0;
@@ -180,6 +206,7 @@ export class IntakeBatcher {
     if (n === 0) return;
     const expired = this.queue.slice(0, n);
     this.queue = this.queue.slice(n);
+    this.lightQueued -= expired.filter((p) => !p.row.heavy).length;
     queued.set(this.queue.length);
     for (const p of expired) p.reject(this.refuse('waited_too_long', now));
   }

@@ -112,6 +112,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
         tenantId, key, requestHash: hash, orderId, response: JSON.stringify(body), holdSeconds,
         customer: JSON.stringify(order.customer), items: JSON.stringify(order.items), couponCode: order.couponCode ?? null,
         shippingAddress: JSON.stringify(order.shippingAddress), placedAt, message: this.outbox.row('order.placed.v1', payload, { correlationId: orderId }),
+        heavy: lane === 'bulk',
       });
       if (inserted) {
         ordersAccepted.inc({ result: 'created' });
