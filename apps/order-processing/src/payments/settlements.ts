@@ -60,6 +60,8 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
   private readonly running = new Set<Promise<void>>();
   /** Jobs of this process waiting for a free slot. */
   private readonly queued: Job[] = [];
+  /** Jobs committed while this process stops: never started here. */
+  private readonly unstarted: Job[] = [];
   private sweep?: { stop(): Promise<void> };
   private prune?: { stop(): Promise<void> };
   private stopping = false;
@@ -96,6 +98,25 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
     await this.sweep?.stop();
     await this.prune?.stop();
     await Promise.allSettled([...this.running]);
+    await this.releaseLeft();
+  }
+
+  /**
+   * The jobs this process leased but will not run (queued for a slot, or
+   * committed while it stops) are due at once for the next sweep of any
+   * instance, instead of when their lease would have passed.
+   */
+  private async releaseLeft(): Promise<void> {
+    const left = [...this.queued.splice(0), ...this.unstarted.splice(0)];
+    if (left.length === 0) return;
+    await this.db
+      .query(
+        `UPDATE payment_jobs p SET next_attempt_at = now() FROM unnest($1::uuid[], $2::text[]) AS l(order_id, action)
+          WHERE p.order_id = l.order_id AND p.action = l.action AND p.state = 'pending'`,
+        [left.map((j) => j.order_id), left.map((j) => j.action)],
+      )
+      .then(() => this.logger.log(`stopping: ${left.length} capture/void job(s) left for the next sweep of any instance`))
+      .catch((e: Error) => this.logger.warn(`stopping: cannot release ${left.length} job(s) (${e.message}); the sweep takes them once their lease passed`));
   }
 
   /**
@@ -138,7 +159,7 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
 
   /** Runs the job as soon as one of PAYMENT_CONCURRENCY slots is free (its lease keeps other instances off it meanwhile). */
   private start(job: Job): void {
-    if (this.stopping) return; // the sweep takes it once its lease passed
+    if (this.stopping) return void this.unstarted.push(job); // released at shutdown for the next sweep
     this.queued.push(job);
     this.pump();
   }
