@@ -68,3 +68,17 @@ test('a tenant alone is never held back by the budget, nor with TENANT_SHARED_ST
   for (let i = 0; i < 100; i++) off.a.started('flood');
   assert.equal(off.a.roomBeside('flood', { mine: 0, others: true }), 2);
 });
+
+test('out of tokens while another tenant is active, room() answers 0 without a query and arms the wake', async () => {
+  const { a, at } = admission({ TENANT_SHARED_STARTS_PER_SECOND: '50' });
+  const timers: number[] = [];
+  a.schedule = (_fn, ms) => (timers.push(ms), { cancel: () => undefined });
+  a.onWake(async () => undefined);
+  at(0);
+  a.noteActive('quiet');
+  a.started('flood');
+  a.started('flood');
+  const db = { query: async () => assert.fail('no query while the budget is empty') } as unknown as Parameters<TenantAdmission['room']>[0];
+  assert.equal(await a.room(db, 'flood'), 0);
+  assert.deepEqual(timers, [20]);
+});

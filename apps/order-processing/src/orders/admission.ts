@@ -86,6 +86,12 @@ export class TenantAdmission implements OnApplicationShutdown {
 
   /** How many more of the tenant's orders may start now. */
   async room(db: Sql, tenantId: string): Promise<number> {
+    // shared by the activity window and out of tokens: no order may start whatever is in flight (no query needed)
+    const b = this.othersActive(tenantId) ? this.budget(tenantId) : undefined;
+    if (b && b.tokens < 1) {
+      this.wakeWhenDue(tenantId, b.tokens);
+      return 0;
+    }
     const rows = await db.query<{ in_flight: number; others_in_flight: boolean }>(`SELECT ${inFlightColumns(1)}`, [tenantId]);
     return this.roomBeside(tenantId, { mine: rows[0].in_flight, others: rows[0].others_in_flight });
   }
