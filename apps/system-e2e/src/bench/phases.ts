@@ -1,4 +1,5 @@
 import { Agent } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { currentRssMiB, peakRssMiB } from '../proc-stats';
 import { orderBody, SERVICE_NAMES, System } from '../system';
 import { Cost, FINAL, OwnDb, Probe, startMeasurement, waitAllFinal } from './cost';
@@ -107,6 +108,8 @@ export interface FloodResult {
     ratioP99: number;
     medianStagesMs: Record<string, number>;
     slowestStagesMs: Array<Record<string, number | string>>;
+    /** The load generator's own event loop delay during the flood (this process): time a request waits here counts in its intake. */
+    loadGeneratorDelayMs: { p99: number; max: number };
   };
   rssMiB: Record<string, { afterFlood: number; peak: number }>;
 }
@@ -119,6 +122,8 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
   const floodAgent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
   const waitAgent = new Agent({ keepAlive: true, maxSockets: 4 });
   const m = await startMeasurement(c.probe);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const t0 = Date.now();
   let floodDone = false;
   let floodAnswered = 0;
@@ -144,6 +149,7 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
   }
   const floodIds = (await flood).filter((a) => a.status === 202).map((a) => (JSON.parse(a.body) as { id: string }).id);
   const intakeSecs = (Date.now() - t0) / 1000;
+  loop.disable();
   await waitAllFinal(c.own, floodIds);
   const floodSecs = (Date.now() - t0) / 1000;
   m.markFinal();
@@ -177,6 +183,7 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
       byFloodPhase: { whileFloodPosted: part(true), whileFloodProcessed: part(false) },
       ratioP99: Math.round((pct(during, 99) / pct(smallIdle, 99)) * 10) / 10,
       medianStagesMs: { total: med((s) => s.total), admission: med((s) => s.admission), saga: med((s) => s.saga), intakeAndPush: med((s) => s.rest), intake: med((s) => s.intake), push: med((s) => s.push) },
+      loadGeneratorDelayMs: { p99: r1(loop.percentile(99) / 1e6), max: r1(loop.max / 1e6) },
       slowestStagesMs: [...split].sort((x, y) => y.total - x.total).slice(0, 3).map((s) => ({ id: s.id, n: s.n, total: r1(s.total), admission: s.admission, saga: s.saga, intakeAndPush: r1(s.rest), intake: r1(s.intake), push: r1(s.push) })),
     },
     rssMiB,

@@ -128,6 +128,7 @@ export function report(results: Results, onlyIntake: boolean): void {
     rows.push(['  sent while the flood was posted / processed', `p50 ${ph.whileFloodPosted.p50Ms} / ${ph.whileFloodProcessed.p50Ms} ms, p99 ${ph.whileFloodPosted.p99Ms} / ${ph.whileFloodProcessed.p99Ms} ms (${ph.whileFloodPosted.orders} / ${ph.whileFloodProcessed.orders} orders)`]);
     rows.push(['  its median stages', Object.entries(fa.medianStagesMs).map(([k, v]) => `${k} ${v} ms`).join(', ')]);
     rows.push(...fa.slowestStagesMs.map((st, n): Row => [`  ${n === 0 ? 'its slowest three' : ''}`, Object.entries(st).map(([k, v]) => (k === 'id' ? `order ${v}` : k === 'n' ? `sent ${Number(v) + 1}.` : `${k} ${v} ms`)).join(', ')]));
+    rows.push(['  the load generator\'s own event loop delay', `p99 ${fa.loadGeneratorDelayMs.p99} ms, max ${fa.loadGeneratorDelayMs.max} ms (while the flood was posted and the small orders sent)`]);
   }
   if (results.rssMiB) rows.push(['RSS after the flood / peak (MiB)', Object.entries(results.rssMiB).map(([n, v]) => `${n} ${v.afterFlood}/${v.peak}`).join(', ')]);
   const c = results.compare;
