@@ -114,7 +114,8 @@ test('a confirmed order sends the customer one email with its lines and total', 
   assert.match(mail.text, /2 x Widget \(WIDGET-1\) @ €9\.99 = €19\.98/);
   assert.match(mail.text, /Total: €44\.98/);
   assert.match(mail.html, /<td>Widget \(WIDGET-1\)<\/td><td>2<\/td><td>€9\.99<\/td>/);
-  assert.ok((await emailRow(e.orderId))?.sent_at, 'marked sent');
+  // sent_at is written with the COMMIT that follows the send
+  await eventually(async () => (await emailRow(e.orderId))?.sent_at, 10000, 20, 'marked sent');
 });
 
 test('a redelivered event and a second event for the same order and status still send one email', async () => {
@@ -139,6 +140,8 @@ test('non-final statuses never reach the email queue (routed by status): only th
   await bus.publish('order.status-changed.v1', { ...e, status: 'PENDING', sequence: 1 });
   await bus.publish('order.status-changed.v1', { ...e, status: 'CANCELLED', sequence: 3 });
   await eventually(() => smtp.for(e.orderId).length === 1, 10000, 20, 'the final status emailed');
+  // the send comes before the COMMIT and the ack: wait for the ack, then count (two more deliveries, queued ahead of it, would be in)
+  await eventually(async () => (await emailsAcked()) >= ackedBefore + 1, 10000, 20, "the final status's delivery acknowledged");
   assert.equal(await emailsAcked(), ackedBefore + 1, 'one delivery: the final status');
   assert.deepEqual(smtp.for(e.orderId).map((m) => m.messageId), [`<${e.orderId}.CANCELLED@orders.local>`]);
   const rows = await pg.query('SELECT status FROM notification.emails WHERE order_id = $1', [e.orderId]);
