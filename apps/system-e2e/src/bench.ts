@@ -1,6 +1,6 @@
 import { createTestDatabase, TEST_RABBITMQ_URL, TestDatabase } from '@orders/testing';
 import * as amqp from 'amqplib';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ChannelStats, enableChannelStats } from './bench/broker-stats';
 import { CheckoutRef, compareCheckout, startCheckoutReference } from './bench/checkout-compare';
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
   let own: OwnDb | undefined;
   let ref: CheckoutRef | undefined;
   const running = new Set<() => Promise<void>>();
+  const logFiles = new Map<ServiceName, WriteStream>();
   // everything the run created goes, on success, on failure and on Ctrl-C alike (once)
   let tornDown: Promise<void> | undefined;
   const teardown = (): Promise<void> =>
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
       await own?.end().catch(() => undefined);
       await pg?.close().catch((e: Error) => console.error(`dropping the stats database: ${e.message}`));
       await sys?.stop().catch((e: Error) => console.error(`stopping the system: ${e.message}`));
+      for (const f of logFiles.values()) await new Promise<void>((r) => f.end(r));
       for (const d of dbs.values()) await d.drop().catch((e: Error) => console.error(`dropping ${d.name}: ${e.message}`));
       await channelStats?.restore().catch((e: Error) => console.error(`restoring collect_statistics (was ${channelStats?.previous}): ${e.message}`));
     })());
@@ -89,12 +91,18 @@ async function main(): Promise<void> {
       results.notes.push(`broker counters not measured: rabbitmqctl eval failed (${(e as Error).message.split('\n')[0]})`);
     }
     for (const n of DB_SERVICES) dbs.set(n, await createTestDatabase(`bench_${n.replace('order-', '')}`));
-    // BENCH_LOG_DIR=/tmp/bench-logs: every service's output into <dir>/<service>.log (with BENCH_SERVICE_ENV="LOG_LEVEL=log", what each order did)
+    // BENCH_LOG_DIR=/tmp/bench-logs: every service's output into <dir>/<service>.log (with BENCH_SERVICE_ENV="LOG_LEVEL=debug", what each order did);
+    // streamed, so the load generator's own event loop never waits on a write
     const logDir = process.env.BENCH_LOG_DIR;
     if (logDir) mkdirSync(logDir, { recursive: true });
+    const logFile = (n: ServiceName): WriteStream => {
+      let f = logFiles.get(n);
+      if (!f) logFiles.set(n, (f = createWriteStream(join(logDir!, `${n}.log`), { flags: 'a' })));
+      return f;
+    };
     sys = new System({
       env: { LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000', ...extra },
-      onLine: logDir ? (n, line) => appendFileSync(join(logDir, `${n}.log`), `${line}\n`) : undefined,
+      onLine: logDir ? (n, line) => void logFile(n).write(`${line}\n`) : undefined,
       serviceEnv: Object.fromEntries(DB_SERVICES.map((n) => [n, { DATABASE_URL: dbs.get(n)!.url }])),
     });
     await sys.init();

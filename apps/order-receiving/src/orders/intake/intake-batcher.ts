@@ -191,9 +191,8 @@ export class IntakeBatcher {
       return batch;
     }
     const light = this.queue.filter((p) => !p.row.heavy).slice(0, max);
-    const taken = new Set(light);
     const batch = [...light, ...this.queue.filter((p) => p.row.heavy).slice(0, max - light.length)];
-    for (const p of batch) taken.add(p);
+    const taken = new Set(batch);
     this.queue = this.queue.filter((p) => !taken.has(p));
     this.lightQueued -= light.length;
     return batch;
