@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { deleteInBatches, Sql, sqlLiteral } from '@orders/persistence';
+import { deleteInBatches, prepared, Sql, sqlLiteral, type Statement } from '@orders/persistence';
 
 /**
  * The inbox: which messages each queue of this service has handled (message
@@ -8,9 +8,10 @@ import { deleteInBatches, Sql, sqlLiteral } from '@orders/persistence';
  * process. This file is the one home of both tables' SQL.
  */
 
-/** The statement that records a message as handled on `queue` (literal values); it returns a row only the first time. */
-export const inboxInsertSql = (messageId: string, queue: string): string =>
-  `INSERT INTO inbox (message_id, queue) VALUES (${sqlLiteral(messageId)}::uuid, ${sqlLiteral(queue)}) ON CONFLICT DO NOTHING RETURNING message_id`;
+const INBOX_INSERT = prepared('inbox_insert', 'INSERT INTO inbox (message_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING message_id', ['uuid', 'text']);
+
+/** The statement that records a message as handled on `queue`; it returns a row only the first time. */
+export const inboxInsert = (messageId: string, queue: string): Statement => ({ prepared: INBOX_INSERT, params: [messageId, queue] });
 
 /** The CTE `inbox_row` over parameters $1 (message id) and $2 (queue), gated by `gate` (`FROM … WHERE …`). */
 export const inboxRowCte = (gate = ''): string =>

@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { inlineParams, type ResultRow, type Sql } from '@orders/persistence';
+import { inlineParams as inlineParamsOf, isStalePlan, render, type Prepared, type ResultRow, type Sql, type Statement } from '@orders/persistence';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { currentDelivery } from './context';
-import { inboxInsertSql, inboxRowCte, inboxSeenSql } from './inbox';
+import { inboxInsert, inboxRowCte, inboxSeenSql } from './inbox';
 import { Outbox, OutboxRow } from './outbox';
 import type { Envelope, MessageName, PayloadOf } from './schema';
 
@@ -22,7 +22,7 @@ export interface Tx extends Sql {
    * same transaction sees it. Its failure fails the transaction there. One
    * statement per call.
    */
-  later(text: string, params?: readonly unknown[]): void;
+  later(text: string | Prepared, params?: readonly unknown[]): void;
   /** Runs `fn` once the transaction has committed; never if it rolls back. */
   afterCommit(fn: () => void): void;
 }
@@ -49,8 +49,8 @@ interface Open {
   rows: OutboxRow[];
   /** Rows the relay publishes later (Tx.publish delayMs). */
   delayed: Array<{ row: OutboxRow; delayMs: number }>;
-  /** Writes waiting for the next round trip (Tx.later), with literal values. */
-  pending: string[];
+  /** Writes waiting for the next round trip (Tx.later). */
+  pending: Statement[];
   committed: Array<() => void>;
   /** A batch: set once it committed or rolled back (work started later runs on its own). */
   over: boolean;
@@ -77,7 +77,7 @@ export class UnitOfWork {
 
   /** Runs `fn` in a transaction; what it publishes is committed with it and published right after. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>, correlationId?: string): Promise<T> {
-    return this.run(undefined, (tx) => fn(tx), correlationId);
+    return this.run([], (tx) => fn(tx), correlationId);
   }
 
   /**
@@ -85,14 +85,13 @@ export class UnitOfWork {
    * id (with the queue being consumed) in the inbox in the same transaction
    * as its effects. A message already recorded returns DUPLICATE without
    * running `fn`; a concurrent duplicate waits on the inbox row and then sees
-   * it. `first`: statements (literal values) to run in the same round trip,
-   * after the inbox row; `fn` gets their rows, one array per statement (a
-   * step locks what it changes this way).
+   * it. `first`: statements to run in the same round trip, after the inbox
+   * row; `fn` gets their rows, one array per statement (a step locks what it
+   * changes this way).
    */
-  async handleOnce<N extends MessageName, T>(env: Envelope<N>, fn: (tx: Tx, first: ResultRow[][]) => Promise<T>, first?: string): Promise<Outcome<T>> {
-    const inbox = inboxInsertSql(env.id, currentDelivery()?.queue ?? '');
+  async handleOnce<N extends MessageName, T>(env: Envelope<N>, fn: (tx: Tx, first: ResultRow[][]) => Promise<T>, first: Statement | readonly Statement[] = []): Promise<Outcome<T>> {
     return this.run<Outcome<T>>(
-      first ? `${inbox}; ${first}` : inbox,
+      [inboxInsert(env.id, currentDelivery()?.queue ?? ''), ...(Array.isArray(first) ? first : [first])],
       (tx, begun) => (begun[0].rowCount === 0 ? Promise.resolve(DUPLICATE) : fn(tx, begun.slice(1).map((r) => r.rows))),
       env.correlationId,
     );
@@ -138,57 +137,61 @@ export class UnitOfWork {
     const client = await this.pool.connect();
     const unlisten = onLostConnection(client);
     const b: Open = { client, rows: [], delayed: [], pending: [], committed: [], over: false, begun: false };
+    let failure: unknown;
     try {
       const result = await this.batch.run(b, fn);
       b.over = true;
       if (b.begun) await this.commit(b);
       return result;
     } catch (e) {
+      failure = e;
       b.over = true;
       if (b.begun) await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
       unlisten();
-      client.release();
+      client.release(isStalePlan(failure) ? (failure as Error) : undefined);
     }
   }
 
   /** One transaction on one pooled connection (or the batch's, inside inBatch). A failing statement rolls it all back. */
-  private async run<T>(first: string | undefined, fn: (tx: Tx, begun: QueryResult<ResultRow>[]) => Promise<T>, correlationId?: string): Promise<T> {
+  private async run<T>(first: readonly Statement[], fn: (tx: Tx, begun: QueryResult<ResultRow>[]) => Promise<T>, correlationId?: string): Promise<T> {
     const open = await this.openBatch(first);
     if (open) return fn(this.txOf(open.batch, correlationId), open.begun);
     const client = await this.pool.connect();
     const unlisten = onLostConnection(client);
     const t: Open = { client, rows: [], delayed: [], pending: [], committed: [], over: false, begun: true };
+    let failure: unknown;
     try {
-      const begun = asResults(await client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
+      const begun = asResults(await client.query(await render(client, ['BEGIN', ...first]))).slice(1);
       const result = await fn(this.txOf(t, correlationId), begun);
       await this.commit(t);
       return result;
     } catch (e) {
+      failure = e;
       // after a failed statement the transaction stays open (aborted) until rolled back; on a lost connection this fails too
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
       unlisten();
-      client.release();
+      client.release(isStalePlan(failure) ? (failure as Error) : undefined);
     }
   }
 
   /** Inside a batch: its transaction (opened by the batch's first statement) and the results of `first`. */
-  private async openBatch(first?: string): Promise<{ batch: Open; begun: QueryResult<ResultRow>[] } | undefined> {
+  private async openBatch(first: readonly Statement[] = []): Promise<{ batch: Open; begun: QueryResult<ResultRow>[] } | undefined> {
     const batch = this.batch.getStore();
     if (!batch || batch.over) return undefined;
-    if (batch.begun) return { batch, begun: first ? await sendAfterPending(batch, first) : [] };
-    const begun = asResults(await batch.client.query(first ? `BEGIN; ${first}` : 'BEGIN')).slice(1);
+    if (batch.begun) return { batch, begun: first.length ? await sendAfterPending(batch, first) : [] };
+    const begun = asResults(await batch.client.query(await render(batch.client, ['BEGIN', ...first]))).slice(1);
     batch.begun = true;
     return { batch, begun };
   }
 
   private txOf(t: Open, correlationId?: string): Tx {
     return {
-      query: <R extends QueryResultRow>(text: string, params?: unknown[]) => exec<R>(t, text, params),
-      later: (text, params) => void t.pending.push(inlineParams(text, params)),
+      query: <R extends QueryResultRow>(text: string | Prepared, params?: readonly unknown[]) => exec<R>(t, text, params),
+      later: (text, params = []) => void t.pending.push(typeof text === 'string' ? inlineParamsOf(text, params) : { prepared: text, params }),
       afterCommit: (f) => t.committed.push(f),
       publish: (name, payload, opts) => {
         const row = this.outbox.row(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id });
@@ -200,12 +203,12 @@ export class UnitOfWork {
 
   /** Writes the outbox rows with the COMMIT, then runs the commit hooks and publishes the rows. */
   private async commit(t: Open): Promise<void> {
-    const delayed = t.delayed.length ? `${this.outbox.delayedInsertSql(t.delayed)}; ` : '';
+    const delayed = t.delayed.length ? [this.outbox.delayedInsertSql(t.delayed)] : [];
     if (t.rows.length === 0) {
-      await sendAfterPending(t, `${delayed}COMMIT`);
+      await sendAfterPending(t, [...delayed, 'COMMIT']);
     } else {
       const insert = this.outbox.insertSql(t.rows);
-      const [inserted] = await sendAfterPending(t, `${insert.sql}; ${delayed}COMMIT`);
+      const [inserted] = await sendAfterPending(t, [insert.sql, ...delayed, 'COMMIT']);
       if (insert.direct) this.outbox.published(t.rows, inserted.rows.map((r) => String(r.seq)));
     }
     if (t.delayed.length) this.outbox.relayWake(Math.min(...t.delayed.map((d) => d.delayMs)));
@@ -214,20 +217,19 @@ export class UnitOfWork {
 }
 
 /** One statement of the transaction; writes waiting (Tx.later) go first, in the same message. */
-async function exec<R extends QueryResultRow>(t: Open, text: string, params?: unknown[]): Promise<R[]> {
-  if (t.pending.length === 0) return (await t.client.query<R>(text, params)).rows;
-  const [result] = await sendAfterPending(t, inlineParams(text, params));
+async function exec<R extends QueryResultRow>(t: Open, text: string | Prepared, params: readonly unknown[] = []): Promise<R[]> {
+  if (t.pending.length === 0 && typeof text === 'string') return (await t.client.query<R>(text, params as unknown[])).rows;
+  const [result] = await sendAfterPending(t, [typeof text === 'string' ? inlineParamsOf(text, params) : { prepared: text, params }]);
   return result.rows as R[];
 }
 
 /**
- * `text` (statements with literal values) after the writes waiting for a
- * round trip (one statement each), as one simple-protocol message; the
- * results of `text`'s statements.
+ * `statements` after the writes waiting for a round trip (one statement
+ * each), as one simple-protocol message; the results of `statements`.
  */
-async function sendAfterPending(t: Open, text: string): Promise<QueryResult<ResultRow>[]> {
+async function sendAfterPending(t: Open, statements: readonly Statement[]): Promise<QueryResult<ResultRow>[]> {
   const pending = t.pending.splice(0);
-  const results = asResults(await t.client.query(pending.length ? `${pending.join('; ')}; ${text}` : text));
+  const results = asResults(await t.client.query(await render(t.client, [...pending, ...statements])));
   return results.slice(pending.length);
 }
 

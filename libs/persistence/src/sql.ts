@@ -1,6 +1,6 @@
-import { escapeLiteral } from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
+import { isStalePlan, render, type Prepared } from './prepared';
 
 /** A row as the driver returns it. */
 export type ResultRow = Record<string, unknown>;
@@ -11,7 +11,7 @@ export type ResultRow = Record<string, unknown>;
  * (UnitOfWork) and `sqlOf(pool)` both are one.
  */
 export interface Sql {
-  query<R extends QueryResultRow = ResultRow>(text: string, params?: unknown[]): Promise<R[]>;
+  query<R extends QueryResultRow = ResultRow>(text: string | Prepared, params?: readonly unknown[]): Promise<R[]>;
 }
 
 /**
@@ -23,9 +23,26 @@ export function poolOf(ds: DataSource): Pool {
   return (ds.driver as unknown as { master: Pool }).master;
 }
 
-/** A pool or a checked-out connection as Sql (rows of the statement). */
+const isPool = (db: Pool | PoolClient): db is Pool => 'totalCount' in db;
+
+/** A pool or a checked-out connection as Sql (rows of the statement; a prepared one on the connection it runs on). */
 export function sqlOf(db: Pool | PoolClient): Sql {
-  return { query: async <R extends QueryResultRow>(text: string, params?: unknown[]) => (await db.query<R>(text, params)).rows };
+  return {
+    query: async <R extends QueryResultRow>(text: string | Prepared, params: readonly unknown[] = []) => {
+      if (typeof text === 'string') return (await db.query<R>(text, params as unknown[])).rows;
+      if (!isPool(db)) return (await db.query<R>(await render(db, [{ prepared: text, params }]))).rows;
+      const client = await db.connect();
+      let failure: unknown;
+      try {
+        return (await client.query<R>(await render(client, [{ prepared: text, params }]))).rows;
+      } catch (e) {
+        failure = e;
+        throw e;
+      } finally {
+        client.release(isStalePlan(failure) ? (failure as Error) : undefined);
+      }
+    },
+  };
 }
 
 /**
@@ -47,52 +64,4 @@ export async function deleteInBatches(db: Sql, table: string, where: string, par
   }
 }
 
-/** A value as an SQL literal (simple query protocol): NULL, a number, a boolean, a quoted string, or JSON as a quoted string. */
-export function literal(v: unknown): string {
-  if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
-    return String(v);
-  }
-  if (typeof v === 'bigint') return String(v);
-  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  if (v instanceof Date) return escapeLiteral(v.toISOString()).trim();
-  if (typeof v === 'string') return escapeLiteral(v).trim();
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) {
-    return v.length === 0 ? `'{}'` : `ARRAY[${v.map(literal).join(', ')}]`;
-  }
-  return escapeLiteral(JSON.stringify(v)).trim();
-}
-
-/**
- * A parameterized statement with its parameters written in as literals, so
- * it can travel with others in one simple-protocol message. `$n` inside
- * quoted strings and quoted identifiers is left alone.
- */
-export function inlineParams(text: string, params: readonly unknown[] = []): string {
-  let out = '';
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      out += c;
-      if (c === quote) quote = text[i + 1] === quote ? (out += text[++i], quote) : undefined;
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      quote = c;
-      out += c;
-      continue;
-    }
-    const m = c === '$' ? /^\$(\d+)/.exec(text.slice(i)) : null;
-    if (!m) {
-      out += c;
-      continue;
-    }
-    const n = Number(m[1]);
-    if (n < 1 || n > params.length) throw new Error(`no parameter $${n}`);
-    out += literal(params[n - 1]);
-    i += m[0].length - 1;
-  }
-  return out;
-}
+export { inlineParams, literal } from './literals';

@@ -73,6 +73,15 @@ export class BaseEnv {
   DB_POOL_SIZE: number = 10;
 
   /**
+   * Hot statements are prepared once per connection and then sent as
+   * `EXECUTE` (@orders/persistence, prepared.ts); false sends every
+   * statement as text (behind a pooler in transaction mode, whose
+   * connections are not the session's own).
+   */
+  @EnvBool() @IsBoolean()
+  DB_PREPARED_STATEMENTS: boolean = true;
+
+  /**
    * Most messages of one queue handled in one transaction (where the queue's
    * handlers allow it); 1 handles each message in its own transaction. A
    * batch never holds more than the queue's prefetch.

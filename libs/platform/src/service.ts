@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TOPOLOGY } from '@orders/contracts';
 import { MessagingModule, startConsumers } from '@orders/messaging';
-import { migrateService, serviceDataSourceOptions } from '@orders/persistence';
+import { migrateService, serviceDataSourceOptions, usePreparedStatements } from '@orders/persistence';
 import type { MigrationInterface } from 'typeorm';
 import { ADMIN_TOKEN } from './admin.guard';
 import { createHttpApp, HttpAppOptions } from './bootstrap';
@@ -30,6 +30,7 @@ export interface ServiceSpec {
  */
 export function serviceModules(cfg: BaseEnv, spec: ServiceSpec): DynamicModule[] {
   const ownQueues = Object.keys(spec.queues);
+  usePreparedStatements(cfg.DB_PREPARED_STATEMENTS);
   return [
     {
       ...TypeOrmModule.forRoot({

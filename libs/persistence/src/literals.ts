@@ -1,0 +1,51 @@
+import { escapeLiteral } from 'pg';
+
+/** A value as an SQL literal (simple query protocol): NULL, a number, a boolean, a quoted string, or JSON as a quoted string. */
+export function literal(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
+    return String(v);
+  }
+  if (typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (v instanceof Date) return escapeLiteral(v.toISOString()).trim();
+  if (typeof v === 'string') return escapeLiteral(v).trim();
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) {
+    return v.length === 0 ? `'{}'` : `ARRAY[${v.map(literal).join(', ')}]`;
+  }
+  return escapeLiteral(JSON.stringify(v)).trim();
+}
+
+/**
+ * A parameterized statement with its parameters written in as literals, so
+ * it can travel with others in one simple-protocol message. `$n` inside
+ * quoted strings and quoted identifiers is left alone.
+ */
+export function inlineParams(text: string, params: readonly unknown[] = []): string {
+  let out = '';
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      out += c;
+      if (c === quote) quote = text[i + 1] === quote ? (out += text[++i], quote) : undefined;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      quote = c;
+      out += c;
+      continue;
+    }
+    const m = c === '$' ? /^\$(\d+)/.exec(text.slice(i)) : null;
+    if (!m) {
+      out += c;
+      continue;
+    }
+    const n = Number(m[1]);
+    if (n < 1 || n > params.length) throw new Error(`no parameter $${n}`);
+    out += literal(params[n - 1]);
+    i += m[0].length - 1;
+  }
+  return out;
+}
