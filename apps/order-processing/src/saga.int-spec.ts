@@ -208,7 +208,7 @@ test('every transition is recorded in the history and published in sequence; an 
 
   const refusedBefore = await refusedCount('REJECTED', 'CONFIRMED');
   for (const to of ['CONFIRMED', 'PROCESSING', 'PENDING'] as const) {
-    const moved = await rig.app.get(UnitOfWork).transaction(async (tx) => store.transition(tx, store.locked([await tx.query(store.lockStatement(orderId))], orderId), to));
+    const moved = await rig.app.get(UnitOfWork).transaction(async (tx) => store.transition(tx, (await store.lockInTransaction(tx, orderId))!, to));
     assert.deepEqual(moved, [], `REJECTED → ${to} refused`);
   }
   assert.equal(await refusedCount('REJECTED', 'CONFIRMED'), refusedBefore + 1);

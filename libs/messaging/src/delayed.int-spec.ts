@@ -35,7 +35,7 @@ test('a delayed message withdrawn before it is due never leaves; the withdrawal 
   const kept = randomUUID();
   const id = randomUUID();
   await uow().transaction(async (tx) => tx.publish('work.done.v1', { jobId: withdrawn, owner: 'alice' }, { delayMs: 300, id }));
-  const bodies = await uow().transaction(async (tx) => tx.query<{ body: string }>(svc.app.get(Outbox).withdrawSql([id])));
+  const bodies = await uow().transaction(async (tx) => { const w = svc.app.get(Outbox).withdrawSql([id]); return tx.query<{ body: string }>(w.prepared, w.params); });
   assert.equal(bodies.length, 1);
   assert.equal((JSON.parse(bodies[0].body) as { payload: { jobId: string } }).payload.jobId, withdrawn);
   await uow().transaction(async (tx) => tx.publish('work.done.v1', { jobId: kept, owner: 'alice' }, { delayMs: 300 }));
@@ -49,6 +49,6 @@ test('withdrawing a message already sent takes back nothing', async () => {
   const id = randomUUID();
   await uow().transaction(async (tx) => tx.publish('work.done.v1', { jobId, owner: 'alice' }, { delayMs: 50, id }));
   await svc.bus.waitFor('work.done.v1', (p) => p.jobId === jobId);
-  const bodies = await uow().transaction(async (tx) => tx.query<{ body: string }>(svc.app.get(Outbox).withdrawSql([id])));
+  const bodies = await uow().transaction(async (tx) => { const w = svc.app.get(Outbox).withdrawSql([id]); return tx.query<{ body: string }>(w.prepared, w.params); });
   assert.equal(bodies.length, 0);
 });

@@ -17,9 +17,8 @@ export const inboxInsert = (messageId: string, queue: string): Statement => ({ p
 export const inboxRowCte = (gate = ''): string =>
   `inbox_row AS (INSERT INTO inbox (message_id, queue) SELECT $1::uuid, $2::text ${gate} ON CONFLICT DO NOTHING RETURNING 1)`;
 
-/** An SQL expression (literal values): true when this message was already handled on `queue`. */
-export const inboxSeenSql = (messageId: string, queue: string): string =>
-  `EXISTS (SELECT 1 FROM inbox WHERE message_id = ${sqlLiteral(messageId)}::uuid AND queue = ${sqlLiteral(queue)})`;
+/** An SQL expression over parameters $`m` (message id, uuid) and $`q` (queue, text): true when the message was already handled on that queue (UnitOfWork.seenKey). */
+export const inboxSeenSql = (m: number, q: number): string => `EXISTS (SELECT 1 FROM inbox WHERE message_id = $${m} AND queue = $${q})`;
 
 /**
  * Deletes inbox rows older than the de-duplication window, every

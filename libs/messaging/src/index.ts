@@ -10,6 +10,7 @@ export type { Register } from './schema';
 export { OnMessage } from './on-message';
 export { MessageContext } from './delivery';
 export { UnitOfWork, DUPLICATE } from './unit-of-work';
+export { inboxSeenSql } from './inbox';
 export { Outbox } from './outbox';
 export type { Tx } from './unit-of-work';
 export { isDependencyUnavailable } from './errors';

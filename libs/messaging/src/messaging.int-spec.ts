@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { eventually, handledCount } from '@orders/testing';
+import { statementText } from '@orders/persistence';
 import { hold, knobs } from '../test/toy-consumers';
 import { startToyService, ToyService } from '../test/toy-rig';
 import { AmqpConnection } from './connection';
@@ -161,7 +162,7 @@ test('rows whose writer died between commit and publish are published by the rel
   // what a writer leaves behind when it is killed right after commit: a row it meant to publish itself, never published
   const insert = outbox.insertSql([outbox.row('work.done.v1', { jobId, owner: 'alice' })]);
   assert.equal(insert.direct, true);
-  await svc.sql(`BEGIN; ${insert.sql}; COMMIT`);
+  await svc.sql(`BEGIN; ${statementText(insert.sql)}; COMMIT`);
   relay.wake();
   await relay.flush();
   await svc.bus.sync();

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Sql, sqlLiteral } from '@orders/persistence';
+import { prepared, Sql, sqlLiteral, type Statement } from '@orders/persistence';
 import type { AmqpConnection, Outgoing } from './connection';
 import { outboxPublished } from './metrics';
 import { PackCandidate, packMessages } from './packing';
@@ -27,27 +27,41 @@ const DELETE_GATHER_MS = 100;
 /** The columns of an outbox row, in the order every insert gives them. */
 const COLUMNS = 'id, routing_key, body, trace_context, relay_after';
 
-/** An outbox insert: its SQL, and whether the rows are the writer's to publish (`seq` selected) or the relay's (NOTIFY on commit). */
+/** An outbox insert: its statement, and whether the rows are the writer's to publish (`seq` selected) or the relay's (NOTIFY on commit). */
 export interface OutboxInsert {
-  sql: string;
+  sql: Statement;
   direct: boolean;
 }
 
+/** Rows from arrays $1 … $4 (id, routing_key, body, trace_context), in order: one prepared statement for any number of rows. */
+const ROWS = 'unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS r(id, routing_key, body, trace_context, n)';
+const INSERT_DIRECT = prepared(
+  'outbox_insert_direct',
+  `WITH ins AS (INSERT INTO outbox (${COLUMNS}) SELECT id, routing_key, body, trace_context, now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds' FROM ${ROWS} ORDER BY n RETURNING seq)
+   SELECT seq FROM ins`,
+  ['uuid[]', 'text[]', 'text[]', 'text[]'],
+);
+const INSERT_FOR_RELAY = prepared(
+  'outbox_insert_for_relay',
+  `WITH ins AS (INSERT INTO outbox (${COLUMNS}) SELECT id, routing_key, body, trace_context, NULL FROM ${ROWS} ORDER BY n RETURNING seq)
+   SELECT pg_notify($5, '') FROM (SELECT count(*) FROM ins) c`,
+  ['uuid[]', 'text[]', 'text[]', 'text[]', 'text'],
+);
+/** Rows the relay publishes once due, $5: each one's delay in milliseconds. */
+const INSERT_DELAYED = prepared(
+  'outbox_insert_delayed',
+  `INSERT INTO outbox (${COLUMNS})
+   SELECT id, routing_key, body, trace_context, now() + make_interval(secs => delay_ms / 1000)
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[]) AS r(id, routing_key, body, trace_context, delay_ms)`,
+  ['uuid[]', 'text[]', 'text[]', 'text[]', 'float8[]'],
+);
+const WITHDRAW = prepared('outbox_withdraw', 'DELETE FROM outbox WHERE id = ANY($1) RETURNING body', ['uuid[]']);
+
+/** The four arrays of ROWS for `rows`. */
+const columnsOf = (rows: readonly OutboxRow[]): unknown[] => [rows.map((r) => r.id), rows.map((r) => r.routingKey), rows.map((r) => r.raw), rows.map((r) => r.traceContext)];
+
 /** The relay_after of a row written now (SQL): a direct row is the relay's only if its writer failed to publish it. */
 const relayAfter = (direct: boolean): string => (direct ? `now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds'` : 'NULL');
-
-function insertFrom(select: string, direct: boolean, channel: string): string {
-  const insert = `INSERT INTO outbox (${COLUMNS}) ${select} RETURNING seq`;
-  return direct
-    ? `WITH ins AS (${insert}) SELECT seq FROM ins`
-    : `WITH ins AS (${insert}) SELECT pg_notify(${sqlLiteral(channel)}, '') FROM (SELECT count(*) FROM ins) c`;
-}
-
-/** A row's VALUES tuple, with literal values (in COLUMNS order). */
-function valuesOf(r: OutboxRow, relayAfterSql: string): string {
-  const lit = (v: string | null) => (v === null ? 'NULL' : sqlLiteral(v));
-  return `(${lit(r.id)}::uuid, ${lit(r.routingKey)}, ${lit(r.raw)}, ${lit(r.traceContext)}, ${relayAfterSql})`;
-}
 
 /** The message as it leaves for the exchange. */
 export const toOutgoing = (r: OutboxRow): Outgoing => ({
@@ -106,7 +120,9 @@ export class Outbox {
    */
   insertSql(rows: readonly OutboxRow[]): OutboxInsert {
     const direct = this.publishesDirectly;
-    return { sql: insertFrom(`VALUES ${rows.map((r) => valuesOf(r, relayAfter(direct))).join(', ')}`, direct, this.channel), direct };
+    return direct
+      ? { sql: { prepared: INSERT_DIRECT, params: columnsOf(rows) }, direct }
+      : { sql: { prepared: INSERT_FOR_RELAY, params: [...columnsOf(rows), this.channel] }, direct };
   }
 
   /**
@@ -114,17 +130,17 @@ export class Outbox {
    * now (literal values, with the COMMIT's round trip). Until then a
    * transaction may withdraw them (withdrawSql).
    */
-  delayedInsertSql(rows: ReadonlyArray<{ row: OutboxRow; delayMs: number }>): string {
-    return `INSERT INTO outbox (${COLUMNS}) VALUES ${rows.map(({ row, delayMs }) => valuesOf(row, `now() + interval '${Math.round(delayMs)} milliseconds'`)).join(', ')}`;
+  delayedInsertSql(rows: ReadonlyArray<{ row: OutboxRow; delayMs: number }>): Statement {
+    return { prepared: INSERT_DELAYED, params: [...columnsOf(rows.map((d) => d.row)), rows.map((d) => Math.round(d.delayMs))] };
   }
 
   /**
-   * A statement (literal values) that takes back messages published with a
-   * delay and not yet sent, by id, returning the envelopes it took back
-   * (column `body`): none for one already sent.
+   * A statement that takes back messages published with a delay and not yet
+   * sent, by id, returning the envelopes it took back (column `body`): none
+   * for one already sent.
    */
-  withdrawSql(ids: readonly string[]): string {
-    return `DELETE FROM outbox WHERE id IN (${ids.map((id) => `${sqlLiteral(id)}::uuid`).join(', ')}) RETURNING body`;
+  withdrawSql(ids: readonly string[]): { prepared: typeof WITHDRAW; params: readonly unknown[] } {
+    return { prepared: WITHDRAW, params: [ids] };
   }
 
   /** Wakes the relay in `inMs`, when the first delayed row a transaction committed is due (OutboxRelay sets it). */

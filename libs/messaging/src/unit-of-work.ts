@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { inlineParams as inlineParamsOf, isStalePlan, render, type Prepared, type ResultRow, type Sql, type Statement } from '@orders/persistence';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { currentDelivery } from './context';
-import { inboxInsert, inboxRowCte, inboxSeenSql } from './inbox';
+import { inboxInsert, inboxRowCte } from './inbox';
 import { Outbox, OutboxRow } from './outbox';
 import type { Envelope, MessageName, PayloadOf } from './schema';
 
@@ -117,12 +117,13 @@ export class UnitOfWork {
   }
 
   /**
-   * An SQL expression (literal values), true when this message was already
-   * handled on the queue being consumed: the cheap check before a slow
-   * external call, inside the statement that reads what that call needs.
+   * The inbox key of this message on the queue being consumed (message id,
+   * queue): the cheap "handled already?" check before a slow external call,
+   * inside the statement that reads what that call needs (inboxSeenSql over
+   * two of its parameters).
    */
-  seenSql(messageId: string): string {
-    return inboxSeenSql(messageId, currentDelivery()?.queue ?? '');
+  seenKey(messageId: string): [messageId: string, queue: string] {
+    return [messageId, currentDelivery()?.queue ?? ''];
   }
 
   /**

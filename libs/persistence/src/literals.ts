@@ -20,9 +20,10 @@ export function literal(v: unknown): string {
 /**
  * A parameterized statement with its parameters written in as literals, so
  * it can travel with others in one simple-protocol message. `$n` inside
- * quoted strings and quoted identifiers is left alone.
+ * quoted strings and quoted identifiers is left alone. `render` writes the
+ * n-th value (default: `literal`).
  */
-export function inlineParams(text: string, params: readonly unknown[] = []): string {
+export function inlineParams(text: string, params: readonly unknown[] = [], render: (v: unknown, n: number) => string = literal): string {
   let out = '';
   let quote: string | undefined;
   for (let i = 0; i < text.length; i++) {
@@ -44,8 +45,24 @@ export function inlineParams(text: string, params: readonly unknown[] = []): str
     }
     const n = Number(m[1]);
     if (n < 1 || n > params.length) throw new Error(`no parameter $${n}`);
-    out += literal(params[n - 1]);
+    out += render(params[n - 1], n);
     i += m[0].length - 1;
   }
   return out;
+}
+
+/**
+ * A value as a literal for a parameter whose type is declared (EXECUTE of a
+ * prepared statement): like `literal`, but an array is an array literal
+ * (`'{"a",NULL}'`), untyped, so it becomes any declared array type (uuid[],
+ * int[], …) without a cast, with NULL elements too.
+ */
+export function paramLiteral(v: unknown): string {
+  if (!Array.isArray(v)) return literal(v);
+  const element = (x: unknown): string => {
+    if (x === null || x === undefined) return 'NULL';
+    const s = x instanceof Date ? x.toISOString() : typeof x === 'object' ? JSON.stringify(x) : String(x);
+    return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  };
+  return escapeLiteral(`{${v.map(element).join(',')}}`).trim();
 }

@@ -39,6 +39,14 @@ test('a prepared statement is prepared once per connection and runs with any val
   assert.deepEqual(await preparedOnSession(), ['test_note_read', 'test_note_write']);
 });
 
+test('arrays of any declared type, NULL elements and quotes included, arrive as they were sent', async () => {
+  const ECHO = prepared('test_echo_arrays', 'SELECT $1 AS ids, $2 AS texts, $3 AS ints, $4 AS empty', ['uuid[]', 'text[]', 'int[]', 'text[]']);
+  const ids = ['6f1c2a4e-0000-4000-8000-000000000001', '6f1c2a4e-0000-4000-8000-000000000002'];
+  const texts = [null, 'a"b', 'c\\d', "e'f", '{g,h}', 'NULL', ''];
+  const [row] = await sqlOf(pool).query(ECHO, [ids, texts, [1, -2], []]);
+  assert.deepEqual(row, { ids, texts, ints: [1, -2], empty: [] });
+});
+
 test('a statement prepared in a transaction that rolls back stays prepared (it is not prepared again)', async () => {
   const c = await pool.connect();
   try {
@@ -86,9 +94,13 @@ test('with prepared statements off, statements go as text and nothing is prepare
     usePreparedStatements(false);
     const OFF = prepared('test_note_off', 'SELECT id, body FROM notes WHERE id = $1 AND body IS NULL', ['int']);
     const text = await render(c, ['SELECT 1', { prepared: OFF, params: [2] }]);
-    assert.equal(text, 'SELECT 1; SELECT id, body FROM notes WHERE id = 2 AND body IS NULL');
+    assert.equal(text, 'SELECT 1; SELECT id, body FROM notes WHERE id = 2::int AND body IS NULL');
     assert.deepEqual((await c.query(text) as unknown as Array<{ rows: unknown[] }>).map((r) => r.rows), [[{ '?column?': 1 }], [{ id: 2, body: null }]]);
     assert.deepEqual((await c.query(`SELECT name FROM pg_prepared_statements WHERE name = 'test_note_off'`)).rows, []);
+    // typed literals: what EXECUTE would have coerced, arrays with NULLs and a NULL of any type included
+    const ECHO = prepared('test_echo_off', 'SELECT $1 = ANY($2) AS found, $3 AS nothing', ['uuid', 'uuid[]', 'int']);
+    const id = '6f1c2a4e-0000-4000-8000-000000000003';
+    assert.deepEqual((await c.query(await render(c, [{ prepared: ECHO, params: [id, [null, id], null] }]))).rows, [{ found: true, nothing: null }]);
   } finally {
     usePreparedStatements(true);
     c.release();

@@ -1,6 +1,6 @@
 import type { ClientBase } from 'pg';
 import { assertIdentifier } from './database';
-import { inlineParams, literal } from './literals';
+import { inlineParams, paramLiteral } from './literals';
 
 /**
  * A statement PostgreSQL parses and plans once per connection (SQL
@@ -59,11 +59,20 @@ export async function render(client: ClientBase, statements: readonly Statement[
   return statements.map((s) => (typeof s === 'string' ? s : asText(s.prepared, s.params))).join('; ');
 }
 
+/** A statement as text with its values written in (what it runs, without preparing anything): for tests and logs. */
+export function statementText(s: Statement): string {
+  return typeof s === 'string' ? s : typedText(s.prepared, s.params);
+}
+
+/** The statement's text with each value written in as a literal of its declared type. */
+const typedText = (p: Prepared, params: readonly unknown[]): string =>
+  inlineParams(p.text, params, (v, n) => (v === null || v === undefined ? `NULL::${p.types[n - 1]}` : `${paramLiteral(v)}::${p.types[n - 1]}`));
+
 /** One statement as text: `EXECUTE …` with literal values, or (prepared statements off) the statement itself with them. */
 function asText(p: Prepared, params: readonly unknown[]): string {
-  if (!enabled) return inlineParams(p.text, params);
+  if (!enabled) return typedText(p, params);
   if (params.length !== p.types.length) throw new Error(`prepared statement ${p.name}: ${params.length} values for ${p.types.length} parameters`);
-  return params.length ? `EXECUTE ${p.name}(${params.map(literal).join(', ')})` : `EXECUTE ${p.name}`;
+  return params.length ? `EXECUTE ${p.name}(${params.map(paramLiteral).join(', ')})` : `EXECUTE ${p.name}`;
 }
 
 async function prepareMissing(client: ClientBase, statements: readonly Statement[]): Promise<void> {

@@ -1,6 +1,6 @@
 import type { PricedLineV1, ReservationRejection } from '@orders/contracts';
 import type { Tx } from '@orders/messaging';
-import { Sql, sqlLiteral } from '@orders/persistence';
+import { prepared, type Prepared, Sql, sqlLiteral, type Statement } from '@orders/persistence';
 import type { Quantities, StockRow } from './reservation-rules';
 
 /**
@@ -25,8 +25,10 @@ export interface ReservationRow {
 
 const PRODUCT_COLUMNS = `sku, name, price_cents AS "priceCents", currency, stock, reserved`;
 
+const LOCK_PRODUCTS = prepared('stock_lock_products', `SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`, ['text[]']);
+
 export async function lockProducts(m: Sql, skus: string[]): Promise<StockRow[]> {
-  return m.query<StockRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
+  return m.query<StockRow>(LOCK_PRODUCTS, [skus]);
 }
 
 const MOVES = {
@@ -75,11 +77,21 @@ export async function moveStock(
   }
   if (!o.locked) await lockProducts(m, want.skus);
   // with the transaction's next round trip: the products are locked, so every row moves; if one did not, the statement fails (allMovedSql)
-  m.later(
-    `WITH ${movedCte(move)}${o.status ? `, status AS (UPDATE reservations SET status = $4, updated_at = now() WHERE order_id = $3)` : ''}
-     ${allMovedSql(move, want)}`,
-    o.status ? [want.skus, want.quantities, o.status.orderId, o.status.to] : [want.skus, want.quantities],
-  );
+  m.later(moveStatement(move, !!o.status), o.status ? [want.skus, want.quantities, o.status.orderId, o.status.to] : [want.skus, want.quantities]);
+}
+
+const moves = new Map<string, Prepared>();
+
+/** The prepared statement of a move (with the reservation's new status as $3, $4, or without). */
+function moveStatement(move: keyof typeof MOVES, withStatus: boolean): Prepared {
+  const name = `stock_${move.toLowerCase()}${withStatus ? '_status' : ''}`;
+  let p = moves.get(name);
+  if (!p) {
+    const status = withStatus ? ', status AS (UPDATE reservations SET status = $4, updated_at = now() WHERE order_id = $3)' : '';
+    p = prepared(name, `WITH ${movedCte(move)}${status} ${allMovedSql(move)}`, withStatus ? ['text[]', 'int[]', 'uuid', 'text'] : ['text[]', 'int[]']);
+    moves.set(name, p);
+  }
+  return p;
 }
 
 /** The CTE `moved` that moves stock for skus $1 by quantities $2 where the move's guard holds, a row per product moved. */
@@ -96,36 +108,38 @@ function movedCte(move: keyof typeof MOVES): string {
 /**
  * Stock is never half-moved: the SELECT that ends a move's statement fails it
  * (the cast of a text that is not a number: the error names the move) unless
- * every sku's row changed, and the whole transaction with it (it is retried).
+ * every sku's row changed (one per element of $1, distinct skus), and the
+ * whole transaction with it (it is retried).
  */
-function allMovedSql(move: keyof typeof MOVES, want: Quantities): string {
-  return `SELECT CASE WHEN (SELECT count(*) FROM moved) = ${want.skus.length} THEN 0
+function allMovedSql(move: keyof typeof MOVES): string {
+  return `SELECT CASE WHEN (SELECT count(*) FROM moved) = cardinality($1::text[]) THEN 0
     ELSE (SELECT ${sqlLiteral(`stock_changed: ${move} did not move every product`)}::text)::int END AS all_moved`; // a subquery: never folded at planning
 }
 
 const RESERVATION_COLUMNS = `tenant_id AS "tenantId", status, reject_reason AS "rejectReason", reject_skus AS "rejectSkus",
   currency, lines, expires_at AS "expiresAt", (status = 'reserved' AND expires_at <= now()) AS overdue`;
 
-/**
- * The statement that locks the order's reservation for the rest of the
- * transaction, with literal values: a command sends it in the round trip
- * that opens its transaction (UnitOfWork.handleOnce `first`).
- */
-export const lockReservationStatement = (orderId: string): string =>
-  `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = ${sqlLiteral(orderId)}::uuid FOR UPDATE`;
+const LOCK_RESERVATION = prepared('stock_lock_reservation', `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = $1 FOR UPDATE`, ['uuid']);
+const RESERVE_LOCK = prepared('stock_reserve_lock', 'SELECT pg_advisory_xact_lock(hashtext($1))', ['text']);
 
 /**
- * A reserve command's locks, in one text for the round trip that opens its
- * transaction: the order (serializing its reserve commands: a reservation
- * row may not exist yet to lock), its reservation, then its products in sku
- * order. Read them back with reserveLocked.
+ * The statement that locks the order's reservation for the rest of the
+ * transaction: a command sends it in the round trip that opens its
+ * transaction (UnitOfWork.handleOnce `first`).
  */
-export const reserveLocksStatement = (orderId: string, skus: string[]): string =>
-  [
-    `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`inventory.reserve:${orderId}`)}))`,
-    lockReservationStatement(orderId),
-    `SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ANY(ARRAY[${skus.map(sqlLiteral).join(', ')}]::text[]) ORDER BY sku FOR UPDATE`,
-  ].join('; ');
+export const lockReservationStatement = (orderId: string): Statement => ({ prepared: LOCK_RESERVATION, params: [orderId] });
+
+/**
+ * A reserve command's locks, for the round trip that opens its transaction:
+ * the order (serializing its reserve commands: a reservation row may not
+ * exist yet to lock), its reservation, then its products in sku order. Read
+ * them back with reserveLocked.
+ */
+export const reserveLocksStatement = (orderId: string, skus: string[]): Statement[] => [
+  { prepared: RESERVE_LOCK, params: [`inventory.reserve:${orderId}`] },
+  lockReservationStatement(orderId),
+  { prepared: LOCK_PRODUCTS, params: [skus] },
+];
 
 /** The reservation lockReservationStatement read (undefined: none). */
 export const lockedReservation = (results: unknown[][]): ReservationRow | undefined => results[0][0] as ReservationRow | undefined;
@@ -139,15 +153,27 @@ export function reserveLocked(results: unknown[][]): { existing?: ReservationRow
  * records the reservation, in one statement; fails like moveStock unless
  * every sku's row changed. Returns when the reservation expires.
  */
+const RESERVE = prepared(
+  'stock_reserve',
+  `WITH ${movedCte('reserve')}, reservation AS (
+     INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at) VALUES ($3, $4, 'reserved', $5, $6::jsonb, $7)
+   ) ${allMovedSql('reserve')}`,
+  ['text[]', 'int[]', 'uuid', 'text', 'text', 'jsonb', 'timestamptz'],
+);
+const INSERT_REJECTED = prepared(
+  'stock_insert_rejected',
+  `INSERT INTO reservations (order_id, tenant_id, status, reject_reason, reject_skus) VALUES ($1, $2, 'rejected', $3, $4::text[])`,
+  ['uuid', 'text', 'text', 'text[]'],
+);
+const SET_STATUS = prepared('stock_set_status', 'UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1', ['uuid', 'text']);
+
 export function reserveStock(
   m: Tx,
   want: Quantities,
   r: { orderId: string; tenantId: string; currency: string; lines: PricedLineV1[]; expiresAt: Date },
 ): void {
   m.later(
-    `WITH ${movedCte('reserve')}, reservation AS (
-       INSERT INTO reservations (order_id, tenant_id, status, currency, lines, expires_at) VALUES ($3, $4, 'reserved', $5, $6::jsonb, $7)
-     ) ${allMovedSql('reserve', want)}`,
+    RESERVE,
     [want.skus, want.quantities, r.orderId, r.tenantId, r.currency, JSON.stringify(r.lines), r.expiresAt],
   );
 }
@@ -156,14 +182,11 @@ export function insertRejected(
   m: Tx,
   r: { orderId: string; tenantId: string; reason: ReservationRejection; skus: string[] },
 ): void {
-  m.later(
-    `INSERT INTO reservations (order_id, tenant_id, status, reject_reason, reject_skus) VALUES ($1, $2, 'rejected', $3, $4::text[])`,
-    [r.orderId, r.tenantId, r.reason, r.skus],
-  );
+  m.later(INSERT_REJECTED, [r.orderId, r.tenantId, r.reason, r.skus]);
 }
 
 export function setStatus(m: Tx, orderId: string, status: ReservationStatus): void {
-  m.later('UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, status]);
+  m.later(SET_STATUS, [orderId, status]);
 }
 
 /** Marks up to `limit` overdue reservations expired (skipping any a command holds) and returns their lines. */

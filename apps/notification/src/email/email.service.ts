@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Envelope } from '@orders/contracts';
 import { UnitOfWork } from '@orders/messaging';
-import { inlineParams } from '@orders/persistence';
+import { prepared, type Statement } from '@orders/persistence';
 import { DataSource } from 'typeorm';
 import { NotificationEnv } from '../config';
 import { MESSAGE_TRANSPORT, MessageTransport } from './message-transport';
@@ -20,6 +20,17 @@ interface PendingEmail {
 type SendResult = 'sent' | 'nothing' | { failed: Error };
 
 export const messageIdFor = (orderId: string, status: string) => `<${orderId}.${status}@orders.local>`;
+
+/** The email's row, new or the one an earlier try left (locked either way), with what the send needs. */
+const UPSERT = prepared(
+  'emails_upsert',
+  `INSERT INTO emails (order_id, status, tenant_id, recipient, subject, text_body, html_body, message_id)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+   ON CONFLICT (order_id, status) DO UPDATE SET order_id = emails.order_id
+   RETURNING id, recipient, subject, text_body, html_body, message_id, sent_at`,
+  ['uuid', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
+);
+const SENT = prepared('emails_sent', 'UPDATE emails SET attempts = attempts + 1, last_error = NULL, sent_at = now() WHERE id = $1', ['bigint']);
 
 /**
  * One email per (order, final status), exactly once: recorded, sent under
@@ -66,13 +77,7 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
     let failed: Error | undefined;
     try {
       // the row goes with the inbox row, in the round trip that opens the transaction
-      const upsert = inlineParams(
-        `INSERT INTO emails (order_id, status, tenant_id, recipient, subject, text_body, html_body, message_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (order_id, status) DO UPDATE SET order_id = emails.order_id
-         RETURNING id, recipient, subject, text_body, html_body, message_id, sent_at`,
-        values,
-      );
+      const upsert: Statement = { prepared: UPSERT, params: values };
       await this.uow.handleOnce(env, async (tx, [rows]) => {
         const row = rows[0] as unknown as PendingEmail & { sent_at: Date | null };
         if (row.sent_at) return; // sent by an earlier event for the same order and status
@@ -82,7 +87,7 @@ export class EmailService implements OnApplicationBootstrap, BeforeApplicationSh
           failed = err instanceof Error ? err : new Error(String(err));
           throw failed;
         }
-        tx.later('UPDATE emails SET attempts = attempts + 1, last_error = NULL, sent_at = now() WHERE id = $1', [row.id]);
+        tx.later(SENT, [row.id]);
       }, upsert);
     } catch (err) {
       if (!failed) throw err; // the database's failure, not the send's: the transport decides (retry or wait)

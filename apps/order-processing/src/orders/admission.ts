@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import type { Sql } from '@orders/persistence';
+import { prepared, type Sql } from '@orders/persistence';
 import { OrderProcessingEnv } from '../config';
 
 /** A tenant's orders in flight, and whether another tenant has any (one query over the orders_in_flight index). */
@@ -12,6 +12,8 @@ export interface InFlight {
 export const inFlightColumns = (n: number): string =>
   `(SELECT count(*)::int FROM orders WHERE tenant_id = $${n} AND status = 'PROCESSING') AS in_flight,
    EXISTS (SELECT 1 FROM orders WHERE tenant_id <> $${n} AND status = 'PROCESSING') AS others_in_flight`;
+
+const IN_FLIGHT = prepared('orders_in_flight', `SELECT ${inFlightColumns(1)}`, ['text']);
 
 /**
  * Fairness across tenants: a tenant alone gets TENANT_MAX_IN_FLIGHT orders
@@ -92,7 +94,7 @@ export class TenantAdmission implements OnApplicationShutdown {
       this.wakeWhenDue(tenantId, b.tokens);
       return 0;
     }
-    const rows = await db.query<{ in_flight: number; others_in_flight: boolean }>(`SELECT ${inFlightColumns(1)}`, [tenantId]);
+    const rows = await db.query<{ in_flight: number; others_in_flight: boolean }>(IN_FLIGHT, [tenantId]);
     return this.roomBeside(tenantId, { mine: rows[0].in_flight, others: rows[0].others_in_flight });
   }
 

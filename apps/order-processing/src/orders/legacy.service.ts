@@ -49,7 +49,7 @@ export class LegacySteps {
 
   /** A priced order waiting for its authorization: authorized now, then confirmed as the new version confirms. */
   async authorize(env: Envelope<'payment.authorize.v1'>, ctx: MessageContext): Promise<void> {
-    const { seen, order: before } = await this.orders.beforeGatewayCall(env.payload.orderId, this.uow.seenSql(env.id));
+    const { seen, order: before } = await this.orders.beforeGatewayCall(env.payload.orderId, this.uow.seenKey(env.id));
     if (seen) return;
     const outcome = before?.status === 'PROCESSING' && before.totals && !before.authorizationId
       ? await this.payments.authorize({ orderId: before.id, amountCents: before.totals.totalCents, currency: before.totals.currency, token: before.paymentToken }, ctx.firstAttemptAt)

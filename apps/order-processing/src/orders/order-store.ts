@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CustomerV1, Envelope, OrderStatus, PayloadOf, PlacementLane, PricedLineV1, StatusLineV1 } from '@orders/contracts';
 import { derivedId } from '@orders/platform';
-import type { Tx } from '@orders/messaging';
-import { poolOf, ResultRow, Sql, sqlLiteral, sqlOf } from '@orders/persistence';
+import { inboxSeenSql, type Tx } from '@orders/messaging';
+import { poolOf, prepared, ResultRow, Sql, sqlOf, type Statement } from '@orders/persistence';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { Totals } from './totals';
@@ -68,6 +68,65 @@ interface Row {
 const COLUMNS = `id, tenant_id, status, sequence, reason, customer, items, coupon_code, lane, payment_token, currency,
   subtotal_cents, discount_cents, total_cents, reserved, authorization_id, placed_at`;
 
+/** The hot path's statements, prepared once per connection (@orders/persistence, prepared.ts). */
+const SQL = {
+  insertPlaced: prepared(
+    'orders_insert_placed',
+    `WITH placed AS (
+       INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at, lane)
+       VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}
+     ), history AS (
+       INSERT INTO order_history (order_id, sequence, status, at) SELECT id, 1, 'PENDING', placed_at FROM placed
+     ), cancel AS (
+       DELETE FROM early_cancels WHERE order_id = $1 AND EXISTS (SELECT 1 FROM placed) RETURNING order_id
+     ) SELECT ${COLUMNS}, EXISTS (SELECT 1 FROM cancel) AS early_cancel,
+         ${inFlightColumns(2)},
+         EXISTS (SELECT 1 FROM orders WHERE tenant_id = $2 AND status = 'PENDING') AS waiting
+       FROM placed`,
+    ['uuid', 'text', 'jsonb', 'jsonb', 'text', 'jsonb', 'text', 'timestamptz', 'text'],
+  ),
+  lock: prepared(
+    'orders_lock',
+    `SELECT ${COLUMNS},
+       EXISTS (SELECT 1 FROM orders w WHERE w.tenant_id = orders.tenant_id AND w.status = 'PENDING') AS tenant_waiting
+     FROM orders WHERE id = $1 FOR UPDATE OF orders`,
+    ['uuid'],
+  ),
+  beforeGatewayCall: prepared(
+    'orders_before_gateway_call',
+    `WITH s AS (SELECT ${inboxSeenSql(2, 3)} AS seen) SELECT o.*, s.seen FROM s LEFT JOIN (SELECT ${COLUMNS} FROM orders WHERE id = $1) o ON true`,
+    ['uuid', 'uuid', 'text'],
+  ),
+  arrivalLock: prepared('orders_arrival_lock', 'SELECT pg_advisory_xact_lock(hashtext($1))', ['text']),
+  setPriced: prepared(
+    'orders_set_priced',
+    `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true,
+       authorization_id = coalesce($7, authorization_id), updated_at = now()
+     WHERE id = $1`,
+    ['uuid', 'jsonb', 'text', 'int', 'int', 'int', 'text'],
+  ),
+  setReserved: prepared('orders_set_reserved', 'UPDATE orders SET reserved = $2, updated_at = now() WHERE id = $1', ['uuid', 'boolean']),
+  rememberEarlyCancel: prepared(
+    'orders_remember_early_cancel',
+    'INSERT INTO early_cancels (order_id, tenant_id, requested_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+    ['uuid', 'text', 'timestamptz'],
+  ),
+  oldestWaiting: prepared(
+    'orders_oldest_waiting',
+    `SELECT ${COLUMNS} FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    ['text', 'int'],
+  ),
+  transition: prepared(
+    'orders_transition',
+    `WITH moved AS (
+       UPDATE orders SET status = $2, reason = CASE WHEN $4 THEN $3 ELSE reason END, sequence = $5, updated_at = $6
+       WHERE id = $1 RETURNING id
+     ) INSERT INTO order_history (order_id, sequence, status, reason, at) SELECT id, $5, $2, $3, $6 FROM moved`,
+    ['uuid', 'text', 'text', 'boolean', 'int', 'timestamptz'],
+  ),
+};
+
 function toOrder(r: Row): Order {
   return {
     id: r.id,
@@ -128,18 +187,7 @@ export class OrderStore {
   > {
     const full = 'items' in p ? p : undefined;
     const rows = await tx.query<Row & { early_cancel: boolean; in_flight: number; others_in_flight: boolean; waiting: boolean }>(
-      `WITH placed AS (
-         INSERT INTO orders (id, tenant_id, status, sequence, customer, items, coupon_code, shipping_address, payment_token, placed_at, lane)
-         VALUES ($1, $2, 'PENDING', 1, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}
-       ), history AS (
-         INSERT INTO order_history (order_id, sequence, status, at) SELECT id, 1, 'PENDING', placed_at FROM placed
-       ), cancel AS (
-         DELETE FROM early_cancels WHERE order_id = $1 AND EXISTS (SELECT 1 FROM placed) RETURNING order_id
-       ) SELECT placed.*, EXISTS (SELECT 1 FROM cancel) AS early_cancel,
-           ${inFlightColumns(2)},
-           EXISTS (SELECT 1 FROM orders WHERE tenant_id = $2 AND status = 'PENDING') AS waiting
-         FROM placed`,
+      SQL.insertPlaced,
       [
         p.orderId, p.tenantId, JSON.stringify(full ? full.customer : null), JSON.stringify(full ? full.items.map((i) => ({ sku: i.sku, quantity: i.quantity })) : []),
         full?.couponCode ?? null, full ? JSON.stringify(full.shippingAddress) : '{}', full?.payment.token ?? '', p.placedAt, full?.lane ?? 'quiet',
@@ -155,11 +203,14 @@ export class OrderStore {
    * `afterArrival`), and whether its tenant has orders waiting, with literal
    * values: a step sends it in the round trip that opens its transaction.
    */
-  lockStatement(orderId: string, afterArrival = false): string {
-    const lock = `SELECT ${COLUMNS},
-        EXISTS (SELECT 1 FROM orders w WHERE w.tenant_id = orders.tenant_id AND w.status = 'PENDING') AS tenant_waiting
-      FROM orders WHERE id = ${sqlLiteral(orderId)}::uuid FOR UPDATE OF orders`;
-    return afterArrival ? `${this.arrivalLockStatement(orderId)}; ${lock}` : lock;
+  lockStatement(orderId: string, afterArrival = false): Statement[] {
+    const lock: Statement = { prepared: SQL.lock, params: [orderId] };
+    return afterArrival ? [this.arrivalLockStatement(orderId), lock] : [lock];
+  }
+
+  /** Reads and locks the order row in a transaction already open (undefined: not known). */
+  async lockInTransaction(tx: Tx, orderId: string): Promise<Order | undefined> {
+    return this.lockedIfKnown([await tx.query(SQL.lock, [orderId])]);
   }
 
   /** The order lockStatement read; an unknown order is retried later. */
@@ -183,15 +234,11 @@ export class OrderStore {
 
   /**
    * Before the gateway call of a step, outside any transaction, in one
-   * statement: whether the step was handled already (`seen`, an SQL
-   * expression: UnitOfWork.seenSql), the order as it is, and whether a cancel
-   * waits for it (unknown order) as `earlyCancel`.
+   * statement: whether the step was handled already (`seen`: the message's
+   * inbox key, UnitOfWork.seenKey) and the order as it is.
    */
-  async beforeGatewayCall(orderId: string, seen: string): Promise<{ seen: boolean; order?: Order }> {
-    const rows = await this.db.query<Partial<Row> & { seen: boolean }>(
-      `WITH s AS (SELECT ${seen} AS seen) SELECT o.*, s.seen FROM s LEFT JOIN (SELECT ${COLUMNS} FROM orders WHERE id = $1) o ON true`,
-      [orderId],
-    );
+  async beforeGatewayCall(orderId: string, seen: readonly [messageId: string, queue: string]): Promise<{ seen: boolean; order?: Order }> {
+    const rows = await this.db.query<Partial<Row> & { seen: boolean }>(SQL.beforeGatewayCall, [orderId, ...seen]);
     const r = rows[0];
     return { seen: r.seen, ...(r.id ? { order: toOrder(r as Row) } : {}) };
   }
@@ -200,9 +247,7 @@ export class OrderStore {
   setPriced(tx: Tx, order: Order, lines: PricedLineV1[], totals: Totals, authorizationId: string | null = null): void {
     const items: StatusLineV1[] = lines.map((l) => ({ sku: l.sku, quantity: l.quantity, name: l.name, unitPriceCents: l.unitPriceCents }));
     tx.later(
-      `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true,
-         authorization_id = coalesce($7, authorization_id), updated_at = now()
-       WHERE id = $1`,
+      SQL.setPriced,
       [order.id, JSON.stringify(items), totals.currency, totals.subtotalCents, totals.discountCents, totals.totalCents, authorizationId],
     );
     Object.assign(order, { items, totals, reserved: true, authorizationId: authorizationId ?? order.authorizationId });
@@ -216,13 +261,13 @@ export class OrderStore {
    * commits, and the cancel would be lost. A step sends it in the round trip
    * that opens its transaction.
    */
-  arrivalLockStatement(orderId: string): string {
-    return `SELECT pg_advisory_xact_lock(hashtext(${sqlLiteral(`order-arrival:${orderId}`)}))`;
+  arrivalLockStatement(orderId: string): Statement {
+    return { prepared: SQL.arrivalLock, params: [`order-arrival:${orderId}`] };
   }
 
   /** Remembers a cancel for an order whose order.placed has not arrived yet (once). */
   rememberEarlyCancel(tx: Tx, orderId: string, tenantId: string, requestedAt: string): void {
-    tx.later('INSERT INTO early_cancels (order_id, tenant_id, requested_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [orderId, tenantId, requestedAt]);
+    tx.later(SQL.rememberEarlyCancel, [orderId, tenantId, requestedAt]);
   }
 
   /** Whether a cancel is remembered for an order not known yet. */
@@ -232,10 +277,7 @@ export class OrderStore {
 
   /** Up to `limit` of the tenant's oldest waiting (PENDING) orders, locked, skipping those another transaction is starting (or cancelling). */
   async lockOldestWaiting(tx: Tx, tenantId: string, limit: number): Promise<Order[]> {
-    const rows = await tx.query<Row>(
-      `SELECT ${COLUMNS} FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [tenantId, limit],
-    );
+    const rows = await tx.query<Row>(SQL.oldestWaiting, [tenantId, limit]);
     return rows.map(toOrder);
   }
 
@@ -250,7 +292,7 @@ export class OrderStore {
   }
 
   setReserved(tx: Tx, order: Order, reserved: boolean): void {
-    tx.later('UPDATE orders SET reserved = $2, updated_at = now() WHERE id = $1', [order.id, reserved]);
+    tx.later(SQL.setReserved, [order.id, reserved]);
     order.reserved = reserved;
   }
 
@@ -275,13 +317,7 @@ export class OrderStore {
     // the row is locked (every caller holds it): its next sequence is known, and the write needs no round trip of its own
     const sequence = order.sequence + 1;
     const at = new Date();
-    tx.later(
-      `WITH moved AS (
-         UPDATE orders SET status = $2, reason = CASE WHEN $4 THEN $3 ELSE reason END, sequence = $5, updated_at = $6
-         WHERE id = $1 RETURNING id
-       ) INSERT INTO order_history (order_id, sequence, status, reason, at) SELECT id, $5, $2, $3, $6 FROM moved`,
-      [order.id, to, reason ?? null, moving, sequence, at],
-    );
+    tx.later(SQL.transition, [order.id, to, reason ?? null, moving, sequence, at]);
     Object.assign(order, { status: to, sequence, ...(moving ? { reason: reason ?? null } : {}) });
     const placedAt = order.placedAt;
     if (moving && isFinal(to)) tx.afterCommit(() => observeFinal(to, placedAt));

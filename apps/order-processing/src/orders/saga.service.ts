@@ -120,7 +120,7 @@ export class SagaService implements OnModuleInit {
    */
   async reserved(env: Envelope<'inventory.reserved.v1'>, ctx: MessageContext): Promise<void> {
     const p = env.payload;
-    const { seen, order: before } = await this.orders.beforeGatewayCall(p.orderId, this.uow.seenSql(env.id));
+    const { seen, order: before } = await this.orders.beforeGatewayCall(p.orderId, this.uow.seenKey(env.id));
     if (seen) return;
     const subtotal = subtotalOf(p.lines);
     let totals: Totals | undefined;
@@ -239,7 +239,7 @@ export class SagaService implements OnModuleInit {
   /** The gateway refused a capture or void for good: the order's history says so (status unchanged), and an operator settles it. */
   private async settlementRefused(orderId: string, action: SettlementAction, reason: string): Promise<void> {
     await this.uow.transaction(async (tx) => {
-      const order = this.orders.lockedIfKnown([await tx.query(this.orders.lockStatement(orderId))]);
+      const order = await this.orders.lockInTransaction(tx, orderId);
       if (order) await this.lifecycle.move(tx, order, order.status, `${action}_refused`);
       this.logger.error(`order ${orderId}: ${action} refused by the gateway (${reason})`);
     }, orderId);
@@ -257,7 +257,7 @@ export class SagaService implements OnModuleInit {
     const { orderId } = env.payload;
     const withdraw = this.cfg.STATUS_COALESCE_MS > 0 && /^inventory\.(reserved|reservation-rejected)\.v\d+$/.test(env.name);
     const ids = (['PENDING', 'PROCESSING'] as const).map((s) => delayedStatusEventId(orderId, s));
-    const first = withdraw ? `${this.outbox.withdrawSql(ids)}; ${this.orders.lockStatement(orderId)}` : this.orders.lockStatement(orderId);
+    const first = withdraw ? [this.outbox.withdrawSql(ids), ...this.orders.lockStatement(orderId)] : this.orders.lockStatement(orderId);
     await this.uow.handleOnce(env, async (tx, locked) => {
       const order = this.orders.locked(locked, orderId);
       if (withdraw) order.withdrawn = (locked[0] as Array<{ body: string }>).map((r) => parseEnvelope(Buffer.from(r.body)) as Envelope<'order.status-changed.v1'>);

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Tx } from '@orders/messaging';
-import { deleteInBatches, GroupWrite, poolOf, sqlOf, type Sql } from '@orders/persistence';
+import { deleteInBatches, GroupWrite, poolOf, prepared, sqlOf, type Sql } from '@orders/persistence';
 import { every } from '@orders/platform';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -29,6 +29,13 @@ const LEASE_MS = 30000;
 const COLUMNS = 'order_id, tenant_id, action, authorization_id, attempts, created_at';
 /** How long the ends of settlement jobs gather before they are recorded together (one transaction for many; a crash meanwhile only repeats an idempotent call). */
 const ENDS_GATHER_MS = 20;
+/** A new job, leased for LEASE_MS to the process that runs it after the commit (the sweep takes it if that process dies). */
+const SCHEDULE = prepared(
+  'payment_jobs_schedule',
+  `INSERT INTO payment_jobs (order_id, tenant_id, action, authorization_id, next_attempt_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+   ON CONFLICT (order_id, action) DO NOTHING`,
+  ['uuid', 'text', 'text', 'text', 'double precision'],
+);
 
 let source: SettlementJobs | undefined;
 new Gauge({
@@ -126,8 +133,7 @@ export class SettlementJobs implements OnApplicationBootstrap, OnApplicationShut
    */
   async schedule(tx: Tx, o: { orderId: string; tenantId: string; action: SettlementAction; authorizationId: string | null }): Promise<void> {
     tx.later(
-      `INSERT INTO payment_jobs (order_id, tenant_id, action, authorization_id, next_attempt_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
-       ON CONFLICT (order_id, action) DO NOTHING`,
+      SCHEDULE,
       [o.orderId, o.tenantId, o.action, o.authorizationId, LEASE_MS / 1000],
     );
     const job: Job = { order_id: o.orderId, tenant_id: o.tenantId, action: o.action, authorization_id: o.authorizationId, attempts: 0, created_at: new Date() };
