@@ -111,9 +111,12 @@ export class UnitOfWork {
     const sql = `WITH ${inboxRowCte(inboxGate)}${ctes ? `, ${ctes}` : ''}
       ${select}`;
     const values = [env.id, currentDelivery()?.queue ?? '', ...params];
+    // named: pg prepares it once per connection (the text is the caller's constant), in the same round trip
+    const named = { name: oneStatementName(sql), text: sql, values };
     const open = await this.openBatch();
+    if (open && open.batch.pending.length === 0) return (await open.batch.client.query<R>(named)).rows;
     if (open) return exec<R>(open.batch, sql, values);
-    return (await this.pool.query<R>(sql, values)).rows;
+    return (await this.pool.query<R>(named)).rows;
   }
 
   /**
@@ -215,6 +218,14 @@ export class UnitOfWork {
     if (t.delayed.length) this.outbox.relayWake(Math.min(...t.delayed.map((d) => d.delayMs)));
     for (const f of t.committed) f();
   }
+}
+
+const oneStatementNames = new Map<string, string>();
+/** The name of a handleOnceInOneStatement text, the same for the same text in this process. */
+function oneStatementName(text: string): string {
+  let name = oneStatementNames.get(text);
+  if (!name) oneStatementNames.set(text, (name = `uow_one_statement_${oneStatementNames.size + 1}`));
+  return name;
 }
 
 /** One statement of the transaction; writes waiting (Tx.later) go first, in the same message. */
