@@ -104,7 +104,7 @@ const SQL = {
     `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true,
        authorization_id = coalesce($7, authorization_id), updated_at = now()
      WHERE id = $1`,
-    ['uuid', 'jsonb', 'text', 'int', 'int', 'int', 'text'],
+    ['uuid', 'jsonb', 'text', 'bigint', 'bigint', 'bigint', 'text'],
   ),
   setReserved: prepared('orders_set_reserved', 'UPDATE orders SET reserved = $2, updated_at = now() WHERE id = $1', ['uuid', 'boolean']),
   rememberEarlyCancel: prepared(
