@@ -56,6 +56,14 @@ export class OrderProcessingEnv extends BaseEnv {
   TENANT_SHARED_STARTS_PER_SECOND: number = 50;
 
   /**
+   * The least the budget above falls to: it adapts between the two, falling while the quiet lane's orders
+   * take over twice as long as when their tenant is alone here, rising while they take at most 1.5 times as
+   * long (docs/ARCHITECTURE.md, Fairness). Equal to TENANT_SHARED_STARTS_PER_SECOND: a fixed rate.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(100000)
+  TENANT_SHARED_STARTS_MIN_PER_SECOND: number = 10;
+
+  /**
    * An order's PROCESSING event is sent only if the order is not final this
    * long after it started: one that ends sooner sends its final event alone,
    * carrying PROCESSING (`earlier`), one message less on the read model's,

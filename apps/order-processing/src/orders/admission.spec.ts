@@ -82,3 +82,29 @@ test('out of tokens while another tenant is active, room() answers 0 without a q
   assert.equal(await a.room(db, 'flood'), 0);
   assert.deepEqual(timers, [20]);
 });
+
+test("while the quiet lane's orders take over twice as long beside a flood as alone, the flood's budget refills more slowly", () => {
+  const { a, at } = admission({ TENANT_SHARED_STARTS_PER_SECOND: '50', TENANT_SHARED_STARTS_MIN_PER_SECOND: '10' });
+  const timers: number[] = [];
+  a.schedule = (_fn, ms) => (timers.push(ms), { cancel: () => undefined });
+  a.onWake(async () => undefined);
+  // alone, a quiet order takes 30 ms from placement to its end: the baseline
+  at(1000);
+  a.ran({ tenantId: 'quiet', lane: 'quiet', placedAt: new Date(970) });
+  // beside the flood (active), three of them take 200 ms: the rate falls to 50 × 0.8³ = 25.6 a second
+  a.noteActive('flood');
+  for (const t of [2000, 3000, 4000]) {
+    at(t);
+    a.noteActive('flood');
+    a.ran({ tenantId: 'quiet', lane: 'quiet', placedAt: new Date(t - 200) });
+  }
+  assert.equal(Math.round(a.sharedRate.rate * 10) / 10, 25.6);
+  // the flood's own (bulk) orders tell nothing
+  a.ran({ tenantId: 'flood', lane: 'bulk', placedAt: new Date(0) });
+  assert.equal(Math.round(a.sharedRate.rate * 10) / 10, 25.6);
+  a.noteActive('quiet');
+  a.started('flood');
+  a.started('flood');
+  assert.equal(a.roomBeside('flood', { mine: 0, others: true }), 0);
+  assert.deepEqual(timers, [40], 'its next token is due in 1/25.6 s, not 1/50');
+});

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { prepared, type Sql } from '@orders/persistence';
 import { OrderProcessingEnv } from '../config';
+import { SharedRate } from './shared-rate';
 
 /** A tenant's orders in flight, and whether another tenant has any (one query over the orders_in_flight index). */
 export interface InFlight {
@@ -32,7 +33,9 @@ const IN_FLIGHT = prepared('orders_in_flight', `SELECT ${inFlightColumns(1)}`, [
  * at utilisation u each stage takes 1/(1 − u) as long). An order that finds
  * room but no token waits; a timer starts the tenant's waiting orders when
  * the next token is due (`onWake`, one per tenant). A tenant alone is never
- * held back by it.
+ * held back by it. The rate adapts between TENANT_SHARED_STARTS_MIN_PER_SECOND
+ * and that maximum to how long the quiet lane's orders take beside it
+ * (SharedRate), so it leaves headroom on a slow machine too.
  *
  * The cap is soft on purpose: the check takes no lock (a per-tenant lock
  * would make one tenant's orders pass through the service one at a time), so
@@ -52,6 +55,8 @@ export class TenantAdmission implements OnApplicationShutdown {
   /** A timer per tenant held back by its budget: it starts the tenant's waiting orders when a token is due. */
   private readonly wakes = new Map<string, { cancel(): void }>();
   private wake?: (tenantId: string) => Promise<unknown>;
+  /** The budget's rate, fitted to what the quiet lane's orders see. */
+  readonly sharedRate: SharedRate;
 
   /** The clock and the timer (a test sets its own). */
   now: () => number = Date.now;
@@ -61,7 +66,9 @@ export class TenantAdmission implements OnApplicationShutdown {
     return { cancel: () => clearTimeout(t) };
   };
 
-  constructor(private readonly cfg: OrderProcessingEnv) {}
+  constructor(private readonly cfg: OrderProcessingEnv) {
+    this.sharedRate = new SharedRate(cfg.TENANT_SHARED_STARTS_PER_SECOND, cfg.TENANT_SHARED_STARTS_MIN_PER_SECOND);
+  }
 
   /** What starts a tenant's waiting orders when its next token is due (SagaService: admitWaiting in a transaction of its own). */
   onWake(fn: (tenantId: string) => Promise<unknown>): void {
@@ -78,6 +85,12 @@ export class TenantAdmission implements OnApplicationShutdown {
   started(tenantId: string): void {
     const b = this.budget(tenantId);
     if (b) b.tokens = Math.max(0, b.tokens - 1);
+  }
+
+  /** An order that ran here ended (before its tenant's noteActive): a quiet-lane one tells the budget how long it took beside the others. */
+  ran(order: { tenantId: string; lane: string; placedAt: Date }): void {
+    if (order.lane !== 'quiet' || this.cfg.TENANT_SHARED_STARTS_PER_SECOND === 0) return;
+    this.sharedRate.observe(Math.max(0, this.now() - order.placedAt.getTime()), this.othersActive(order.tenantId));
   }
 
   /** One of the tenant's orders was placed or ended here. */
@@ -115,8 +128,8 @@ export class TenantAdmission implements OnApplicationShutdown {
 
   /** The tenant's budget, refilled up to now (undefined: no budget, TENANT_SHARED_STARTS_PER_SECOND is 0). */
   private budget(tenantId: string): { tokens: number; at: number } | undefined {
-    const rate = this.cfg.TENANT_SHARED_STARTS_PER_SECOND;
-    if (rate === 0) return undefined;
+    if (this.cfg.TENANT_SHARED_STARTS_PER_SECOND === 0) return undefined;
+    const rate = this.sharedRate.rate;
     const now = this.now();
     const burst = Math.min(this.cfg.TENANT_SHARED_IN_FLIGHT, this.cfg.TENANT_MAX_IN_FLIGHT);
     let b = this.budgets.get(tenantId);
@@ -131,7 +144,7 @@ export class TenantAdmission implements OnApplicationShutdown {
 
   private wakeWhenDue(tenantId: string, tokens: number): void {
     if (this.wakes.has(tenantId) || !this.wake) return;
-    const dueMs = Math.max(1, Math.ceil(((1 - (tokens % 1)) * 1000) / this.cfg.TENANT_SHARED_STARTS_PER_SECOND));
+    const dueMs = Math.max(1, Math.ceil(((1 - (tokens % 1)) * 1000) / this.sharedRate.rate));
     this.wakes.set(
       tenantId,
       this.schedule(() => {

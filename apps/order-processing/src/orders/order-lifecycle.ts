@@ -71,7 +71,10 @@ export class OrderLifecycle {
     if (to !== 'CONFIRMED') {
       await this.compensate(tx, order, { stock: holds.stock ?? (wasInFlight || order.reserved), authorization: holds.authorization ?? (order.authorizationId ? 'known' : 'none') });
     }
-    if (wasInFlight) this.admission.noteActive(order.tenantId);
+    if (wasInFlight) {
+      this.admission.ran(order);
+      this.admission.noteActive(order.tenantId);
+    }
     if (wasInFlight && order.tenantWaiting !== false) await this.admitWaiting(tx, order.tenantId);
     return true;
   }
