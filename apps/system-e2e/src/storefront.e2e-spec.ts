@@ -92,7 +92,11 @@ async function browserFetch(p: Page, url: string, init: { method?: string; heade
 
 const order = (id: string) => page.locator(`li[data-order-id="${id}"]`);
 const historyOf = async (id: string) => (await order(id).locator('.history li').allTextContents()).map((t) => t.split(/ /)[0]);
-const waitFinal = (id: string, status: string) => page.waitForSelector(`li[data-order-id="${id}"][data-final="${status}"]`, { timeout: 45000 });
+const waitFinal = (id: string, status: string) =>
+  page.waitForSelector(`li[data-order-id="${id}"][data-final="${status}"]`, { timeout: 45000 }).catch((e: Error) => {
+    // what the services said meanwhile (LOG_LEVEL=warn: their warnings and errors) goes with the failure
+    throw new Error(`${e.message}\n${SERVICE_NAMES.map((n) => `--- ${n}\n${sys.recentLogs(n, 30)}`).join('\n')}`);
+  });
 
 test('the page is on another origin than the API it follows', () => {
   assert.notEqual(new URL(page.url()).origin, new URL(`http://127.0.0.1:${proxy.port}`).origin);
