@@ -1,5 +1,6 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
+import { isDatabaseUnavailable } from './infra-errors';
 import { isStalePlan, render, type Prepared } from './prepared';
 
 /** A row as the driver returns it. */
@@ -24,6 +25,7 @@ export function poolOf(ds: DataSource): Pool {
 }
 
 const isPool = (db: Pool | PoolClient): db is Pool => 'totalCount' in db;
+const ignoreLost = (): void => undefined;
 
 /** A pool or a checked-out connection as Sql (rows of the statement; a prepared one on the connection it runs on). */
 export function sqlOf(db: Pool | PoolClient): Sql {
@@ -32,6 +34,8 @@ export function sqlOf(db: Pool | PoolClient): Sql {
       if (typeof text === 'string') return (await db.query<R>(text, params as unknown[])).rows;
       if (!isPool(db)) return (await db.query<R>(await render(db, [{ prepared: text, params }]))).rows;
       const client = await db.connect();
+      // checked out, the pool no longer listens for the connection's errors: one lost meanwhile must not be an unhandled 'error' (the query fails all the same)
+      client.on('error', ignoreLost);
       let failure: unknown;
       try {
         return (await client.query<R>(await render(client, [{ prepared: text, params }]))).rows;
@@ -39,7 +43,8 @@ export function sqlOf(db: Pool | PoolClient): Sql {
         failure = e;
         throw e;
       } finally {
-        client.release(isStalePlan(failure) ? (failure as Error) : undefined);
+        client.removeListener('error', ignoreLost);
+        client.release(isStalePlan(failure) || isDatabaseUnavailable(failure) ? (failure as Error) : undefined);
       }
     },
   };
