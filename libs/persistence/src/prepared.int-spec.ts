@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from 'pg';
-import { createTestDatabase, TestDatabase } from '@orders/testing';
+import { createTestDatabase, TcpProxy, TestDatabase } from '@orders/testing';
 import { isStalePlan, prepared, render, usePreparedStatements } from './prepared';
 import { sqlOf } from './sql';
 
@@ -111,4 +111,28 @@ test('a declaration must give one type per parameter, and a name means one text'
   assert.throws(() => prepared('test_bad_types', 'SELECT $1, $2', ['int']), /1 types for \$1 … \$2/);
   assert.throws(() => prepared('test_note_read', 'SELECT 2', []), /declared twice/);
   assert.throws(() => prepared('Bad Name', 'SELECT 1', []), /must match/);
+});
+
+test('a connection lost while a prepared statement runs outside a transaction fails that call, and nothing else (no unhandled error)', async () => {
+  const proxy = new TcpProxy('127.0.0.1', Number(new URL(db.url).port || 5432));
+  await proxy.start();
+  const url = new URL(db.url);
+  url.host = `127.0.0.1:${proxy.port}`;
+  const cut = new Pool({ connectionString: url.toString(), max: 1 });
+  try {
+    const SLEEP = prepared('test_sleep', 'SELECT pg_sleep($1) AS slept', ['float8']);
+    const sql = sqlOf(cut);
+    const running = sql.query(SLEEP, [5]).then(() => 'answered', (e: Error) => e.message);
+    // the statement is running (prepared, then sent) when the connection goes
+    for (let i = 0; i < 100 && (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'EXECUTE test_sleep%' AND state = 'active'`)).rowCount === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    proxy.dropAll();
+    assert.notEqual(await running, 'answered');
+    // the pool serves the next call on a new connection
+    assert.deepEqual(await sql.query(READ, [2]), [{ id: 2, body: null }]);
+  } finally {
+    await cut.end().catch(() => undefined);
+    await proxy.stop();
+  }
 });
