@@ -25,11 +25,24 @@ const canListen = (port: number) =>
     s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 
-/** A free port whose +100 neighbour is free too (the second instance's). */
+/** Ports given out so far (each pair's two, the SMTP port): a free port is not free if another service got it. */
+const taken = new Set<number>();
+
+/** A free port whose +100 neighbour is free too (the second instance's), neither given to another service. */
 async function freePair(): Promise<number> {
   for (;;) {
     const p = await freePort();
-    if (p + 100 < 65536 && (await canListen(p + 100))) return p;
+    if (p + 100 < 65536 && !taken.has(p) && !taken.has(p + 100) && (await canListen(p + 100))) {
+      taken.add(p).add(p + 100);
+      return p;
+    }
+  }
+}
+
+async function freeSingle(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (!taken.has(p)) return taken.add(p), p;
   }
 }
 
@@ -46,7 +59,7 @@ before(async () => {
       REPLICAS: '2',
       DATABASE_URL: db.url,
       MQ_PREFIX: prefix,
-      SMTP_PORT: String(await freePort()),
+      SMTP_PORT: String(await freeSingle()),
       LOG_LEVEL: 'warn',
       ...Object.fromEntries(SERVICE_NAMES.map((n) => [envName(n), String(ports[n])])),
     },
