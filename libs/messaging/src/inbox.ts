@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { deleteInBatches, prepared, Sql, sqlLiteral, type Statement } from '@orders/persistence';
+import { deleteInBatches, prepared, Sql, type Statement } from '@orders/persistence';
 
 /**
  * The inbox: which messages each queue of this service has handled (message

@@ -33,17 +33,20 @@ export interface OutboxInsert {
   direct: boolean;
 }
 
+/** The relay_after of a row written now (SQL): a direct row is the relay's only if its writer failed to publish it. */
+const relayAfter = (direct: boolean): string => (direct ? `now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds'` : 'NULL');
+
 /** Rows from arrays $1 … $4 (id, routing_key, body, trace_context), in order: one prepared statement for any number of rows. */
 const ROWS = 'unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS r(id, routing_key, body, trace_context, n)';
 const INSERT_DIRECT = prepared(
   'outbox_insert_direct',
-  `WITH ins AS (INSERT INTO outbox (${COLUMNS}) SELECT id, routing_key, body, trace_context, now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds' FROM ${ROWS} ORDER BY n RETURNING seq)
+  `WITH ins AS (INSERT INTO outbox (${COLUMNS}) SELECT id, routing_key, body, trace_context, ${relayAfter(true)} FROM ${ROWS} ORDER BY n RETURNING seq)
    SELECT seq FROM ins`,
   ['uuid[]', 'text[]', 'text[]', 'text[]'],
 );
 const INSERT_FOR_RELAY = prepared(
   'outbox_insert_for_relay',
-  `WITH ins AS (INSERT INTO outbox (${COLUMNS}) SELECT id, routing_key, body, trace_context, NULL FROM ${ROWS} ORDER BY n RETURNING seq)
+  `WITH ins AS (INSERT INTO outbox (${COLUMNS}) SELECT id, routing_key, body, trace_context, ${relayAfter(false)} FROM ${ROWS} ORDER BY n RETURNING seq)
    SELECT pg_notify($5, '') FROM (SELECT count(*) FROM ins) c`,
   ['uuid[]', 'text[]', 'text[]', 'text[]', 'text'],
 );
@@ -60,8 +63,6 @@ const WITHDRAW = prepared('outbox_withdraw', 'DELETE FROM outbox WHERE id = ANY(
 /** The four arrays of ROWS for `rows`. */
 const columnsOf = (rows: readonly OutboxRow[]): unknown[] => [rows.map((r) => r.id), rows.map((r) => r.routingKey), rows.map((r) => r.raw), rows.map((r) => r.traceContext)];
 
-/** The relay_after of a row written now (SQL): a direct row is the relay's only if its writer failed to publish it. */
-const relayAfter = (direct: boolean): string => (direct ? `now() + interval '${DIRECT_PUBLISH_GRACE_MS} milliseconds'` : 'NULL');
 
 /** The message as it leaves for the exchange. */
 export const toOutgoing = (r: OutboxRow): Outgoing => ({

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
 import { isDatabaseUnavailable } from './infra-errors';
-import { isStalePlan, render, type Prepared } from './prepared';
+import { isStalePlan, prepared, render, type Prepared, type Statement } from './prepared';
 
 /** A row as the driver returns it. */
 export type ResultRow = Record<string, unknown>;
@@ -68,5 +68,10 @@ export async function deleteInBatches(db: Sql, table: string, where: string, par
     if (rows[0].n < batch) return total;
   }
 }
+
+const ADVISORY_XACT_LOCK = prepared('advisory_xact_lock', 'SELECT pg_advisory_xact_lock(hashtext($1))', ['text']);
+
+/** The statement that takes a transaction's advisory lock on `key` (held until it ends): serializes work on one key across connections. */
+export const advisoryXactLock = (key: string): Statement => ({ prepared: ADVISORY_XACT_LOCK, params: [key] });
 
 export { inlineParams, literal } from './literals';

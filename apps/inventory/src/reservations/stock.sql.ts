@@ -1,6 +1,6 @@
 import type { PricedLineV1, ReservationRejection } from '@orders/contracts';
 import type { Tx } from '@orders/messaging';
-import { prepared, type Prepared, Sql, sqlLiteral, type Statement } from '@orders/persistence';
+import { advisoryXactLock, prepared, type Prepared, Sql, sqlLiteral, type Statement } from '@orders/persistence';
 import type { Quantities, StockRow } from './reservation-rules';
 
 /**
@@ -120,7 +120,6 @@ const RESERVATION_COLUMNS = `tenant_id AS "tenantId", status, reject_reason AS "
   currency, lines, expires_at AS "expiresAt", (status = 'reserved' AND expires_at <= now()) AS overdue`;
 
 const LOCK_RESERVATION = prepared('stock_lock_reservation', `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = $1 FOR UPDATE`, ['uuid']);
-const RESERVE_LOCK = prepared('stock_reserve_lock', 'SELECT pg_advisory_xact_lock(hashtext($1))', ['text']);
 
 /**
  * The statement that locks the order's reservation for the rest of the
@@ -136,7 +135,7 @@ export const lockReservationStatement = (orderId: string): Statement => ({ prepa
  * them back with reserveLocked.
  */
 export const reserveLocksStatement = (orderId: string, skus: string[]): Statement[] => [
-  { prepared: RESERVE_LOCK, params: [`inventory.reserve:${orderId}`] },
+  advisoryXactLock(`inventory.reserve:${orderId}`),
   lockReservationStatement(orderId),
   { prepared: LOCK_PRODUCTS, params: [skus] },
 ];

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CustomerV1, Envelope, OrderStatus, PayloadOf, PlacementLane, PricedLineV1, StatusLineV1 } from '@orders/contracts';
 import { derivedId } from '@orders/platform';
 import { inboxSeenSql, type Tx } from '@orders/messaging';
-import { poolOf, prepared, ResultRow, Sql, sqlOf, type Statement } from '@orders/persistence';
+import { advisoryXactLock, poolOf, prepared, ResultRow, Sql, sqlOf, type Statement } from '@orders/persistence';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { Totals } from './totals';
@@ -98,7 +98,6 @@ const SQL = {
     `WITH s AS (SELECT ${inboxSeenSql(2, 3)} AS seen) SELECT o.*, s.seen FROM s LEFT JOIN (SELECT ${COLUMNS} FROM orders WHERE id = $1) o ON true`,
     ['uuid', 'uuid', 'text'],
   ),
-  arrivalLock: prepared('orders_arrival_lock', 'SELECT pg_advisory_xact_lock(hashtext($1))', ['text']),
   setPriced: prepared(
     'orders_set_priced',
     `UPDATE orders SET items = $2, currency = $3, subtotal_cents = $4, discount_cents = $5, total_cents = $6, reserved = true,
@@ -262,7 +261,7 @@ export class OrderStore {
    * that opens its transaction.
    */
   arrivalLockStatement(orderId: string): Statement {
-    return { prepared: SQL.arrivalLock, params: [`order-arrival:${orderId}`] };
+    return advisoryXactLock(`order-arrival:${orderId}`);
   }
 
   /** Remembers a cancel for an order whose order.placed has not arrived yet (once). */
