@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { OrderLineV1 } from '@orders/contracts';
 import { eventually, handledCount } from '@orders/testing';
+import { Client } from 'pg';
 import { TestApp } from '../../test/test-app';
 
 const TENANT = 'demo';
@@ -127,9 +128,9 @@ test('a second reserve command for the same order re-publishes the outcome witho
 });
 
 /** Publishes a commit and waits until inventory has handled it (a commit answers nothing: the order is confirmed already). */
-async function commit(orderId: string): Promise<void> {
+async function commit(orderId: string, skus?: string[]): Promise<void> {
   const acked = await handledCount('inventory.commands', 'inventory.commit.v1');
-  await t.bus.publish('inventory.commit.v1', { orderId, tenantId: TENANT });
+  await t.bus.publish('inventory.commit.v1', { orderId, tenantId: TENANT, ...(skus ? { skus } : {}) });
   await t.untilAcked('inventory.commands', 'inventory.commit.v1', acked + 1);
 }
 
@@ -141,6 +142,44 @@ test('commit sells the reserved units once, and answers nothing; committing agai
   assert.equal(await t.reservationStatus(r.orderId), 'committed');
   await commit(r.orderId);
   assert.deepEqual(await stockOf('R-A'), [start.stock - 3, start.reserved, start.available - 3]);
+});
+
+/** The statements the service sends for `orderId` (or for stock) while `fn` runs (a statement's first use on a connection, PREPARE, left out). */
+async function statementsFor(orderId: string, fn: () => Promise<unknown>): Promise<string[]> {
+  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const original = proto.query;
+  const sent: string[] = [];
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    const text = typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: unknown })?.text ?? '');
+    if ((text.includes(orderId) || text.startsWith('EXECUTE stock_')) && !text.startsWith('PREPARE ')) sent.push(text);
+    return original.apply(this, a);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = original;
+  }
+  return sent;
+}
+
+test('a commit naming its skus costs two round trips (reservation and products locked with its inbox row, then the sale with the COMMIT); one from the previous version, naming none, sells the same', async () => {
+  assert.equal((await t.putProduct('R-C', { name: 'Gamma', priceCents: 100, currency: 'EUR', stock: 10 })).status, 201);
+  const r = await reserved([{ sku: 'R-C', quantity: 2 }]);
+  const sent = await statementsFor(r.orderId, () => commit(r.orderId, ['R-C']));
+  assert.equal(sent.length, 2, `statements sent for the commit:\n${sent.join('\n---\n')}`);
+  assert.equal(await t.reservationStatus(r.orderId), 'committed');
+  assert.deepEqual(await stockOf('R-C'), [8, 0, 8]);
+
+  const old = await reserved([{ sku: 'R-C', quantity: 1 }]);
+  const oldSent = await statementsFor(old.orderId, () => commit(old.orderId));
+  assert.equal(oldSent.length, 3, 'without skus the products are locked in a round trip of their own');
+  // skus that are not the reservation's: its own products are locked all the same before they move
+  const other = await reserved([{ sku: 'R-C', quantity: 1 }]);
+  const otherSent = await statementsFor(other.orderId, () => commit(other.orderId, ['R-U']));
+  assert.equal(otherSent.length, 3);
+  assert.match(otherSent[1], /stock_lock_products\('\{"?R-C"?\}'\)/);
+  assert.deepEqual(await stockOf('R-C'), [6, 0, 6]);
+  assert.equal(await t.reservationStatus(other.orderId), 'committed');
 });
 
 test('a release after the commit (a cancel that lost the race) puts the sold units back in stock, once', async () => {

@@ -6,7 +6,7 @@ import { InventoryEnv } from '../config';
 import { ReservationExpiry } from './reservation-expiry';
 import { decideReservation, sumBySku } from './reservation-rules';
 import {
-  insertRejected, lockedReservation, lockReservationStatement, moveStock, ReservationRow, reserveLocked, reserveLocksStatement, reserveStock, sellAvailable, setStatus,
+  commitLocked, commitLocksStatement, insertRejected, lockedReservation, lockReservationStatement, moveStock, ReservationRow, reserveLocked, reserveLocksStatement, reserveStock, sellAvailable, setStatus,
 } from './stock.sql';
 
 const unfilled = new Counter({
@@ -54,12 +54,12 @@ export class ReservationsService {
    * goes below zero.
    */
   async commit(env: Envelope<'inventory.commit.v1'>): Promise<void> {
-    const { orderId } = env.payload;
+    const { orderId, skus } = env.payload;
     await this.uow.handleOnce(env, async (tx, locks) => {
-      const r = lockedReservation(locks);
+      const { reservation: r, productsLocked } = commitLocked(locks, skus);
       if (r?.status === 'committed') return;
-      if (r?.status === 'reserved' && !r.overdue) return moveStock(tx, sumBySku(r.lines), 'sell', { status: { orderId, to: 'committed' } });
-      if (r?.status === 'reserved') await moveStock(tx, sumBySku(r.lines), 'release', { status: { orderId, to: 'expired' } }); // as the sweep would
+      if (r?.status === 'reserved' && !r.overdue) return moveStock(tx, sumBySku(r.lines), 'sell', { locked: productsLocked, status: { orderId, to: 'committed' } });
+      if (r?.status === 'reserved') await moveStock(tx, sumBySku(r.lines), 'release', { locked: productsLocked, status: { orderId, to: 'expired' } }); // as the sweep would
       if (r && (await sellAvailable(tx, sumBySku(r.lines), orderId))) {
         this.logger.warn(`order ${orderId}: confirmed after its hold ${r.status === 'reserved' ? 'expired' : `was ${r.status}`}; filled from available stock`);
         return;
@@ -67,7 +67,7 @@ export class ReservationsService {
       if (r) setStatus(tx, orderId, 'unfilled');
       tx.afterCommit(() => unfilled.inc());
       this.logger.error(`order ${orderId} is confirmed but its stock could not be taken (${r ? `reservation ${r.status}, units gone` : 'no reservation'}): an operator must fill it`);
-    }, lockReservationStatement(orderId));
+    }, commitLocksStatement(orderId, skus));
   }
 
   /**

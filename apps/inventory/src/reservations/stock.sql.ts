@@ -64,18 +64,19 @@ export async function sellAvailable(m: Tx, want: Quantities, orderId: string): P
  * Moves stock for every sku in one statement. Unless every sku's row changed,
  * the whole transaction fails (and is retried): stock is never half-moved.
  * The rows are locked first in sku order (skip with `locked` when the caller
- * already holds them), so this cannot happen in normal operation; the guard
+ * already holds them, or the set of skus it locked), so this cannot happen in normal operation; the guard
  * and the table's CHECK constraints are the backstop. `status`: the order's
  * reservation gets it in the same statement (one round trip less).
  */
 export async function moveStock(
-  m: Tx, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean; status?: { orderId: string; to: ReservationStatus } } = {},
+  m: Tx, want: Quantities, move: keyof typeof MOVES, o: { locked?: boolean | ReadonlySet<string>; status?: { orderId: string; to: ReservationStatus } } = {},
 ): Promise<void> {
   if (want.skus.length === 0) {
     if (o.status) setStatus(m, o.status.orderId, o.status.to);
     return;
   }
-  if (!o.locked) await lockProducts(m, want.skus);
+  const locked = o.locked instanceof Set ? want.skus.every((sku) => o.locked instanceof Set && o.locked.has(sku)) : !!o.locked;
+  if (!locked) await lockProducts(m, want.skus);
   // with the transaction's next round trip: the products are locked, so every row moves; if one did not, the statement fails (allMovedSql)
   m.later(moveStatement(move, !!o.status), o.status ? [want.skus, want.quantities, o.status.orderId, o.status.to] : [want.skus, want.quantities]);
 }
@@ -142,6 +143,19 @@ export const reserveLocksStatement = (orderId: string, skus: string[]): Statemen
 
 /** The reservation lockReservationStatement read (undefined: none). */
 export const lockedReservation = (results: unknown[][]): ReservationRow | undefined => results[0][0] as ReservationRow | undefined;
+
+/**
+ * A commit's locks, for the round trip that opens its transaction: its
+ * reservation, then (when the command names them) its products in sku
+ * order, as reserveLocksStatement takes them. Read them back with
+ * commitLocked: `productsLocked` holds the skus whose rows are locked.
+ */
+export const commitLocksStatement = (orderId: string, skus: readonly string[] | undefined): Statement[] =>
+  skus?.length ? [lockReservationStatement(orderId), { prepared: LOCK_PRODUCTS, params: [[...skus]] }] : [lockReservationStatement(orderId)];
+
+export function commitLocked(results: unknown[][], skus: readonly string[] | undefined): { reservation?: ReservationRow; productsLocked: ReadonlySet<string> } {
+  return { reservation: lockedReservation(results), productsLocked: new Set(results.length > 1 ? skus : []) };
+}
 
 export function reserveLocked(results: unknown[][]): { existing?: ReservationRow; products: StockRow[] } {
   return { existing: results[1][0] as ReservationRow | undefined, products: results[2] as StockRow[] };

@@ -69,17 +69,18 @@ test('a tenant alone is never held back by the budget, nor with TENANT_SHARED_ST
   assert.equal(off.a.roomBeside('flood', { mine: 0, others: true }), 2);
 });
 
-test('out of tokens while another tenant is active, room() answers 0 without a query and arms the wake', async () => {
+test('out of tokens while another tenant is active, limits() answers 0 (no statement to send) and arms the wake', () => {
   const { a, at } = admission({ TENANT_SHARED_STARTS_PER_SECOND: '50' });
   const timers: number[] = [];
   a.schedule = (_fn, ms) => (timers.push(ms), { cancel: () => undefined });
   a.onWake(async () => undefined);
   at(0);
+  assert.deepEqual(a.limits('flood'), { cap: 8, sharedCap: 2, tokens: 2, sharedByActivity: false });
   a.noteActive('quiet');
   a.started('flood');
+  assert.deepEqual(a.limits('flood'), { cap: 8, sharedCap: 2, tokens: 1, sharedByActivity: true });
   a.started('flood');
-  const db = { query: async () => assert.fail('no query while the budget is empty') } as unknown as Parameters<TenantAdmission['room']>[0];
-  assert.equal(await a.room(db, 'flood'), 0);
+  assert.equal(a.limits('flood'), 0);
   assert.deepEqual(timers, [20]);
 });
 

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { prepared, type Sql } from '@orders/persistence';
+import type { Sql } from '@orders/persistence';
 import { OrderProcessingEnv } from '../config';
 import { SharedRate } from './shared-rate';
 
@@ -14,7 +14,18 @@ export const inFlightColumns = (n: number): string =>
   `(SELECT count(*)::int FROM orders WHERE tenant_id = $${n} AND status = 'PROCESSING') AS in_flight,
    EXISTS (SELECT 1 FROM orders WHERE tenant_id <> $${n} AND status = 'PROCESSING') AS others_in_flight`;
 
-const IN_FLIGHT = prepared('orders_in_flight', `SELECT ${inFlightColumns(1)}`, ['text']);
+/**
+ * The room rule of TenantAdmission.roomBeside, for a statement that reads the
+ * orders in flight itself: `cap` alone, `sharedCap` (and at most `tokens`,
+ * null: no budget) while another tenant has orders in flight or
+ * `sharedByActivity` (the activity window, this instance's view).
+ */
+export interface AdmissionLimits {
+  cap: number;
+  sharedCap: number;
+  tokens: number | null;
+  sharedByActivity: boolean;
+}
 
 /**
  * Fairness across tenants: a tenant alone gets TENANT_MAX_IN_FLIGHT orders
@@ -99,16 +110,25 @@ export class TenantAdmission implements OnApplicationShutdown {
     this.active.set(tenantId, this.now());
   }
 
-  /** How many more of the tenant's orders may start now. */
-  async room(db: Sql, tenantId: string): Promise<number> {
-    // shared by the activity window and out of tokens: no order may start whatever is in flight (no query needed)
-    const b = this.othersActive(tenantId) ? this.budget(tenantId) : undefined;
-    if (b && b.tokens < 1) {
+  /**
+   * What the statement that starts a tenant's waiting orders may take
+   * (OrderStore.lockAdmissible applies roomBeside's rule to the orders in
+   * flight it reads itself: one round trip). 0: none may start, no statement
+   * needed (shared by the activity window and out of tokens; the wake is armed).
+   */
+  limits(tenantId: string): AdmissionLimits | 0 {
+    const sharedByActivity = this.othersActive(tenantId);
+    const b = this.budget(tenantId);
+    if (sharedByActivity && b && b.tokens < 1) {
       this.wakeWhenDue(tenantId, b.tokens);
       return 0;
     }
-    const rows = await db.query<{ in_flight: number; others_in_flight: boolean }>(IN_FLIGHT, [tenantId]);
-    return this.roomBeside(tenantId, { mine: rows[0].in_flight, others: rows[0].others_in_flight });
+    return {
+      cap: this.cfg.TENANT_MAX_IN_FLIGHT,
+      sharedCap: Math.min(this.cfg.TENANT_SHARED_IN_FLIGHT, this.cfg.TENANT_MAX_IN_FLIGHT),
+      tokens: b ? Math.floor(b.tokens) : null,
+      sharedByActivity,
+    };
   }
 
   /**

@@ -81,9 +81,11 @@ export class OrderLifecycle {
 
   /** Starts the tenant's oldest waiting orders while it has room (those a cancel holds right now are skipped: it ends them). */
   async admitWaiting(tx: Tx, tenantId: string): Promise<number> {
-    const room = await this.admission.room(tx, tenantId);
-    if (room === 0) return 0;
-    const waiting = await this.orders.lockOldestWaiting(tx, tenantId, room);
+    const limits = this.admission.limits(tenantId);
+    if (limits === 0) return 0;
+    // the room and the oldest waiting orders in one statement
+    const { inFlight, waiting } = await this.orders.lockAdmissible(tx, tenantId, limits);
+    this.admission.roomBeside(tenantId, inFlight); // arms the budget's wake where its tokens held orders back
     for (const next of waiting) await this.start(tx, next);
     return waiting.length;
   }

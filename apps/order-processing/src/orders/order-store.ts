@@ -2,12 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CustomerV1, Envelope, OrderStatus, PayloadOf, PlacementLane, PricedLineV1, StatusLineV1 } from '@orders/contracts';
 import { derivedId } from '@orders/platform';
 import { inboxSeenSql, type Tx } from '@orders/messaging';
-import { advisoryXactLock, poolOf, prepared, ResultRow, Sql, sqlOf, type Statement } from '@orders/persistence';
+import { advisoryXactLock, poolOf, prepared, type Prepared, ResultRow, Sql, sqlOf, type Statement } from '@orders/persistence';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { Totals } from './totals';
 import { OrderError } from './order.error';
-import { InFlight, inFlightColumns } from './admission';
+import { AdmissionLimits, InFlight, inFlightColumns } from './admission';
 import { observeFinal } from './order-metrics';
 import { canTransition, isFinal } from './state-machine';
 
@@ -111,10 +111,16 @@ const SQL = {
     'INSERT INTO early_cancels (order_id, tenant_id, requested_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
     ['uuid', 'text', 'timestamptz'],
   ),
-  oldestWaiting: prepared(
-    'orders_oldest_waiting',
-    `SELECT ${COLUMNS} FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    ['text', 'int'],
+  admissible: prepared(
+    'orders_admissible',
+    `WITH f AS (SELECT ${inFlightColumns(1)}),
+     room AS (
+       SELECT greatest(0, CASE WHEN f.others_in_flight OR $5 THEN least($3 - f.in_flight, $4) ELSE $2 - f.in_flight END) AS n FROM f
+     ), waiting AS (
+       SELECT ${COLUMNS} FROM orders WHERE tenant_id = $1 AND status = 'PENDING' ORDER BY placed_at, id
+       LIMIT (SELECT n FROM room) FOR UPDATE SKIP LOCKED
+     ) SELECT f.in_flight, f.others_in_flight, waiting.* FROM f LEFT JOIN waiting ON true`,
+    ['text', 'int', 'int', 'int', 'boolean'],
   ),
   transition: prepared(
     'orders_transition',
@@ -156,6 +162,17 @@ const refusedTransitions = new Counter({
 
 export type StatusEvent = PayloadOf<'order.status-changed.v1'>;
 
+/** A placement to store: the message's payload, or (an unreadable one) what identifies its order. */
+export type Placement = PayloadOf<'order.placed.v1'> | { orderId: string; tenantId: string; placedAt: string; customer?: undefined };
+
+/** A stored placement, with what its admission needs. */
+export interface Placed {
+  order: Order;
+  earlyCancel: boolean;
+  inFlight: InFlight;
+  tenantWaiting: boolean;
+}
+
 /** History of an order as recorded here: one row per status, in sequence. */
 export interface HistoryEntry {
   sequence: number;
@@ -181,18 +198,29 @@ export class OrderStore {
    * another tenant has any) and sees whether others of its orders wait.
    * Undefined if the order is already known.
    */
-  async insertPlaced(tx: Tx, p: PayloadOf<'order.placed.v1'> | { orderId: string; tenantId: string; placedAt: string; customer?: undefined }): Promise<
-    { order: Order; earlyCancel: boolean; inFlight: InFlight; tenantWaiting: boolean } | undefined
-  > {
+  async insertPlaced(tx: Tx, p: Placement): Promise<Placed | undefined> {
+    const s = this.insertPlacedStatement(p);
+    return this.placedFrom(await tx.query(s.prepared, s.params));
+  }
+
+  /**
+   * insertPlaced as a statement, for the round trip that opens the
+   * placement's transaction (after its arrival lock); read it with placedFrom.
+   */
+  insertPlacedStatement(p: Placement): { readonly prepared: Prepared; readonly params: readonly unknown[] } {
     const full = 'items' in p ? p : undefined;
-    const rows = await tx.query<Row & { early_cancel: boolean; in_flight: number; others_in_flight: boolean; waiting: boolean }>(
-      SQL.insertPlaced,
-      [
+    return {
+      prepared: SQL.insertPlaced,
+      params: [
         p.orderId, p.tenantId, JSON.stringify(full ? full.customer : null), JSON.stringify(full ? full.items.map((i) => ({ sku: i.sku, quantity: i.quantity })) : []),
         full?.couponCode ?? null, full ? JSON.stringify(full.shippingAddress) : '{}', full?.payment.token ?? '', p.placedAt, full?.lane ?? 'quiet',
       ],
-    );
-    const r = rows[0];
+    };
+  }
+
+  /** What insertPlacedStatement returned. */
+  placedFrom(rows: readonly ResultRow[]): Placed | undefined {
+    const r = rows[0] as unknown as (Row & { early_cancel: boolean; in_flight: number; others_in_flight: boolean; waiting: boolean }) | undefined;
     return r ? { order: toOrder(r), earlyCancel: r.early_cancel, inFlight: { mine: r.in_flight, others: r.others_in_flight }, tenantWaiting: r.waiting } : undefined;
   }
 
@@ -274,10 +302,18 @@ export class OrderStore {
     return (await this.db.query('SELECT 1 FROM early_cancels WHERE order_id = $1', [orderId])).length > 0;
   }
 
-  /** Up to `limit` of the tenant's oldest waiting (PENDING) orders, locked, skipping those another transaction is starting (or cancelling). */
-  async lockOldestWaiting(tx: Tx, tenantId: string, limit: number): Promise<Order[]> {
-    const rows = await tx.query<Row>(SQL.oldestWaiting, [tenantId, limit]);
-    return rows.map(toOrder);
+  /**
+   * The tenant's oldest waiting (PENDING) orders that may start now, locked
+   * (skipping those another transaction is starting or cancelling), and its
+   * orders in flight as they were: the room (TenantAdmission.roomBeside's
+   * rule, from `limits`) is worked out in the same statement.
+   */
+  async lockAdmissible(tx: Tx, tenantId: string, limits: AdmissionLimits): Promise<{ inFlight: InFlight; waiting: Order[] }> {
+    const rows = await tx.query<Partial<Row> & { in_flight: number; others_in_flight: boolean }>(
+      SQL.admissible, [tenantId, limits.cap, limits.sharedCap, limits.tokens ?? 2_147_483_647, limits.sharedByActivity],
+    );
+    const inFlight = { mine: rows[0].in_flight, others: rows[0].others_in_flight };
+    return { inFlight, waiting: rows.filter((r) => r.id).map((r) => toOrder(r as Row)) };
   }
 
   /** Up to `limit` orders not final and placed before `olderThanMs` ago, locked (skipping those a step holds right now). */

@@ -51,8 +51,10 @@ export class SagaService implements OnModuleInit {
 
   async placed(env: Envelope<'order.placed.v1'>): Promise<void> {
     const p = env.payload;
-    await this.uow.handleOnce(env, async (tx) => {
-      const placed = await this.orders.insertPlaced(tx, p);
+    // the arrival lock, then the order stored, in the round trip that opens the transaction
+    const first = [this.orders.arrivalLockStatement(p.orderId), this.orders.insertPlacedStatement(p)];
+    await this.uow.handleOnce(env, async (tx, results) => {
+      const placed = this.orders.placedFrom(results[1]);
       if (!placed) return this.logger.warn(`order ${p.orderId} was already placed; ignoring a second order.placed.v1`);
       const { order } = placed;
       this.admission.noteActive(order.tenantId);
@@ -61,7 +63,7 @@ export class SagaService implements OnModuleInit {
       // oldest first: while the tenant has orders waiting, a new one waits behind them (they start as earlier ones finish)
       if (!placed.tenantWaiting && this.admission.roomBeside(order.tenantId, placed.inFlight) > 0) await this.lifecycle.start(tx, order);
       else this.logger.log(`order ${p.orderId} waits: tenant ${p.tenantId} has its share of orders in flight, or others waiting`);
-    }, this.orders.arrivalLockStatement(p.orderId));
+    }, first);
   }
 
   /**
@@ -179,7 +181,8 @@ export class SagaService implements OnModuleInit {
   /** CONFIRMED: inventory turns the hold into a sale and the authorization is captured, neither answering back. */
   async confirm(tx: Tx, order: Order): Promise<void> {
     if (!(await this.lifecycle.finish(tx, order, 'CONFIRMED'))) return;
-    tx.publish('inventory.commit.v1', { orderId: order.id, tenantId: order.tenantId });
+    const skus = [...new Set(order.items.map((i) => i.sku))].sort();
+    tx.publish('inventory.commit.v1', { orderId: order.id, tenantId: order.tenantId, skus });
     await this.settlements.schedule(tx, { orderId: order.id, tenantId: order.tenantId, action: 'capture', authorizationId: order.authorizationId });
   }
 
