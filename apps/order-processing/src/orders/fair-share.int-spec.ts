@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Messaging } from '@orders/messaging';
+import { Client } from 'pg';
 import { eventually } from '@orders/testing';
 import { handled, placeOrder, Rig, startRig, statusOf } from '../../test/harness';
 
@@ -56,4 +57,46 @@ test('while another tenant has an order in flight, a flooding tenant gets TENANT
   await reject(quiet, 'quiet');
   await statusOf(rig.bus, quiet, 'REJECTED');
   await eventually(() => started('flood').length === 6, 10000, 20, 'alone again: the rest of the flood starts');
+});
+
+/** The statements the service sends that name one of `words` (an order id, a tenant) while `fn` runs; a statement's first use on a connection (PREPARE) left out. */
+async function statementsNaming(words: string[], fn: () => Promise<unknown>): Promise<string[]> {
+  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const original = proto.query;
+  const sent: string[] = [];
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    const text = typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: unknown })?.text ?? '');
+    if (words.some((w) => text.includes(w)) && !text.startsWith('PREPARE ')) sent.push(text);
+    return original.apply(this, a);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = original;
+  }
+  return sent;
+}
+
+test('a placement costs two round trips (its arrival lock with the order stored, then its start with the COMMIT); an ending order starts the next waiting one with its room read in the same statement', async () => {
+  const tenantId = `rt-${randomUUID()}`;
+  // the flood's orders are still in flight: this tenant is shared, one order at a time
+  const first = randomUUID();
+  rig.inventory.reserve.set(first, 'hold');
+  const placing = await statementsNaming([first], async () => {
+    await placeOrder(rig.bus, { orderId: first, tenantId });
+    await eventually(() => started(tenantId).length === 1, 10000, 20, 'the first order starts');
+  });
+  assert.equal(placing.length, 2, `statements sent for the placement:\n${placing.join('\n---\n')}`);
+
+  const [second] = await placeHeld(tenantId, 1);
+  await rig.app.get(Messaging).flush();
+  assert.deepEqual(started(tenantId), [first], 'the second waits');
+  const ending = await statementsNaming([first, second, tenantId], async () => {
+    await handled(rig, await reject(first, tenantId), 'order-processing.saga');
+    await eventually(() => started(tenantId).length === 2, 10000, 20, 'the second starts');
+  });
+  // the lock; the outcome's writes with the room and the oldest waiting order; the next order's start with the COMMIT
+  assert.equal(ending.length, 3, `statements sent for the ending order:\n${ending.join('\n---\n')}`);
+  await handled(rig, await reject(second, tenantId), 'order-processing.saga');
+  await statusOf(rig.bus, second, 'REJECTED');
 });
