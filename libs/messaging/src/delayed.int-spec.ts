@@ -1,8 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { startToyService, ToyService } from '../test/toy-rig';
-import { Outbox, UnitOfWork } from './index';
+import { Messaging, Outbox, UnitOfWork } from './index';
 
 /**
  * Delayed publishes on the real broker and database: a message written with
@@ -12,7 +13,8 @@ import { Outbox, UnitOfWork } from './index';
 let svc: ToyService;
 
 before(async () => {
-  svc = await startToyService({ label: 'delayed', queues: {}, watch: ['work.done.v1'] });
+  // no sweep during the tests: every drain of the relay is one a delayed message woke
+  svc = await startToyService({ label: 'delayed', queues: {}, watch: ['work.done.v1'], relaySweepMs: 600_000 });
 });
 
 after(async () => {
@@ -51,4 +53,56 @@ test('withdrawing a message already sent takes back nothing', async () => {
   await svc.bus.waitFor('work.done.v1', (p) => p.jobId === jobId);
   const bodies = await uow().transaction(async (tx) => { const w = svc.app.get(Outbox).withdrawSql([id]); return tx.query<{ body: string }>(w.prepared, w.params); });
   assert.equal(bodies.length, 0);
+});
+
+/** The relay's round trips while `fn` runs: each drain (the DELETE of due rows), its BEGIN and its COMMIT, wherever they travel. */
+async function relayRoundTrips(fn: () => Promise<unknown>): Promise<{ drains: number; roundTrips: number }> {
+  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const original = proto.query;
+  const calls: Array<{ client: unknown; text: string }> = [];
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    const c = a[0] as string | { text?: string };
+    calls.push({ client: this, text: typeof c === 'string' ? c : String(c?.text ?? '') });
+    return original.apply(this, a);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = original;
+  }
+  let drains = 0;
+  let roundTrips = 0;
+  for (const c of calls) {
+    if (!/DELETE FROM outbox WHERE seq IN/.test(c.text)) continue;
+    drains++;
+    roundTrips++;
+    const onItsConnection = calls.filter((o) => o.client === c.client);
+    const k = onItsConnection.indexOf(c);
+    if (onItsConnection[k - 1]?.text.trim() === 'BEGIN') roundTrips++;
+    if (onItsConnection[k + 1]?.text.trim() === 'COMMIT') roundTrips++;
+  }
+  return { drains, roundTrips };
+}
+
+// Guards: a flood's PROCESSING events, nearly all taken back by their orders' final ones, each still waking the
+// relay of its process for a drain that finds nothing (three round trips each, a third of order-processing's).
+test('a delayed message withdrawn before it is due costs the relay nothing; one that leaves costs it two round trips', async () => {
+  const withdrawn = randomUUID();
+  const kept = randomUUID();
+  const id = randomUUID();
+  const outbox = svc.app.get(Outbox);
+  const { drains, roundTrips } = await relayRoundTrips(async () => {
+    await uow().transaction(async (tx) => tx.publish('work.done.v1', { jobId: withdrawn, owner: 'alice' }, { delayMs: 200, id }));
+    await uow().transaction(async (tx) => {
+      const w = outbox.withdrawSql([id]);
+      await tx.query(w.prepared, w.params);
+      tx.afterCommit(() => outbox.withdrawn([id]));
+    });
+    // due well after the withdrawn one would have been (another 50 ms slot of the relay's timers)
+    await uow().transaction(async (tx) => tx.publish('work.done.v1', { jobId: kept, owner: 'alice' }, { delayMs: 500 }));
+    await svc.bus.waitFor('work.done.v1', (p) => p.jobId === kept);
+    await svc.app.get(Messaging).flush();
+  });
+  assert.equal(drains, 1, 'the relay woke for the message that left, not for the withdrawn one');
+  assert.equal(roundTrips, 2, 'its BEGIN travels with the DELETE of the due rows; then the COMMIT');
 });

@@ -52,6 +52,8 @@ export interface MessagingOptions {
    * read packs (this library does since it has them).
    */
   packMax?: number;
+  /** The outbox relay's safety-net sweep, for rows no NOTIFY or timer woke it for (default 10 000 ms). */
+  relaySweepMs?: number;
   /** How long one broker/outbox look-up serves /metrics scrapes (default 1000 ms). */
   metricsCacheMs?: number;
   consumers?: {
@@ -181,8 +183,11 @@ export class MessagingModule {
         {
           provide: OutboxRelay,
           useFactory: (ds: DataSource, amqp: AmqpConnection, outbox: Outbox) => {
-            const relay = new OutboxRelay(pool(ds), amqp, { databaseUrl: o.databaseUrl, channel: `outbox_${o.schema}`, packMax: o.packMax, topology: o.topology });
-            outbox.relayWake = (ms) => relay.wakeIn(ms);
+            const relay = new OutboxRelay(pool(ds), amqp, {
+              databaseUrl: o.databaseUrl, channel: `outbox_${o.schema}`, packMax: o.packMax, topology: o.topology, sweepMs: o.relaySweepMs,
+            });
+            outbox.relayWake = (ms, ids) => relay.wakeIn(ms, ids);
+            outbox.relayForget = (ids) => relay.withdrawn(ids);
             return relay;
           },
           inject: [DataSource, AmqpConnection, Outbox],

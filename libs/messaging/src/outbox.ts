@@ -138,14 +138,27 @@ export class Outbox {
   /**
    * A statement that takes back messages published with a delay and not yet
    * sent, by id, returning the envelopes it took back (column `body`): none
-   * for one already sent.
+   * for one already sent. Once its transaction commits, tell the outbox
+   * (withdrawn), or the relay still wakes for them, in vain.
    */
   withdrawSql(ids: readonly string[]): { prepared: typeof WITHDRAW; params: readonly unknown[] } {
     return { prepared: WITHDRAW, params: [ids] };
   }
 
-  /** Wakes the relay in `inMs`, when the first delayed row a transaction committed is due (OutboxRelay sets it). */
-  relayWake: (inMs: number) => void = () => undefined;
+  /**
+   * After the commit of a transaction that ran withdrawSql(ids): the relay
+   * of this process no longer wakes for those rows (a PROCESSING event its
+   * order's final one carried, say), so a flood's withdrawn events cost it
+   * nothing. Rows written by another process wake that one's relay as before.
+   */
+  withdrawn(ids: readonly string[]): void {
+    this.relayForget(ids);
+  }
+
+  /** Wakes the relay in `inMs`, when the delayed rows `ids` a transaction committed are due (OutboxRelay sets it). */
+  relayWake: (inMs: number, ids: readonly string[]) => void = () => undefined;
+  /** Tells the relay those delayed rows were taken back (OutboxRelay sets it). */
+  relayForget: (ids: readonly string[]) => void = () => undefined;
 
   /**
    * For a statement that writes many rows of its own at once (intake): the

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { PgListener } from '@orders/persistence';
-import type { Pool } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import type { AmqpConnection } from './connection';
 import { outboxPublished } from './metrics';
 import { toOutgoing } from './outbox';
@@ -44,8 +44,14 @@ export class OutboxRelay {
   private retry?: NodeJS.Timeout;
   /** Consecutive failed batches (database or broker away): the wait before the next try grows. */
   private failures = 0;
-  /** Wake-ups for delayed rows, one per 50 ms slot they are due in. */
-  private readonly due = new Map<number, NodeJS.Timeout>();
+  /**
+   * Wake-ups for delayed rows, one per 50 ms slot they are due in, with the
+   * rows of this process still waiting in it: a slot whose rows were all
+   * taken back (withdrawn) wakes nobody.
+   */
+  private readonly due = new Map<number, { timer: NodeJS.Timeout; ids: Set<string> }>();
+  /** The slot of each delayed row this process committed and no transaction took back. */
+  private readonly slotOf = new Map<string, number>();
 
   constructor(private readonly pool: Pool, private readonly amqp: AmqpConnection, private readonly o: OutboxRelayOptions) {
     this.listener = new PgListener({
@@ -71,17 +77,40 @@ export class OutboxRelay {
     while (this.draining) await this.draining;
   }
 
-  /** Wakes the relay once `inMs` has passed (delayed rows falling due; several in one 50 ms slot share one wake-up). */
-  wakeIn(inMs: number): void {
+  /**
+   * Wakes the relay once `inMs` has passed, for the delayed rows `ids` just
+   * committed (several in one 50 ms slot share one wake-up), unless every
+   * row of that slot has been withdrawn by then.
+   */
+  wakeIn(inMs: number, ids: readonly string[]): void {
     if (this.stopped) return;
     const slot = Math.ceil((Date.now() + inMs) / 50) * 50;
-    if (this.due.has(slot)) return;
-    const timer = setTimeout(() => {
-      this.due.delete(slot);
-      this.wake();
-    }, Math.max(0, slot - Date.now()) + 5);
-    timer.unref();
-    this.due.set(slot, timer);
+    let entry = this.due.get(slot);
+    if (!entry) {
+      const timer = setTimeout(() => {
+        const fired = this.due.get(slot);
+        this.due.delete(slot);
+        if (!fired || fired.ids.size === 0) return; // all of them taken back: nothing to relay
+        for (const id of fired.ids) this.slotOf.delete(id);
+        this.wake();
+      }, Math.max(0, slot - Date.now()) + 5);
+      timer.unref();
+      this.due.set(slot, (entry = { timer, ids: new Set() }));
+    }
+    for (const id of ids) {
+      entry.ids.add(id);
+      this.slotOf.set(id, slot);
+    }
+  }
+
+  /** Delayed rows a committed transaction took back (Outbox.withdrawn): their slot no longer needs a wake-up for them. */
+  withdrawn(ids: readonly string[]): void {
+    for (const id of ids) {
+      const slot = this.slotOf.get(id);
+      if (slot === undefined) continue; // not this process's, or already relayed
+      this.slotOf.delete(id);
+      this.due.get(slot)?.ids.delete(id);
+    }
   }
 
   wake(): void {
@@ -118,13 +147,13 @@ export class OutboxRelay {
     const c = await this.pool.connect();
     const unlisten = onLostConnection(c);
     try {
-      await c.query('BEGIN');
-      const { rows } = await c.query<{ seq: string; id: string; routing_key: string; body: string; trace_context: string | null }>(
-        `DELETE FROM outbox WHERE seq IN (
-           SELECT seq FROM outbox WHERE relay_after IS NULL OR relay_after <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+      // the BEGIN travels with the DELETE: a batch is two round trips, this one and the COMMIT
+      const [, taken] = (await c.query(
+        `BEGIN; DELETE FROM outbox WHERE seq IN (
+           SELECT seq FROM outbox WHERE relay_after IS NULL OR relay_after <= now() ORDER BY seq LIMIT ${Math.trunc(this.o.batchSize ?? 500)} FOR UPDATE SKIP LOCKED
          ) RETURNING seq, id, routing_key, body, trace_context`,
-        [this.o.batchSize ?? 500],
-      );
+      )) as unknown as [unknown, QueryResult<{ seq: string; id: string; routing_key: string; body: string; trace_context: string | null }>];
+      const rows = taken.rows;
       if (rows.length > 0) {
         rows.sort((a, b) => Number(a.seq) - Number(b.seq));
         const out = rows.map((r) => toOutgoing({ id: r.id, name: nameOf(r.body, r.routing_key), routingKey: r.routing_key, raw: r.body, traceContext: r.trace_context }));
@@ -146,8 +175,9 @@ export class OutboxRelay {
     this.stopped = true;
     clearInterval(this.sweep);
     clearTimeout(this.retry);
-    for (const t of this.due.values()) clearTimeout(t);
+    for (const d of this.due.values()) clearTimeout(d.timer);
     this.due.clear();
+    this.slotOf.clear();
     await this.flush();
     await this.listener.stop();
   }

@@ -215,7 +215,7 @@ export class UnitOfWork {
       const [inserted] = await sendAfterPending(t, [insert.sql, ...delayed, 'COMMIT']);
       if (insert.direct) this.outbox.published(t.rows, inserted.rows.map((r) => String(r.seq)));
     }
-    if (t.delayed.length) this.outbox.relayWake(Math.min(...t.delayed.map((d) => d.delayMs)));
+    for (const d of t.delayed) this.outbox.relayWake(d.delayMs, [d.row.id]);
     for (const f of t.committed) f();
   }
 }

@@ -95,6 +95,8 @@ export interface ToyServiceOptions {
   /** How long a message its database fails is held waiting for it (the library's default otherwise). */
   databaseWaitMaxMs?: number;
   metricsCacheMs?: number;
+  /** The outbox relay's safety-net sweep (the library's default otherwise). */
+  relaySweepMs?: number;
   /** Reach the broker through a proxy the test can cut. */
   brokerProxy?: boolean;
   /** Reach the database through a proxy: the pool only, or its LISTEN connections too. */
@@ -169,6 +171,7 @@ export async function startToyService(o: ToyServiceOptions): Promise<ToyService>
           queueType: o.queueType ?? TEST_QUEUE_TYPE,
           packMax: o.packMax,
           metricsCacheMs: o.metricsCacheMs,
+          relaySweepMs: o.relaySweepMs,
           consumers: {
             prefetch: o.queues, defaultPrefetch: 8, maxBatch: o.maxBatch, poisonCrashes: o.poisonCrashes, databaseWaitMaxMs: o.databaseWaitMaxMs,
           },
