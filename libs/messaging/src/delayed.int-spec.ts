@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { statementsSent } from '@orders/testing';
 import { startToyService, ToyService } from '../test/toy-rig';
 import { Messaging, Outbox, UnitOfWork } from './index';
 
@@ -57,19 +57,7 @@ test('withdrawing a message already sent takes back nothing', async () => {
 
 /** The relay's round trips while `fn` runs: each drain (the DELETE of due rows), its BEGIN and its COMMIT, wherever they travel. */
 async function relayRoundTrips(fn: () => Promise<unknown>): Promise<{ drains: number; roundTrips: number }> {
-  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
-  const original = proto.query;
-  const calls: Array<{ client: unknown; text: string }> = [];
-  proto.query = function (this: unknown, ...a: unknown[]) {
-    const c = a[0] as string | { text?: string };
-    calls.push({ client: this, text: typeof c === 'string' ? c : String(c?.text ?? '') });
-    return original.apply(this, a);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
+  const calls = await statementsSent(fn);
   let drains = 0;
   let roundTrips = 0;
   for (const c of calls) {
@@ -96,7 +84,6 @@ test('a delayed message withdrawn before it is due costs the relay nothing; one 
     await uow().transaction(async (tx) => {
       const w = outbox.withdrawSql([id]);
       await tx.query(w.prepared, w.params);
-      tx.afterCommit(() => outbox.withdrawn([id]));
     });
     // due well after the withdrawn one would have been (another 50 ms slot of the relay's timers)
     await uow().transaction(async (tx) => tx.publish('work.done.v1', { jobId: kept, owner: 'alice' }, { delayMs: 500 }));

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { prepared, Sql, sqlLiteral, type Statement } from '@orders/persistence';
+import { prepared, type Prepared, Sql, sqlLiteral, type Statement } from '@orders/persistence';
 import type { AmqpConnection, Outgoing } from './connection';
 import { outboxPublished } from './metrics';
 import { PackCandidate, packMessages } from './packing';
@@ -138,19 +138,22 @@ export class Outbox {
   /**
    * A statement that takes back messages published with a delay and not yet
    * sent, by id, returning the envelopes it took back (column `body`): none
-   * for one already sent. Once its transaction commits, tell the outbox
-   * (withdrawn), or the relay still wakes for them, in vain.
+   * for one already sent. Run in a UnitOfWork transaction, which tells the
+   * relay of this process once it committed: it no longer wakes for them (a
+   * PROCESSING event its order's final one carried, say), so a flood's
+   * withdrawn events cost it nothing. Rows another process wrote wake that
+   * one's relay as before.
    */
   withdrawSql(ids: readonly string[]): { prepared: typeof WITHDRAW; params: readonly unknown[] } {
     return { prepared: WITHDRAW, params: [ids] };
   }
 
-  /**
-   * After the commit of a transaction that ran withdrawSql(ids): the relay
-   * of this process no longer wakes for those rows (a PROCESSING event its
-   * order's final one carried, say), so a flood's withdrawn events cost it
-   * nothing. Rows written by another process wake that one's relay as before.
-   */
+  /** The ids `s` takes back if it is a withdrawSql statement (UnitOfWork keeps them until the commit), else none. */
+  withdrawnBy(s: { readonly prepared: Prepared; readonly params: readonly unknown[] }): readonly string[] {
+    return s.prepared === WITHDRAW ? (s.params[0] as readonly string[]) : [];
+  }
+
+  /** After the commit of a transaction that ran withdrawSql: the relay forgets those rows. */
   withdrawn(ids: readonly string[]): void {
     this.relayForget(ids);
   }

@@ -87,15 +87,15 @@ export class OutboxRelay {
     const slot = Math.ceil((Date.now() + inMs) / 50) * 50;
     let entry = this.due.get(slot);
     if (!entry) {
+      const waiting = new Set<string>();
       const timer = setTimeout(() => {
-        const fired = this.due.get(slot);
         this.due.delete(slot);
-        if (!fired || fired.ids.size === 0) return; // all of them taken back: nothing to relay
-        for (const id of fired.ids) this.slotOf.delete(id);
+        if (waiting.size === 0) return; // all of them taken back: nothing to relay
+        for (const id of waiting) this.slotOf.delete(id);
         this.wake();
       }, Math.max(0, slot - Date.now()) + 5);
       timer.unref();
-      this.due.set(slot, (entry = { timer, ids: new Set() }));
+      this.due.set(slot, (entry = { timer, ids: waiting }));
     }
     for (const id of ids) {
       entry.ids.add(id);

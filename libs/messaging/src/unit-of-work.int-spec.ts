@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { statementsSent } from '@orders/testing';
 import { startToyService, ToyService } from '../test/toy-rig';
 import { Messaging, UnitOfWork } from './index';
 
@@ -25,19 +25,7 @@ after(async () => {
 
 /** Statements sent to PostgreSQL (round trips) while `fn` runs. */
 async function roundTrips(fn: () => Promise<unknown>): Promise<number> {
-  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
-  const original = proto.query;
-  let n = 0;
-  proto.query = function (this: unknown, ...a: unknown[]) {
-    n++;
-    return original.apply(this, a);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return n;
+  return (await statementsSent(fn)).length;
 }
 
 const note = async (id: string) => (await svc.sql<{ body: string; doc: unknown; n: number }>('SELECT body, doc, n FROM notes WHERE id = $1', [id]))[0];

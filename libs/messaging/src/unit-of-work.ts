@@ -52,6 +52,8 @@ interface Open {
   /** Writes waiting for the next round trip (Tx.later). */
   pending: Statement[];
   committed: Array<() => void>;
+  /** Delayed outbox rows its statements took back (Outbox.withdrawSql): the relay is told once it committed. */
+  withdrawn: string[];
   /** A batch: set once it committed or rolled back (work started later runs on its own). */
   over: boolean;
   /** The transaction opens with its first statement (one round trip less); a batch that wrote nothing opens none. */
@@ -140,7 +142,7 @@ export class UnitOfWork {
   async inBatch<T>(fn: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const unlisten = onLostConnection(client);
-    const b: Open = { client, rows: [], delayed: [], pending: [], committed: [], over: false, begun: false };
+    const b: Open = { client, rows: [], delayed: [], pending: [], committed: [], withdrawn: [], over: false, begun: false };
     let failure: unknown;
     try {
       const result = await this.batch.run(b, fn);
@@ -161,10 +163,14 @@ export class UnitOfWork {
   /** One transaction on one pooled connection (or the batch's, inside inBatch). A failing statement rolls it all back. */
   private async run<T>(first: readonly Statement[], fn: (tx: Tx, begun: QueryResult<ResultRow>[]) => Promise<T>, correlationId?: string): Promise<T> {
     const open = await this.openBatch(first);
-    if (open) return fn(this.txOf(open.batch, correlationId), open.begun);
+    if (open) {
+      this.noteWithdrawals(open.batch, first);
+      return fn(this.txOf(open.batch, correlationId), open.begun);
+    }
     const client = await this.pool.connect();
     const unlisten = onLostConnection(client);
-    const t: Open = { client, rows: [], delayed: [], pending: [], committed: [], over: false, begun: true };
+    const t: Open = { client, rows: [], delayed: [], pending: [], committed: [], withdrawn: [], over: false, begun: true };
+    this.noteWithdrawals(t, first);
     let failure: unknown;
     try {
       const begun = asResults(await client.query(await render(client, ['BEGIN', ...first]))).slice(1);
@@ -194,8 +200,14 @@ export class UnitOfWork {
 
   private txOf(t: Open, correlationId?: string): Tx {
     return {
-      query: <R extends QueryResultRow>(text: string | Prepared, params?: readonly unknown[]) => exec<R>(t, text, params),
-      later: (text, params = []) => void t.pending.push(typeof text === 'string' ? inlineParamsOf(text, params) : { prepared: text, params }),
+      query: <R extends QueryResultRow>(text: string | Prepared, params: readonly unknown[] = []) => {
+        if (typeof text !== 'string') this.noteWithdrawals(t, [{ prepared: text, params }]);
+        return exec<R>(t, text, params);
+      },
+      later: (text, params = []) => {
+        if (typeof text !== 'string') this.noteWithdrawals(t, [{ prepared: text, params }]);
+        t.pending.push(typeof text === 'string' ? inlineParamsOf(text, params) : { prepared: text, params });
+      },
       afterCommit: (f) => t.committed.push(f),
       publish: (name, payload, opts) => {
         const row = this.outbox.row(name, payload, { correlationId: opts?.correlationId ?? correlationId, id: opts?.id });
@@ -203,6 +215,11 @@ export class UnitOfWork {
         else t.rows.push(row);
       },
     };
+  }
+
+  /** Keeps the ids of delayed rows these statements take back, for the relay once the transaction committed. */
+  private noteWithdrawals(t: Open, statements: readonly Statement[]): void {
+    for (const st of statements) if (typeof st !== 'string') t.withdrawn.push(...this.outbox.withdrawnBy(st));
   }
 
   /** Writes the outbox rows with the COMMIT, then runs the commit hooks and publishes the rows. */
@@ -216,6 +233,7 @@ export class UnitOfWork {
       if (insert.direct) this.outbox.published(t.rows, inserted.rows.map((r) => String(r.seq)));
     }
     for (const d of t.delayed) this.outbox.relayWake(d.delayMs, [d.row.id]);
+    if (t.withdrawn.length) this.outbox.withdrawn(t.withdrawn);
     for (const f of t.committed) f();
   }
 }

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { TEST_PG_ADMIN_URL } from './names';
 export * from './names';
 export * from './bus';
+export * from './statements';
 
 /** A short random name part, so every test run gets its own database and queues. */
 export function uniqueName(prefix: string): string {

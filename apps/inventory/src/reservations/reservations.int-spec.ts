@@ -2,8 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { OrderLineV1 } from '@orders/contracts';
-import { eventually, handledCount } from '@orders/testing';
-import { Client } from 'pg';
+import { eventually, handledCount, statementsSent } from '@orders/testing';
 import { TestApp } from '../../test/test-app';
 
 const TENANT = 'demo';
@@ -146,20 +145,7 @@ test('commit sells the reserved units once, and answers nothing; committing agai
 
 /** The statements the service sends for `orderId` (or for stock) while `fn` runs (a statement's first use on a connection, PREPARE, left out). */
 async function statementsFor(orderId: string, fn: () => Promise<unknown>): Promise<string[]> {
-  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
-  const original = proto.query;
-  const sent: string[] = [];
-  proto.query = function (this: unknown, ...a: unknown[]) {
-    const text = typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: unknown })?.text ?? '');
-    if ((text.includes(orderId) || text.startsWith('EXECUTE stock_')) && !text.startsWith('PREPARE ')) sent.push(text);
-    return original.apply(this, a);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return sent;
+  return (await statementsSent(fn)).map((s) => s.text).filter((text) => (text.includes(orderId) || text.startsWith('EXECUTE stock_')) && !text.startsWith('PREPARE '));
 }
 
 test('a commit naming its skus costs two round trips (reservation and products locked with its inbox row, then the sale with the COMMIT); one from the previous version, naming none, sells the same', async () => {

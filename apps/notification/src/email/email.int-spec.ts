@@ -6,7 +6,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { PayloadOf } from '@orders/contracts';
 import { Messaging } from '@orders/messaging';
 import { loadConfig } from '@orders/platform';
-import { createTestDatabase, deleteBrokerTopology, eventually, handledCount, TestBus, TestDatabase, uniqueName } from '@orders/testing';
+import { createTestDatabase, deleteBrokerTopology, eventually, handledCount, statementsSent, TestBus, TestDatabase, uniqueName } from '@orders/testing';
 import { simpleParser } from 'mailparser';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
@@ -210,19 +210,10 @@ test('the inbox is pruned past its de-duplication window (notification publishes
 
 test('an email costs its event two round trips to the database: the inbox and email rows, then sent with the COMMIT', async () => {
   const e = statusEvent();
-  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
-  const original = proto.query;
-  const sent: string[] = [];
-  proto.query = function (this: unknown, ...a: unknown[]) {
-    if (this !== pg) sent.push(typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: unknown })?.text ?? '')); // the service's, not this test's
-    return original.apply(this, a);
-  };
-  try {
+  const sent = (await statementsSent(async () => {
     await bus.publish('order.status-changed.v1', e);
     await eventually(async () => (await emailRow(e.orderId))?.sent_at, 10000, 50, 'sent and recorded');
-  } finally {
-    proto.query = original;
-  }
+  })).filter((s) => s.client !== pg).map((s) => s.text); // the service's, not this test's
   assert.equal(smtp.for(e.orderId).length, 1);
   // a connection's first use of a statement prepares it, once, in a round trip of its own (libs/persistence, prepared.ts)
   const steps = sent.filter((q) => !q.startsWith('PREPARE '));

@@ -2,8 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Messaging } from '@orders/messaging';
-import { Client } from 'pg';
-import { eventually } from '@orders/testing';
+import { eventually, statementsSent } from '@orders/testing';
 import { handled, placeOrder, Rig, startRig, statusOf } from '../../test/harness';
 
 /** A flooding tenant's cap shrinks to TENANT_SHARED_IN_FLIGHT while another tenant has orders in flight, and grows back when it is alone. */
@@ -61,20 +60,7 @@ test('while another tenant has an order in flight, a flooding tenant gets TENANT
 
 /** The statements the service sends that name one of `words` (an order id, a tenant) while `fn` runs; a statement's first use on a connection (PREPARE) left out. */
 async function statementsNaming(words: string[], fn: () => Promise<unknown>): Promise<string[]> {
-  const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
-  const original = proto.query;
-  const sent: string[] = [];
-  proto.query = function (this: unknown, ...a: unknown[]) {
-    const text = typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: unknown })?.text ?? '');
-    if (words.some((w) => text.includes(w)) && !text.startsWith('PREPARE ')) sent.push(text);
-    return original.apply(this, a);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return sent;
+  return (await statementsSent(fn)).map((s) => s.text).filter((text) => words.some((w) => text.includes(w)) && !text.startsWith('PREPARE '));
 }
 
 test('a placement costs two round trips (its arrival lock with the order stored, then its start with the COMMIT); an ending order starts the next waiting one with its room read in the same statement', async () => {

@@ -263,10 +263,7 @@ export class SagaService implements OnModuleInit {
     const first = withdraw ? [this.outbox.withdrawSql(ids), ...this.orders.lockStatement(orderId)] : this.orders.lockStatement(orderId);
     await this.uow.handleOnce(env, async (tx, locked) => {
       const order = this.orders.locked(locked, orderId);
-      if (withdraw) {
-        order.withdrawn = (locked[0] as Array<{ body: string }>).map((r) => parseEnvelope(Buffer.from(r.body)) as Envelope<'order.status-changed.v1'>);
-        tx.afterCommit(() => this.outbox.withdrawn(ids)); // the relay no longer wakes for them
-      }
+      if (withdraw) order.withdrawn = (locked[0] as Array<{ body: string }>).map((r) => parseEnvelope(Buffer.from(r.body)) as Envelope<'order.status-changed.v1'>);
       await fn(tx, order);
       // not ended here: what was taken back goes out now, unchanged (same ids: a copy already sent is a duplicate)
       for (const e of order.withdrawn?.splice(0) ?? []) tx.publish('order.status-changed.v1', e.payload, { id: e.id, correlationId: e.correlationId });
