@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export NX_DAEMON=false NX_TUI=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true FORCE_COLOR=0
-export TEST_TALLY_FILE="$(mktemp)"
+export TEST_TALLY_FILE="$(mktemp)" TEST_FAILURES_FILE="$(mktemp)"
 status=0
 step() { echo; echo "=== $*"; }
 
@@ -43,5 +43,7 @@ read -r passed failed < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$TEST_TALLY
 rm -f "$TEST_TALLY_FILE"
 [ "$failed" -gt 0 ] && status=1
 echo
+cat "$TEST_FAILURES_FILE"
+rm -f "$TEST_FAILURES_FILE"
 echo "tests: ${passed} passed, ${failed} failed"
 exit $status
