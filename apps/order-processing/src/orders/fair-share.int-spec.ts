@@ -21,12 +21,15 @@ after(async () => {
 
 const started = (tenantId: string) => rig.bus.messages('inventory.reserve.v1', (p) => p.tenantId === tenantId).map((e) => e.payload.orderId);
 
+/** Places `n` orders that stay in flight until the test lets them end; resolves once each placement is stored (waiting or started). */
 async function placeHeld(tenantId: string, n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const orderId = randomUUID();
     rig.inventory.reserve.set(orderId, 'hold'); // in flight until the test lets it end
-    await placeOrder(rig.bus, { orderId, tenantId });
+    const { env } = await placeOrder(rig.bus, { orderId, tenantId });
+    // stored before anything else happens to its tenant: an order ending meanwhile would not yet see it waiting
+    await handled(rig, env, 'order-processing.placed');
     ids.push(orderId);
   }
   return ids;
