@@ -7,7 +7,7 @@ import { hold, knobs } from '../test/toy-consumers';
 import { startToyService, ToyService } from '../test/toy-rig';
 import { AmqpConnection } from './connection';
 import { currentDeliveryStore } from './context';
-import { Messaging, Outbox, UnitOfWork } from './index';
+import { Messaging, oneStatement, Outbox, UnitOfWork, type OneStatement } from './index';
 import { DIRECT_PUBLISH_GRACE_MS } from './outbox';
 import { OutboxRelay } from './relay';
 
@@ -123,25 +123,29 @@ test('the outbox relay survives a broker connection drop: messages written meanw
   await svc.app.get(Messaging).flush();
 });
 
+const effectOf = (name: string, inboxGate?: string) =>
+  oneStatement(name, {
+    ctes: `ins AS (INSERT INTO effects (queue, job_id, txid) SELECT 'worker.jobs', $3::uuid, txid_current() FROM inbox_row RETURNING 1)`,
+    select: 'SELECT (SELECT count(*) FROM ins)::int AS n',
+    types: ['uuid'],
+    inboxGate,
+  });
+const EFFECT = effectOf('toy_effect');
+const EFFECT_GATED_OFF = effectOf('toy_effect_gated_off', 'WHERE false');
+
 test('handleOnceInOneStatement: the effect and the inbox row commit together once; a failed gate records nothing', async () => {
   const uow = svc.app.get(UnitOfWork);
   const jobId = randomUUID();
   const env = { id: randomUUID(), name: 'work.requested.v1' as const, occurredAt: new Date().toISOString(), payload: { jobId, owner: 'alice', items: [{ sku: 'SKU-1', quantity: 3 }] } };
-  const effect = (gate = '') =>
+  const effect = (stmt: OneStatement) =>
     currentDeliveryStore.run({ queue: 'worker.jobs', messageId: env.id, name: env.name, fields: {} }, () =>
-      uow.handleOnceInOneStatement<{ n: number }>(
-        env,
-        `ins AS (INSERT INTO effects (queue, job_id, txid) SELECT 'worker.jobs', $3::uuid, txid_current() FROM inbox_row RETURNING 1)`,
-        'SELECT (SELECT count(*) FROM ins)::int AS n',
-        [jobId],
-        gate,
-      ));
+      uow.handleOnceInOneStatement<{ n: number }>(env, stmt, [jobId]));
   // a gate that does not hold: neither the effect nor the inbox row
-  assert.deepEqual(await effect('WHERE false'), [{ n: 0 }]);
+  assert.deepEqual(await effect(EFFECT_GATED_OFF), [{ n: 0 }]);
   assert.equal(await svc.effects(jobId), 0);
   // the first delivery has its effect, a redelivery none
-  assert.deepEqual(await effect(), [{ n: 1 }]);
-  assert.deepEqual(await effect(), [{ n: 0 }]);
+  assert.deepEqual(await effect(EFFECT), [{ n: 1 }]);
+  assert.deepEqual(await effect(EFFECT), [{ n: 0 }]);
   assert.equal(await svc.effects(jobId), 1);
   assert.deepEqual(await svc.sql('SELECT queue FROM inbox WHERE message_id = $1', [env.id]), [{ queue: 'worker.jobs' }]);
 });

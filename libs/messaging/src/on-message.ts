@@ -29,6 +29,15 @@ export interface OnMessageExtras {
    * handlers are.
    */
   batchable?: boolean;
+  /**
+   * With `batchable`: in a batch, the handler starts together with the
+   * others of its batch instead of after the one before it, so the
+   * one-statement effects they issue (UnitOfWork.handleOnceInOneStatement)
+   * reach PostgreSQL in one message. For handlers whose effects do not depend
+   * on each other's order (status events applied out-of-order safe, say). A
+   * queue's batches run together only when all its handlers do.
+   */
+  together?: boolean;
 }
 
 /**
@@ -41,7 +50,7 @@ export interface OnMessageExtras {
 export function OnMessage<Q extends QueueName, N extends MessageOf<Q>>(
   queue: Q,
   name: N,
-  opts: Pick<OnMessageExtras, 'afterEarlier' | 'batchable'> = {},
+  opts: Pick<OnMessageExtras, 'afterEarlier' | 'batchable' | 'together'> = {},
 ): <F extends (env: Envelope<N>, ...rest: never[]) => unknown>(target: object, key: string | symbol, d: TypedPropertyDescriptor<F>) => void {
   const extras: OnMessageExtras = { queue, message: name, ...opts };
   return applyDecorators(EventPattern(`${queue}#${name}`, extras), UseFilters(new RethrowToTransportFilter())) as never;

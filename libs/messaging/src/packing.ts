@@ -1,4 +1,4 @@
-import type { ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Outgoing } from './connection';
 import { queuesReceiving, Topology } from './schema';
 
@@ -142,3 +142,27 @@ export function packMessages(topology: Topology, messages: readonly PackCandidat
 }
 
 const strip = ({ id, name, routingKey, raw, headers }: PackCandidate): Outgoing => ({ id, name, routingKey, raw, headers });
+
+/**
+ * The channel a pack's messages are settled on: each message's ack (or nack)
+ * is counted, and once all of them are settled the pack is acknowledged, or,
+ * if any of them could not be settled (nacked: the broker going away),
+ * returned whole (it comes back and is split; the inboxes absorb what had
+ * already been handled).
+ */
+export function packChannel(ch: Channel, pack: ConsumeMessage, count: number, onError: (e: unknown) => void): Channel {
+  let left = count;
+  let returnIt = false;
+  const settle = (back: boolean) => {
+    if (back) returnIt = true;
+    if (--left > 0) return;
+    try {
+      if (returnIt) ch.nack(pack, false, true);
+      else ch.ack(pack);
+    } catch (e) {
+      onError(e); // the channel closed: the broker hands the pack out again
+    }
+  };
+  const settling = { ack: () => settle(false), nack: () => settle(true) };
+  return settling as unknown as Channel;
+}

@@ -7,7 +7,8 @@ import { errorText } from './errors';
 import { Handling, Prepared } from './handling';
 import { messageBatchSize, messagesHandled } from './metrics';
 import type { OnMessageExtras } from './on-message';
-import { isPack, unpack } from './packing';
+import { isPack, packChannel, unpack } from './packing';
+import { Slots } from './slots';
 import { bindingMessage } from './schema';
 
 export interface TransportOptions {
@@ -23,7 +24,7 @@ export interface TransportOptions {
   batches?: { scope: BatchScope; maxBatch: number };
 }
 
-/** Runs handlers one after another in one transaction that commits when `fn` resolves (UnitOfWork.inBatch). */
+/** Runs handlers (one after another, or together) in one transaction that commits when `fn` resolves (UnitOfWork.inBatch). */
 export interface BatchScope {
   inBatch<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -40,8 +41,12 @@ interface Subscription {
   paused?: boolean;
   /** Deliveries still being handled, kept when a handler of this queue waits for earlier ones (@OnMessage afterEarlier). */
   pending?: Set<Promise<void>>;
-  /** Set when the queue is consumed in batches: deliveries gathered for the next batch, with the channel each came on. */
-  batch?: { gathered: Gathered[]; running: boolean; scheduled: boolean };
+  /**
+   * Set when the queue is consumed in batches: deliveries gathered for the
+   * next batch, with the channel each came on; `together`: a batch's handlers
+   * start at once (@OnMessage together).
+   */
+  batch?: { gathered: Gathered[]; running: boolean; scheduled: boolean; together: boolean };
   /** Where the queue is not consumed in batches: handlers running at once are at most its prefetch, a pack's messages included. */
   slots?: Slots;
   /** Deliveries that came back unacknowledged run one after another, alone: the last of them. */
@@ -53,47 +58,6 @@ interface Gathered {
   ch: Channel;
   msg: ConsumeMessage;
   on: Channel;
-}
-
-/** At most `free` at once; the rest wait in order. */
-class Slots {
-  private readonly waiting: Array<() => void> = [];
-  constructor(private free: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((r) => this.waiting.push(r));
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
-  }
-}
-
-/**
- * The channel a pack's messages are settled on: each message's ack (or nack)
- * is counted, and once all of them are settled the pack is acknowledged, or,
- * if any of them could not be settled (nacked: the broker going away),
- * returned whole (it comes back and is split; the inboxes absorb what had
- * already been handled).
- */
-function packChannel(ch: Channel, pack: ConsumeMessage, count: number, onError: (e: unknown) => void): Channel {
-  let left = count;
-  let returnIt = false;
-  const settle = (back: boolean) => {
-    if (back) returnIt = true;
-    if (--left > 0) return;
-    try {
-      if (returnIt) ch.nack(pack, false, true);
-      else ch.ack(pack);
-    } catch (e) {
-      onError(e); // the channel closed: the broker hands the pack out again
-    }
-  };
-  const settling = { ack: () => settle(false), nack: () => settle(true) };
-  return settling as unknown as Channel;
 }
 
 /**
@@ -159,7 +123,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       this.subs.push({
         queue, handlers, failures: 0, paused: this.pausedQueues.has(queue), careful: Promise.resolve(),
         ...(batched
-          ? { batch: { gathered: [], running: false, scheduled: false } }
+          ? { batch: { gathered: [], running: false, scheduled: false, together: extras.every((e) => e.together) } }
           : { slots: new Slots(this.opts.prefetch[queue] ?? this.opts.defaultPrefetch), ...(extras.some((e) => e.afterEarlier) ? { pending: new Set() } : {}) }),
       });
     }
@@ -369,7 +333,15 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     const results: unknown[] = [];
     try {
       await this.opts.batches!.scope.inBatch(async () => {
-        for (const r of ready) results.push(await r.run());
+        if (!s.batch?.together) {
+          for (const r of ready) results.push(await r.run());
+          return;
+        }
+        // started in order, settled all before the batch commits or rolls back
+        const settled = await Promise.allSettled(ready.map((r) => r.run()));
+        const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+        if (failed) throw failed.reason;
+        for (const x of settled) results.push((x as PromiseFulfilledResult<unknown>).value);
       });
     } catch (err) {
       this.logger.log(`a batch of ${ready.length} on ${s.queue} failed (${errorText(err)}); handling each on its own`);

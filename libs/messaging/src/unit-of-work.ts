@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { inlineParams as inlineParamsOf, isStalePlan, render, type Prepared, type ResultRow, type Sql, type Statement } from '@orders/persistence';
+import { inlineParams as inlineParamsOf, isStalePlan, prepared, render, type Prepared, type ResultRow, type Sql, type Statement } from '@orders/persistence';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { currentDelivery } from './context';
 import { inboxInsert, inboxRowCte } from './inbox';
@@ -43,6 +43,36 @@ export function onLostConnection(client: PoolClient): () => void {
 const ignoreLost = (): void => undefined;
 export type Outcome<T> = T | typeof DUPLICATE;
 
+/**
+ * A handler's whole effect as one statement (UnitOfWork.handleOnceInOneStatement),
+ * declared once at module load: a prepared statement whose $1 and $2 are the
+ * message id and the consuming queue, `types` those of $3 onwards.
+ */
+export interface OneStatement {
+  readonly prepared: Prepared;
+}
+
+/**
+ * Declares a one-statement handler effect: `ctes` may use the CTE
+ * `inbox_row` (one row when the message is new, none for a redelivery) to
+ * gate every write; `select` is the statement's result (named columns);
+ * `inboxGate` (`FROM … WHERE …` over the parameters) makes the inbox row
+ * itself conditional, e.g. on a row being known, so a message the handler
+ * rejects is not recorded as handled.
+ */
+export function oneStatement(name: string, o: { ctes: string; select: string; types: readonly string[]; inboxGate?: string }): OneStatement {
+  const text = `WITH ${inboxRowCte(o.inboxGate ?? '')}${o.ctes ? `, ${o.ctes}` : ''}
+      ${o.select}`;
+  return { prepared: prepared(name, text, ['uuid', 'text', ...o.types]) };
+}
+
+/** A one-statement effect waiting, inside a batch, for the message its batch's next statements travel in. */
+interface Gathered {
+  statement: Statement;
+  resolve: (rows: ResultRow[]) => void;
+  reject: (e: unknown) => void;
+}
+
 /** One transaction on one connection, shared by every step run in it (one message's, or a batch's). */
 interface Open {
   client: PoolClient;
@@ -58,6 +88,10 @@ interface Open {
   over: boolean;
   /** The transaction opens with its first statement (one round trip less); a batch that wrote nothing opens none. */
   begun: boolean;
+  /** A batch: one-statement effects of this turn, sent together at its end (handleOnceInOneStatement). */
+  gathered: Gathered[];
+  /** A batch: its statements in flight (the next wait for them, so they keep their order and BEGIN goes first). */
+  sending: Promise<unknown>;
 }
 
 /**
@@ -100,25 +134,51 @@ export class UnitOfWork {
   }
 
   /**
-   * handleOnce in one statement, for a handler whose whole effect is one SQL
-   * statement that publishes nothing: `ctes` may use the CTE `inbox_row`
-   * (one row when the message is new, none for a redelivery) to gate every
-   * write, and parameters start at $3 ($1, $2 are the message id and the
-   * consuming queue). `inboxGate` (`FROM … WHERE …` over parameters) makes
-   * the inbox row itself conditional, e.g. on a row being known, so a message
-   * the handler rejects is not recorded as handled. One statement is one
-   * transaction (or part of its batch's): one round trip instead of four.
+   * handleOnce in one statement (declared with oneStatement), for a handler
+   * whose whole effect is that statement and publishes nothing; `params` are
+   * its $3 onwards. Alone it is one transaction of one round trip; in a batch
+   * it is part of the batch's transaction, and the one-statement effects
+   * issued in the same turn (handlers of a batch run `together`, @OnMessage)
+   * travel in one message, the batch's BEGIN and its waiting writes with
+   * them: a batch of n is two round trips (this message and the COMMIT).
    */
-  async handleOnceInOneStatement<R extends QueryResultRow>(env: Envelope, ctes: string, select: string, params: unknown[], inboxGate = ''): Promise<R[]> {
-    const sql = `WITH ${inboxRowCte(inboxGate)}${ctes ? `, ${ctes}` : ''}
-      ${select}`;
-    const values = [env.id, currentDelivery()?.queue ?? '', ...params];
-    // named: pg prepares it once per connection (the text is the caller's constant), in the same round trip
-    const named = { name: oneStatementName(sql), text: sql, values };
-    const open = await this.openBatch();
-    if (open && open.batch.pending.length === 0) return (await open.batch.client.query<R>(named)).rows;
-    if (open) return exec<R>(open.batch, sql, values);
-    return (await this.pool.query<R>(named)).rows;
+  async handleOnceInOneStatement<R extends QueryResultRow>(env: Envelope, stmt: OneStatement, params: readonly unknown[]): Promise<R[]> {
+    const statement: Statement = { prepared: stmt.prepared, params: [env.id, currentDelivery()?.queue ?? '', ...params] };
+    const batch = this.batch.getStore();
+    if (batch && !batch.over) return new Promise<ResultRow[]>((resolve, reject) => this.gather(batch, { statement, resolve, reject })) as Promise<R[]>;
+    const client = await this.pool.connect();
+    const unlisten = onLostConnection(client);
+    let failure: unknown;
+    try {
+      return asResults(await client.query(await render(client, [statement])))[0].rows as R[];
+    } catch (e) {
+      failure = e;
+      throw e;
+    } finally {
+      unlisten();
+      client.release(isStalePlan(failure) ? (failure as Error) : undefined);
+    }
+  }
+
+  /** Into the batch's next message, sent once this turn's handlers have had their say. */
+  private gather(batch: Open, g: Gathered): void {
+    batch.gathered.push(g);
+    if (batch.gathered.length > 1) return;
+    setImmediate(() => {
+      batch.sending = batch.sending.then(async () => {
+        const gathered = batch.gathered.splice(0);
+        if (gathered.length === 0) return; // an earlier message took them
+        try {
+          const opening = batch.begun ? [] : ['BEGIN'];
+          batch.begun = true;
+          const pending = batch.pending.splice(0);
+          const results = asResults(await batch.client.query(await render(batch.client, [...opening, ...pending, ...gathered.map((x) => x.statement)])));
+          results.slice(opening.length + pending.length).forEach((r, i) => gathered[i].resolve(r.rows));
+        } catch (e) {
+          for (const x of gathered) x.reject(e);
+        }
+      });
+    });
   }
 
   /**
@@ -142,7 +202,7 @@ export class UnitOfWork {
   async inBatch<T>(fn: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const unlisten = onLostConnection(client);
-    const b: Open = { client, rows: [], delayed: [], pending: [], committed: [], withdrawn: [], over: false, begun: false };
+    const b: Open = { client, rows: [], delayed: [], pending: [], committed: [], withdrawn: [], over: false, begun: false, gathered: [], sending: Promise.resolve() };
     let failure: unknown;
     try {
       const result = await this.batch.run(b, fn);
@@ -169,7 +229,7 @@ export class UnitOfWork {
     }
     const client = await this.pool.connect();
     const unlisten = onLostConnection(client);
-    const t: Open = { client, rows: [], delayed: [], pending: [], committed: [], withdrawn: [], over: false, begun: true };
+    const t: Open = { client, rows: [], delayed: [], pending: [], committed: [], withdrawn: [], over: false, begun: true, gathered: [], sending: Promise.resolve() };
     this.noteWithdrawals(t, first);
     let failure: unknown;
     try {
@@ -236,14 +296,6 @@ export class UnitOfWork {
     if (t.withdrawn.length) this.outbox.withdrawn(t.withdrawn);
     for (const f of t.committed) f();
   }
-}
-
-const oneStatementNames = new Map<string, string>();
-/** The name of a handleOnceInOneStatement text, the same for the same text in this process. */
-function oneStatementName(text: string): string {
-  let name = oneStatementNames.get(text);
-  if (!name) oneStatementNames.set(text, (name = `uow_one_statement_${oneStatementNames.size + 1}`));
-  return name;
 }
 
 /** One statement of the transaction; writes waiting (Tx.later) go first, in the same message. */

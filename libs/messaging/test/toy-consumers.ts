@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Controller, Injectable, Type } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { DUPLICATE, MessageContext, MessagingOptions, OnMessage, Tx, UnitOfWork } from '../src/index';
+import { DUPLICATE, MessageContext, MessagingOptions, OnMessage, oneStatement, Tx, UnitOfWork } from '../src/index';
 import type { ToyEnvelope as Envelope, ToyMessageName, ToyQueue, WorkItemV1 } from './toy-messages';
 
 /**
@@ -120,6 +120,31 @@ export class BatchConsumer {
   }
 }
 
+/** A note's effect, with its inbox row, in one statement; a note for owner `nobody` is refused (no effect, no inbox row). */
+const NOTE = oneStatement('toy_note', {
+  ctes: 'ins AS (INSERT INTO effects (queue, job_id, txid) SELECT $2, $3, txid_current() FROM inbox_row RETURNING 1)',
+  select: 'SELECT (SELECT count(*) FROM ins)::int AS n',
+  types: ['uuid', 'text'],
+  inboxGate: "WHERE $4 <> 'nobody'",
+});
+
+@Controller()
+export class NotesConsumer {
+  constructor(private readonly uow: UnitOfWork) {}
+  /** Held while the job's gate is (knobs.gates); refused for owner `nobody`: the message's own error. */
+  @OnMessage('worker.notes', 'work.noted.v1', { batchable: true, together: true })
+  async noted(@Payload() env: Envelope<'work.noted.v1'>) {
+    const gate = knobs.gates.get(env.payload.jobId);
+    if (gate) {
+      knobs.atGate.add(env.payload.jobId);
+      await gate;
+      knobs.atGate.delete(env.payload.jobId);
+    }
+    const [r] = await this.uow.handleOnceInOneStatement<{ n: number }>(env, NOTE, [env.payload.jobId, env.payload.owner]);
+    if (r.n === 0 && env.payload.owner === 'nobody') throw new Error(`no note for nobody (${env.payload.jobId})`);
+  }
+}
+
 @Controller()
 export class LedgerConsumer {
   constructor(private readonly work: Work) {}
@@ -172,6 +197,7 @@ export class QuotesConsumer {
 export const CONSUMERS: Readonly<Partial<Record<ToyQueue, Type>>> = {
   'worker.jobs': JobsConsumer,
   'worker.batch': BatchConsumer,
+  'worker.notes': NotesConsumer,
   'worker.ledger': LedgerConsumer,
   'worker.mailer': MailerConsumer,
   'worker.audit': AuditConsumer,

@@ -23,6 +23,12 @@ export class WorkRequestedV1 {
 /** One item of a job, handled in batches. */
 export class WorkBatchedV1 extends WorkRequestedV1 {}
 
+/** A note on a job, applied in one statement (worker.notes, batches that run together). */
+export class WorkNotedV1 {
+  @IsUUID() jobId: string;
+  @IsString() @Length(1, 100) owner: string;
+}
+
 export class WorkCancelledV1 {
   @IsUUID() jobId: string;
   @IsString() @Length(1, 200) reason: string;
@@ -71,6 +77,7 @@ export const TOPOLOGY = {
   messages: {
     'work.requested.v1': WorkRequestedV1,
     'work.batched.v1': WorkBatchedV1,
+    'work.noted.v1': WorkNotedV1,
     'work.cancelled.v1': WorkCancelledV1,
     'work.done.v1': WorkDoneV1,
     'work.status.v1': WorkStatusV1,
@@ -81,6 +88,7 @@ export const TOPOLOGY = {
   queues: {
     'worker.jobs': ['work.requested.v1', 'work.cancelled.v1'],
     'worker.batch': ['work.batched.v1'],
+    'worker.notes': ['work.noted.v1'],
     // two queues bound to one message
     'worker.ledger': ['work.done.v1'],
     'worker.mailer': ['work.done.v1'],

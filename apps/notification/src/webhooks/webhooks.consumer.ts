@@ -10,7 +10,7 @@ export class WebhooksConsumer {
   constructor(private readonly webhooks: WebhooksService) {}
 
   /** Every status change becomes one delivery per matching endpoint of the tenant. */
-  @OnMessage('notification.webhooks', 'order.status-changed.v1', { batchable: true })
+  @OnMessage('notification.webhooks', 'order.status-changed.v1', { batchable: true, together: true })
   onStatusChanged(@Payload() env: Envelope<'order.status-changed.v1'>): Promise<void> {
     return this.webhooks.onStatusChanged(env);
   }

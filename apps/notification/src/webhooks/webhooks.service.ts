@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Envelope } from '@orders/contracts';
-import { UnitOfWork } from '@orders/messaging';
+import { oneStatement, UnitOfWork } from '@orders/messaging';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { NotificationEnv } from '../config';
@@ -32,6 +32,27 @@ const endpointView = (r: EndpointRow): WebhookView => ({
 
 /** An endpoint of tenant $3, enabled, that asked for one of the statuses $6 (SQL over the alias `w`). */
 const MATCHING_ENDPOINT = `w.tenant_id = $3 AND w.disabled_at IS NULL AND ('*' = ANY (w.events) OR w.events && $6::text[])`;
+
+/**
+ * A status event's deliveries, in one statement: the inbox row, one delivery
+ * per matching endpoint and status, and the NOTIFY (sent on commit); for a
+ * tenant with no endpoint for these statuses it writes nothing, not even the
+ * inbox row (there is no effect to repeat). $3 tenant, $4 event ids, $5
+ * order, $6 statuses, $7 bodies, $8 first attempt's delay (ms), $9 channel.
+ */
+const DELIVERIES_FOR_STATUS = oneStatement('webhook_deliveries_for_status', {
+  ctes: `ins AS (
+    INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, next_attempt_at)
+    SELECT gen_random_uuid(), w.id, w.tenant_id, x.event_id, $5, x.status, x.body, now() + make_interval(secs => $8::double precision / 1000)
+    FROM webhook_endpoints w, inbox_row, unnest($4::uuid[], $6::text[], $7::text[]) AS x(event_id, status, body)
+    WHERE ${MATCHING_ENDPOINT} AND ('*' = ANY (w.events) OR x.status = ANY (w.events))
+    ON CONFLICT (endpoint_id, event_id) DO NOTHING
+    RETURNING id
+  )`,
+  select: "SELECT pg_notify($9, '') AS woken FROM (SELECT 1 FROM ins LIMIT 1) one",
+  types: ['text', 'uuid[]', 'uuid', 'text[]', 'text[]', 'double precision', 'text'],
+  inboxGate: `WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ${MATCHING_ENDPOINT})`,
+});
 
 /** Tenants' webhook endpoints, their delivery log, and turning status events into deliveries. */
 @Injectable()
@@ -69,22 +90,9 @@ export class WebhooksService {
         at: x.at, totals: e.totals, couponCode: e.couponCode, items: e.items, customer: e.customer,
       },
     }));
-    // one statement: the inbox row, one delivery per matching endpoint and status, and the NOTIFY (sent on commit); for a
-    // tenant with no endpoint for these statuses it writes nothing, not even the inbox row (there is no effect to repeat)
-    await this.uow.handleOnceInOneStatement(
-      env,
-      `ins AS (
-         INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, order_id, order_status, payload, next_attempt_at)
-         SELECT gen_random_uuid(), w.id, w.tenant_id, x.event_id, $5, x.status, x.body, now() + make_interval(secs => $8::double precision / 1000)
-         FROM webhook_endpoints w, inbox_row, unnest($4::uuid[], $6::text[], $7::text[]) AS x(event_id, status, body)
-         WHERE ${MATCHING_ENDPOINT} AND ('*' = ANY (w.events) OR x.status = ANY (w.events))
-         ON CONFLICT (endpoint_id, event_id) DO NOTHING
-         RETURNING id
-       )`,
-      'SELECT pg_notify($9, \'\') FROM (SELECT 1 FROM ins LIMIT 1) woken',
-      [e.tenantId, entries.map((x) => x.eventId), e.orderId, entries.map((x) => x.status), bodies, this.cfg.webhookSchedule[0], this.channel],
-      `WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ${MATCHING_ENDPOINT})`,
-    );
+    await this.uow.handleOnceInOneStatement(env, DELIVERIES_FOR_STATUS, [
+      e.tenantId, entries.map((x) => x.eventId), e.orderId, entries.map((x) => x.status), bodies, this.cfg.webhookSchedule[0], this.channel,
+    ]);
   }
 
   async register(tenantId: string, body: CreateWebhookBody): Promise<WebhookView & { secret: string }> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Envelope, OrderStatus } from '@orders/contracts';
 import type { CustomerDto, HistoryEntryDto, OrderDto, OrderEventDto, OrderLineDto, OrderListDto, OrderSummaryDto, TotalsDto } from '@orders/dto';
-import { UnitOfWork } from '@orders/messaging';
+import { oneStatement, UnitOfWork } from '@orders/messaging';
 import { DataSource } from 'typeorm';
 import { OrdersError } from '../orders.error';
 import { ORDER_EVENTS_CHANNEL } from '../push/order-events.hub';
@@ -60,8 +60,13 @@ const APPLY_STATUS_SELECT = `
 SELECT (SELECT count(*) FROM ord)::int AS found,
        (SELECT count(*) FROM u)::int AS applied,
        (SELECT count(*) FROM (SELECT pg_notify('${ORDER_EVENTS_CHANNEL}', $12::text) FROM h) n)::int AS added`;
-/** The inbox row is written only for a known order: an event for an unknown one is retried, then dead-lettered. */
-const APPLY_STATUS_INBOX_GATE = 'FROM orders WHERE id = $3::uuid AND tenant_id = $4::text';
+/** A status event applied (onStatusChanged); the inbox row is written only for a known order: an event for an unknown one is retried, then dead-lettered. */
+const APPLY_STATUS = oneStatement('read_model_apply_status', {
+  ctes: APPLY_STATUS_CTES,
+  select: APPLY_STATUS_SELECT,
+  types: ['uuid', 'text', 'int', 'text', 'timestamptz', 'text', 'jsonb', 'jsonb', 'boolean', 'text', 'jsonb'],
+  inboxGate: 'FROM orders WHERE id = $3::uuid AND tenant_id = $4::text',
+});
 
 const iso = (d: Date | string): string => (d instanceof Date ? d : new Date(d)).toISOString();
 
@@ -143,11 +148,11 @@ export class ReadModelService {
     const totals = p.totals
       ? { subtotalCents: p.totals.subtotalCents, discountCents: p.totals.discountCents, totalCents: p.totals.totalCents, currency: p.totals.currency }
       : null;
-    const [r] = await this.uow.handleOnceInOneStatement<{ found: number; applied: number; added: number }>(env, APPLY_STATUS_CTES, APPLY_STATUS_SELECT, [
+    const [r] = await this.uow.handleOnceInOneStatement<{ found: number; applied: number; added: number }>(env, APPLY_STATUS, [
       p.orderId, p.tenantId, p.sequence, p.status, p.at, p.reason ?? null, totals && JSON.stringify(totals),
       JSON.stringify(items), priced, JSON.stringify({ orderId: p.orderId, sequence: p.sequence, status: p.status }),
       JSON.stringify((p.earlier ?? []).map((e) => ({ sequence: e.sequence, status: e.status, at: e.at, reason: e.reason ?? null }))),
-    ], APPLY_STATUS_INBOX_GATE);
+    ]);
     if (r.found === 0) throw new OrdersError('status_for_unknown_order', `status event for unknown order ${p.orderId} of tenant ${p.tenantId}`);
   }
 }

@@ -13,12 +13,12 @@ import { ReadModelService } from './read-model.service';
 export class StatusConsumer {
   constructor(private readonly readModel: ReadModelService) {}
 
-  @OnMessage('order-receiving.status', 'order.status-changed.v1', { batchable: true })
+  @OnMessage('order-receiving.status', 'order.status-changed.v1', { batchable: true, together: true })
   async statusChanged(@Payload() env: Envelope<'order.status-changed.v1'>): Promise<void> {
     await this.readModel.onStatusChanged(env);
   }
 
-  @OnMessage('order-receiving.status-bulk', 'order.status-changed.v1', { batchable: true })
+  @OnMessage('order-receiving.status-bulk', 'order.status-changed.v1', { batchable: true, together: true })
   async bulkStatusChanged(@Payload() env: Envelope<'order.status-changed.v1'>): Promise<void> {
     await this.readModel.onStatusChanged(env);
   }
