@@ -5,6 +5,7 @@ import { orderBody, SERVICE_NAMES, System } from '../system';
 import { Cost, FINAL, OwnDb, Probe, startMeasurement, waitAllFinal } from './cost';
 import { Answer, pct, pool, post, r1 } from './http';
 import { intakeRound, Round, startReference, summarize } from './intake-compare';
+import { startSmallTenant } from './small-tenant';
 import { readSteps, stepsBetween } from './steps';
 
 /** The bench's phases before the checkout comparison: intake against the bare reference, idle accept → final, the flood with fairness, memory. */
@@ -84,7 +85,9 @@ export async function latencyPhase(c: Ctx, o: { orders: number; smallOrders: num
     const single = await pool(o.orders, 1, (i) => post(agent, c.port, orderBody({ sku: 'SKU-BENCH' }), `lat-${c.run}-${i}`, { prefer: 'wait=10' }));
     const steps = stepsBetween(stepsBefore, await readSteps(c.probe.platform.metricsUrls));
     const fin = single.filter((a) => a.status === 200 && (JSON.parse(a.body) as FinalOrder).status === 'CONFIRMED').map((a) => a.ms);
-    const smallIdleAnswers = await pool(o.smallOrders, 1, (i) => post(agent, c.port, orderBody({ sku: 'SKU-BENCH' }), `sidle-${c.run}-${i}`, { prefer: 'wait=30' }, 'acme-key'));
+    // the small tenant's client on its own thread, as during the flood (small-tenant.ts)
+    const smallIdleClient = await startSmallTenant({ port: c.port, orders: o.smallOrders, keyPrefix: `sidle-${c.run}`, pacingMs: 0 });
+    const smallIdleAnswers = await smallIdleClient.go().finally(() => smallIdleClient.stop());
     return {
       acceptToFinal: { orders: o.orders, confirmed: fin.length, p50Ms: r1(pct(fin, 50)), p90Ms: r1(pct(fin, 90)), p99Ms: r1(pct(fin, 99)), meanMsPerStep: steps },
       smallIdle: smallIdleAnswers.filter((a) => a.status === 200).map((a) => a.ms),
@@ -120,12 +123,15 @@ export interface FloodResult {
  */
 export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: number; concurrency: number; smallOrders: number }): Promise<FloodResult> {
   const floodAgent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
-  const waitAgent = new Agent({ keepAlive: true, maxSockets: 4 });
+  // the small tenant's client on a thread of its own (small-tenant.ts), loaded before the flood starts
+  const small = await startSmallTenant({ port: c.port, orders: o.smallOrders, keyPrefix: `small-${c.run}`, pacingMs: 200 });
+  const stopSmall = () => small.stop();
+  c.running.add(stopSmall);
   const m = await startMeasurement(c.probe);
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const t0 = Date.now();
-  let floodDone = false;
+  let floodPostedAt = Infinity;
   let floodAnswered = 0;
   let floodUnderWay: () => void = () => undefined;
   const underWay = new Promise<void>((r) => (floodUnderWay = r));
@@ -135,19 +141,14 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
     return a;
   }).then((r) => {
     floodUnderWay();
-    floodDone = true;
+    floodPostedAt = Date.now();
     return r;
   });
-  const smallDuring: Answer[] = [];
-  /** Per small order: whether the flood's orders were still being posted when it was sent (the intake burst) or only processed. */
-  const whilePosted: boolean[] = [];
   await underWay; // the flood's first wave answered: the small tenant's orders meet a flood in full swing
-  for (let i = 0; i < o.smallOrders; i++) {
-    whilePosted.push(!floodDone);
-    smallDuring.push(await post(waitAgent, c.port, orderBody({ sku: 'SKU-BENCH' }), `small-${c.run}-${i}`, { prefer: 'wait=30' }, 'acme-key'));
-    await new Promise((r) => setTimeout(r, 200)); // pacing: the small tenant's orders spread over the flood
-  }
+  const smallDuring: Answer[] = await small.go().finally(() => (c.running.delete(stopSmall), small.stop()));
   const floodIds = (await flood).filter((a) => a.status === 202).map((a) => (JSON.parse(a.body) as { id: string }).id);
+  /** Per small order: whether the flood's orders were still being posted when it was sent (the intake burst) or only processed. */
+  const whilePosted = smallDuring.map((a) => a.sentAt < floodPostedAt);
   const intakeSecs = (Date.now() - t0) / 1000;
   loop.disable();
   await waitAllFinal(c.own, floodIds);
@@ -155,7 +156,6 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
   m.markFinal();
   const rssMiB = Object.fromEntries(SERVICE_NAMES.map((n) => [n, { afterFlood: Math.round(currentRssMiB(c.sys.pid(n) ?? 0)), peak: Math.round(peakRssMiB(c.sys.pid(n) ?? 0)) }]));
   floodAgent.destroy();
-  waitAgent.destroy();
   const cost = await m.stop(floodIds.length + o.smallOrders);
   const during = smallDuring.filter((a) => a.status === 200).map((a) => a.ms);
   const part = (posted: boolean) => {
@@ -171,7 +171,7 @@ export async function floodPhase(c: Ctx, latency: LatencyResult, o: { orders: nu
       ordersPerSec: Math.round(floodIds.length / floodSecs),
       // first POST → all final, as earlier runs measured it; cost.cpuMsPerOrder runs on until every queue is drained
       cpuMsPerOrder: cost.toAllFinal?.cpuMsPerOrder ?? cost.cpuMsPerOrder, cpuMsPerOrderTotal: cost.toAllFinal?.cpuMsPerOrderTotal ?? cost.cpuMsPerOrderTotal,
-      smallDuringFlood: floodDone ? 'the flood intake ended before the small tenant finished' : 'every small order was placed while the flood was being posted or drained',
+      smallDuringFlood: whilePosted.every(Boolean) ? 'every small order was placed while the flood was being posted' : 'the flood intake ended before the small tenant finished',
       cost,
     },
     fairness: {
