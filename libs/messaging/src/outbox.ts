@@ -64,6 +64,9 @@ const WITHDRAW = prepared('outbox_withdraw', 'DELETE FROM outbox WHERE id = ANY(
 const columnsOf = (rows: readonly OutboxRow[]): unknown[] => [rows.map((r) => r.id), rows.map((r) => r.routingKey), rows.map((r) => r.raw), rows.map((r) => r.traceContext)];
 
 
+/** A row as a pack candidate of its writer's group (one transaction's rows, kept in order by their order). */
+const asCandidate = (group: number) => (r: OutboxRow): PackCandidate => ({ ...toOutgoing(r), group, orderingKey: r.correlationId });
+
 /** The message as it leaves for the exchange. */
 export const toOutgoing = (r: OutboxRow): Outgoing => ({
   id: r.id, name: r.name, routingKey: r.routingKey, raw: r.raw, headers: r.traceContext ? traceHeaders(r.traceContext) : undefined,
@@ -98,8 +101,11 @@ export class Outbox {
     private readonly packMax = 1,
   ) {}
 
-  /** Rows committed while a publish is in flight: they leave together with the next one. */
-  private waiting: Array<{ rows: readonly OutboxRow[]; seqs: readonly string[] }> = [];
+  /**
+   * Rows committed while a publish is in flight: they leave together with
+   * the next one; `sent`: the publish of their group's rows that went at once.
+   */
+  private waiting: Array<{ rows: readonly OutboxRow[]; seqs: readonly string[]; sent?: Promise<boolean> }> = [];
   private sending = false;
 
   /** The row for a message (a new envelope; `id` to derive it from something stable). */
@@ -188,8 +194,23 @@ export class Outbox {
       this.direct.add(p);
       return;
     }
+    const atOnce = this.topology.publishAtOnce;
+    const now = atOnce && this.sending ? rows.filter((r) => atOnce(r.routingKey)) : [];
+    if (now.length === rows.length) {
+      // a publish is in flight: these go beside it, with their own confirms and DELETE
+      const p = this.publish(now.map(asCandidate(0)), seqs).finally(() => this.direct.delete(p));
+      this.direct.add(p);
+      return;
+    }
+    let sent: Promise<boolean> | undefined;
+    if (now.length > 0) {
+      // the rest gather; their DELETE (all the seqs) waits for these to be confirmed as well
+      sent = this.amqp.publishConfirmed(packMessages(this.topology, now.map(asCandidate(0)), this.packMax)).then(() => true, () => false);
+      const p = sent.then(() => undefined).finally(() => this.direct.delete(p));
+      this.direct.add(p);
+    }
     // packed: while one publish waits for its confirms, the rows committed meanwhile gather for the next (never a wait when idle)
-    this.waiting.push({ rows, seqs });
+    this.waiting.push({ rows: sent ? rows.filter((r) => !atOnce!(r.routingKey)) : rows, seqs, sent });
     if (this.sending) return;
     this.sending = true;
     const p = this.sendWaiting().finally(() => this.direct.delete(p));
@@ -203,8 +224,8 @@ export class Outbox {
         this.sending = false;
         return;
       }
-      const rows = gathered.flatMap((g, group) => g.rows.map((r) => ({ ...toOutgoing(r), group, orderingKey: r.correlationId })));
-      await this.publish(rows, gathered.flatMap((g) => g.seqs));
+      const rows = gathered.flatMap((g, group) => g.rows.map(asCandidate(group)));
+      await this.publish(rows, gathered.flatMap((g) => g.seqs), gathered.flatMap((g) => (g.sent ? [g.sent] : [])));
     }
   }
 
@@ -216,9 +237,11 @@ export class Outbox {
     }
   }
 
-  private async publish(rows: readonly PackCandidate[], seqs: readonly string[]): Promise<void> {
+  /** `alsoSent`: publishes of some of these seqs' rows made apart (publishAtOnce); the rows are deleted only if they were confirmed too. */
+  private async publish(rows: readonly PackCandidate[], seqs: readonly string[], alsoSent: ReadonlyArray<Promise<boolean>> = []): Promise<void> {
     try {
       await this.amqp.publishConfirmed(this.packMax > 1 ? packMessages(this.topology, rows, this.packMax) : rows);
+      if ((await Promise.all(alsoSent)).includes(false)) throw new Error('a publish made at once failed');
     } catch (e) {
       this.logger.warn(`publishing ${rows.length} message(s) after commit failed (${(e as Error).message}); the relay takes them`);
       await this.db

@@ -5,7 +5,8 @@ import type { ConsumeMessage } from 'amqplib';
 import { eventually, handledCount } from '@orders/testing';
 import { hold, knobs } from '../test/toy-consumers';
 import { rawBroker, RawBroker, startToyService, toyEnvironment, ToyEnvironment, ToyService } from '../test/toy-rig';
-import { UnitOfWork } from './index';
+import { AmqpConnection } from './connection';
+import { Messaging, UnitOfWork } from './index';
 import { PACK_TYPE } from './packing';
 
 /**
@@ -26,7 +27,7 @@ before(async () => {
   raw = await rawBroker();
   const ch = await raw.conn.createChannel();
   const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-  for (const k of ['work.requested.v1.#', 'work.batched.v1.#', 'work.done.v1.#']) await ch.bindQueue(queue, `${env.prefix}.events`, k);
+  for (const k of ['work.requested.v1.#', 'work.batched.v1.#', 'work.done.v1.#', 'work.status.v1.#']) await ch.bindQueue(queue, `${env.prefix}.events`, k);
   await ch.consume(queue, (m) => m && wire.push(m), { noAck: true });
 });
 
@@ -117,5 +118,73 @@ test('a pack that comes back unacknowledged is split into single messages, each 
     for (const id of ids) assert.equal(await env.effects(id, 'worker.ledger'), 1);
   } finally {
     await ledgerSvc.cleanup();
+  }
+});
+
+// Guards: a light tenant's message waiting behind a flood's publish for its confirms (Topology.publishAtOnce).
+test('a message the topology publishes at once leaves while an earlier publish waits for its confirms; the rest of its transaction waits for the next, and every row is deleted once confirmed', async () => {
+  const amqp = svc.app.get(AmqpConnection);
+  const real = amqp.publishConfirmed.bind(amqp);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let held = 0;
+  // the next publish waits for its confirms until the gate opens (a broker slow to confirm, as under a flood)
+  amqp.publishConfirmed = async (messages) => {
+    if (held++ === 0) await gate;
+    return real(messages);
+  };
+  try {
+    const uow = svc.app.get(UnitOfWork);
+    const first = randomUUID();
+    await uow.transaction(async (tx) => tx.publish('work.batched.v1', item(first)));
+    const [urgent, alongside] = [randomUUID(), randomUUID()];
+    await uow.transaction(async (tx) => {
+      tx.publish('work.status.v1', { jobId: urgent, owner: 'urgent', status: 'DONE' });
+      tx.publish('work.status.v1', { jobId: alongside, owner: 'alice', status: 'DONE' });
+    });
+    const seen = (id: string) => wire.some((m) => m.fields.routingKey.startsWith('work.status.v1') && m.content.includes(id));
+    await eventually(() => seen(urgent), 5000, 10, 'the urgent status event on the wire while the first publish is held');
+    assert.equal(seen(alongside), false, 'the other one gathers behind the held publish');
+    assert.equal(wire.some((m) => m.content.includes(first)), false, 'the held publish is still held');
+    open();
+    await eventually(() => seen(alongside) && wire.some((m) => m.content.includes(first)), 5000, 10, 'the rest once the held publish is confirmed');
+    await svc.app.get(Messaging).flush();
+    const left = await svc.sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
+    assert.equal(left[0].n, 0, 'every row deleted once confirmed');
+  } finally {
+    open();
+    amqp.publishConfirmed = real;
+  }
+});
+
+// Guards: a row deleted with its transaction's other rows although its own publish (at once) failed: a lost message.
+test('when a publish made at once fails, its rows are not deleted with the rest of their transaction: the relay publishes them', async () => {
+  const amqp = svc.app.get(AmqpConnection);
+  const real = amqp.publishConfirmed.bind(amqp);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let calls = 0;
+  amqp.publishConfirmed = async (messages) => {
+    const n = calls++;
+    if (n === 0) await gate; // the earlier publish, slow to confirm
+    if (n === 1) throw new Error('the broker refused it'); // the publish made at once
+    return real(messages);
+  };
+  try {
+    const uow = svc.app.get(UnitOfWork);
+    await uow.transaction(async (tx) => tx.publish('work.batched.v1', item(randomUUID())));
+    const [urgent, alongside] = [randomUUID(), randomUUID()];
+    await uow.transaction(async (tx) => {
+      tx.publish('work.status.v1', { jobId: urgent, owner: 'urgent', status: 'DONE' });
+      tx.publish('work.status.v1', { jobId: alongside, owner: 'alice', status: 'DONE' });
+    });
+    await eventually(() => calls >= 2, 5000, 10, 'the publish at once tried');
+    open();
+    const seen = (id: string) => wire.some((m) => m.fields.routingKey.startsWith('work.status.v1') && m.content.includes(id));
+    await eventually(() => seen(urgent) && seen(alongside), 10000, 20, 'both on the wire, the refused one from the relay');
+    await eventually(async () => (await svc.sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox'))[0].n === 0, 10000, 20, 'the outbox empty');
+  } finally {
+    open();
+    amqp.publishConfirmed = real;
   }
 });

@@ -29,6 +29,14 @@ export interface Topology {
   /** The words after the message name in its routing key (e.g. `CONFIRMED`), if the message is routed by its content. */
   readonly route?: (name: string, payload: object) => string | undefined;
   /**
+   * Messages (by routing key) their writer publishes right after their
+   * commit, beside a publish still waiting for its confirms, instead of
+   * gathering behind it for the next pack: what a light tenant's order
+   * sends never waits for a flood's confirms (tens to hundreds of ms while
+   * the broker is saturated). Unset: every message gathers.
+   */
+  readonly publishAtOnce?: (routingKey: string) => boolean;
+  /**
    * Bindings an earlier version made and this one no longer wants: removed
    * when the topology is declared. A message of that name still found in the
    * queue is moved to where it is consumed now, never dead-lettered for want

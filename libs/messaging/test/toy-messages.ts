@@ -101,6 +101,8 @@ export const TOPOLOGY = {
     'ops.archive': ['work.archived.v1'],
   },
   route: (name: string, payload: object) => (name === 'work.status.v1' ? statusRoute(payload as WorkStatusV1) : undefined),
+  // an `urgent` owner's status events leave at once, never behind a publish waiting for its confirms
+  publishAtOnce: (routingKey: string) => routingKey.endsWith('.urgent'),
   // an earlier version consumed work.done.v1 on worker.jobs
   retired: { 'worker.jobs': ['work.done.v1'] },
 } as const satisfies MessagingOptions['topology'];
