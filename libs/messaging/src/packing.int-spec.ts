@@ -121,18 +121,28 @@ test('a pack that comes back unacknowledged is split into single messages, each 
   }
 });
 
-// Guards: a light tenant's message waiting behind a flood's publish for its confirms (Topology.publishAtOnce).
-test('a message the topology publishes at once leaves while an earlier publish waits for its confirms; the rest of its transaction waits for the next, and every row is deleted once confirmed', async () => {
+/**
+ * The service's next publish waits for its confirms until `open` (a broker slow to confirm, as under a flood);
+ * with `refuseSecond`, the one after it is refused. `restore` puts the real publish back.
+ */
+function slowFirstPublish(o: { refuseSecond?: boolean } = {}): { open: () => void; restore: () => void; calls: () => number } {
   const amqp = svc.app.get(AmqpConnection);
   const real = amqp.publishConfirmed.bind(amqp);
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
-  let held = 0;
-  // the next publish waits for its confirms until the gate opens (a broker slow to confirm, as under a flood)
+  let calls = 0;
   amqp.publishConfirmed = async (messages) => {
-    if (held++ === 0) await gate;
+    const n = calls++;
+    if (n === 0) await gate;
+    if (n === 1 && o.refuseSecond) throw new Error('the broker refused it');
     return real(messages);
   };
+  return { open, calls: () => calls, restore: () => ((amqp.publishConfirmed = real), open()) };
+}
+
+// Guards: a light tenant's message waiting behind a flood's publish for its confirms (Topology.publishAtOnce).
+test('a message the topology publishes at once leaves while an earlier publish waits for its confirms; the rest of its transaction waits for the next, and every row is deleted once confirmed', async () => {
+  const { open, restore } = slowFirstPublish();
   try {
     const uow = svc.app.get(UnitOfWork);
     const first = randomUUID();
@@ -152,24 +162,13 @@ test('a message the topology publishes at once leaves while an earlier publish w
     const left = await svc.sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
     assert.equal(left[0].n, 0, 'every row deleted once confirmed');
   } finally {
-    open();
-    amqp.publishConfirmed = real;
+    restore();
   }
 });
 
 // Guards: a row deleted with its transaction's other rows although its own publish (at once) failed: a lost message.
 test('when a publish made at once fails, its rows are not deleted with the rest of their transaction: the relay publishes them', async () => {
-  const amqp = svc.app.get(AmqpConnection);
-  const real = amqp.publishConfirmed.bind(amqp);
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  let calls = 0;
-  amqp.publishConfirmed = async (messages) => {
-    const n = calls++;
-    if (n === 0) await gate; // the earlier publish, slow to confirm
-    if (n === 1) throw new Error('the broker refused it'); // the publish made at once
-    return real(messages);
-  };
+  const { open, restore, calls } = slowFirstPublish({ refuseSecond: true });
   try {
     const uow = svc.app.get(UnitOfWork);
     await uow.transaction(async (tx) => tx.publish('work.batched.v1', item(randomUUID())));
@@ -178,13 +177,12 @@ test('when a publish made at once fails, its rows are not deleted with the rest 
       tx.publish('work.status.v1', { jobId: urgent, owner: 'urgent', status: 'DONE' });
       tx.publish('work.status.v1', { jobId: alongside, owner: 'alice', status: 'DONE' });
     });
-    await eventually(() => calls >= 2, 5000, 10, 'the publish at once tried');
+    await eventually(() => calls() >= 2, 5000, 10, 'the publish at once tried');
     open();
     const seen = (id: string) => wire.some((m) => m.fields.routingKey.startsWith('work.status.v1') && m.content.includes(id));
     await eventually(() => seen(urgent) && seen(alongside), 10000, 20, 'both on the wire, the refused one from the relay');
     await eventually(async () => (await svc.sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox'))[0].n === 0, 10000, 20, 'the outbox empty');
   } finally {
-    open();
-    amqp.publishConfirmed = real;
+    restore();
   }
 });
