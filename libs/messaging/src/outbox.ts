@@ -208,9 +208,10 @@ export class Outbox {
       sent = this.amqp.publishConfirmed(packMessages(this.topology, now.map(asCandidate(0)), this.packMax)).then(() => true, () => false);
       const p = sent.then(() => undefined).finally(() => this.direct.delete(p));
       this.direct.add(p);
+      rows = rows.filter((r) => !now.includes(r));
     }
     // packed: while one publish waits for its confirms, the rows committed meanwhile gather for the next (never a wait when idle)
-    this.waiting.push({ rows: sent ? rows.filter((r) => !atOnce!(r.routingKey)) : rows, seqs, sent });
+    this.waiting.push({ rows, seqs, sent });
     if (this.sending) return;
     this.sending = true;
     const p = this.sendWaiting().finally(() => this.direct.delete(p));

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { inlineParams as inlineParamsOf, isStalePlan, prepared, render, type Prepared, type ResultRow, type Sql, type Statement } from '@orders/persistence';
+import { inlineParams as inlineParamsOf, isStalePlan, prepared, render, sqlOf, type Prepared, type ResultRow, type Sql, type Statement } from '@orders/persistence';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { currentDelivery } from './context';
 import { inboxInsert, inboxRowCte } from './inbox';
@@ -109,7 +109,12 @@ interface Open {
 export class UnitOfWork {
   private readonly batch = new AsyncLocalStorage<Open>();
 
-  constructor(private readonly pool: Pool, private readonly outbox: Outbox) {}
+  /** Statements outside any transaction (a one-statement effect alone). */
+  private readonly sql: Sql;
+
+  constructor(private readonly pool: Pool, private readonly outbox: Outbox) {
+    this.sql = sqlOf(pool);
+  }
 
   /** Runs `fn` in a transaction; what it publishes is committed with it and published right after. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>, correlationId?: string): Promise<T> {
@@ -143,21 +148,10 @@ export class UnitOfWork {
    * them: a batch of n is two round trips (this message and the COMMIT).
    */
   async handleOnceInOneStatement<R extends QueryResultRow>(env: Envelope, stmt: OneStatement, params: readonly unknown[]): Promise<R[]> {
-    const statement: Statement = { prepared: stmt.prepared, params: [env.id, currentDelivery()?.queue ?? '', ...params] };
+    const statement = { prepared: stmt.prepared, params: [env.id, currentDelivery()?.queue ?? '', ...params] };
     const batch = this.batch.getStore();
     if (batch && !batch.over) return new Promise<ResultRow[]>((resolve, reject) => this.gather(batch, { statement, resolve, reject })) as Promise<R[]>;
-    const client = await this.pool.connect();
-    const unlisten = onLostConnection(client);
-    let failure: unknown;
-    try {
-      return asResults(await client.query(await render(client, [statement])))[0].rows as R[];
-    } catch (e) {
-      failure = e;
-      throw e;
-    } finally {
-      unlisten();
-      client.release(isStalePlan(failure) ? (failure as Error) : undefined);
-    }
+    return this.sql.query<R>(stmt.prepared, statement.params);
   }
 
   /** Into the batch's next message, sent once this turn's handlers have had their say. */
